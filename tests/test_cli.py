@@ -1,0 +1,133 @@
+"""The command line as a user runs it: real processes for exit codes, kill and resume."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from toolkit.__main__ import main
+from toolkit.runs import Run
+
+ENV = {**os.environ, "TOOLKIT_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+TINY = ["--model", "dcgan", "--data", "digits", "--batch-size", "16", "--width", "8", "--z-dim", "16",
+        "--no-progress", "--device", "cpu"]
+
+
+def cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=ENV,
+                          timeout=timeout)
+
+
+def test_help_lists_models_datasets_and_flags():
+    top = cli("--help")
+    assert top.returncode == 0 and "train" in top.stdout and "sample" in top.stdout
+    out = cli("train", "--help").stdout
+    for word in ("mlp", "dcgan", "fashion-mnist", "digits", "ring", "grid", "--steps", "--batch-size", "--seed",
+                 "--run-dir", "--resume", "--device", "--lr", "--lr-g", "--lr-d", "--limit", "--loss", "--threads"):
+        assert word in out, word
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "stylegan9"], "unknown model 'stylegan9'"),
+    (["--lr", "-0.1"], "--lr-g must be a positive number"),
+    (["--limit", "10", "--batch-size", "64"], "batch size 64 is larger than the dataset (10 samples"),
+    (["--loss", "nope"], "invalid choice: 'nope'"),
+    (["--steps", "0"], "--steps must be >= 1"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+])
+def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, args, message):
+    argv = ["train", *TINY, "--steps", "5", "--run-dir", str(tmp_path / "r"), *args]  # later flags win
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse's own errors (e.g. a bad choice) exit this way
+        rc = exc.code
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert message in err
+
+
+def test_unwritable_run_dir(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write to run directory") and len(err.splitlines()) == 1
+
+
+def test_existing_run_needs_resume_and_resume_needs_a_checkpoint(tmp_path, capsys):
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(tmp_path / "r")]) == 0
+    assert main(["train", *TINY, "--steps", "4", "--run-dir", str(tmp_path / "r")]) == 2
+    assert "add --resume" in capsys.readouterr().err
+    assert main(["train", *TINY, "--steps", "4", "--resume", "--run-dir", str(tmp_path / "empty")]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_train_then_sample_png_and_npz(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--steps", "6", "--run-dir", str(run)]) == 0
+    assert main(["sample", "--run-dir", str(run), "--n", "5", "--out", str(tmp_path / "pngs")]) == 0
+    assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == [f"{i:06d}.png" for i in range(5)]
+    assert main(["sample", "--run-dir", str(run), "--n", "7", "--out", str(tmp_path / "s.npz"), "--seed", "3"]) == 0
+    arr = np.load(tmp_path / "s.npz")["images"]
+    assert arr.shape == (7, 1, 32, 32) and arr.dtype == np.uint8
+    # same seed, same images
+    assert main(["sample", "--run-dir", str(run), "--n", "7", "--out", str(tmp_path / "t.npz"), "--seed", "3"]) == 0
+    assert np.array_equal(arr, np.load(tmp_path / "t.npz")["images"])
+
+
+def test_sample_errors(tmp_path, capsys):
+    assert main(["sample", "--run-dir", str(tmp_path / "nope"), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "config.json").write_text("{}")
+    assert main(["sample", "--run-dir", str(tmp_path / "bare"), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "no checkpoint yet" in capsys.readouterr().err
+    bad = tmp_path / "badckpt"
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(bad)]) == 0
+    (bad / "checkpoints" / "last.pt").write_bytes(b"garbage")
+    capsys.readouterr()
+    assert main(["sample", "--run-dir", str(bad), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot load checkpoint" in err and len(err.strip().splitlines()) == 1
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    """SIGKILL mid-run (no chance to clean up), then --resume: it continues from checkpoints/last.pt."""
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "train", *TINY, "--steps", "100000", "--run-dir", str(run),
+                             "--checkpoint-every", "5", "--log-every", "5"], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = run / "checkpoints" / "last.pt"
+    deadline = time.time() + 90
+    while time.time() < deadline and not (ckpt.exists() and torch.load(ckpt, weights_only=True)["step"] >= 10):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = torch.load(ckpt, weights_only=True)["step"]  # loads: the kill never leaves a torn file
+    assert saved >= 10
+    done = cli("train", "--resume", "--run-dir", str(run), "--steps", str(saved + 10), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert f"resuming {run} at step {saved}" in done.stderr
+    steps = [r["step"] for r in Run(run).metrics()]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)) and steps[-1] == saved + 10
+
+
+def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "train", *TINY, "--steps", "100000", "--run-dir", str(run),
+                             "--checkpoint-every", "1000"], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while time.time() < deadline and not (run / "events.jsonl").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "stopped at step" in err
+    step = torch.load(run / "checkpoints" / "last.pt", weights_only=True)["step"]
+    assert step > 0 and Run(run).events()[-1] == {**Run(run).events()[-1], "event": "stopped", "step": step}

@@ -1,0 +1,147 @@
+"""The command line: ``python -m toolkit train|sample ...`` (``--help`` on each lists everything).
+
+Bad input ends with exit status 2 and one line, ``error: <what is wrong and how to fix it>``.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from .data import DATASETS
+from .errors import ToolkitError
+from .losses import LOSSES
+from .models import MODELS
+from .train import TrainConfig
+
+DEFAULTS = TrainConfig()
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (not the usage block plus the error)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _add_train(sub) -> None:
+    models = "; ".join(f"{k}: {v}" for k, v in MODELS.items())
+    datasets = "; ".join(f"{k}: {v}" for k, v in DATASETS.items())
+    p = sub.add_parser("train", help="train a GAN and write a run directory",
+                       description="Train a GAN and write a run directory (config.json, metrics.jsonl, samples/, "
+                                   "checkpoints/last.pt).",
+                       epilog=f"Models -- {models}. Datasets -- {datasets}; or the path of an image folder or .zip.")
+    p.add_argument("--model", default=DEFAULTS.model, help=f"one of: {', '.join(MODELS)} (default %(default)s)")
+    p.add_argument("--data", default=DEFAULTS.data, help=f"one of: {', '.join(DATASETS)}, or a folder/.zip of images")
+    p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="total training steps (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--run-dir", required=True, help="where the run directory is written")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from checkpoints/last.pt")
+    p.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: $TOOLKIT_THREADS, $OMP_NUM_THREADS, else all cores up to 8)")
+    p.add_argument("--lr", type=float, default=None, help="one learning rate for both G and D")
+    p.add_argument("--lr-g", type=float, default=None, help=f"generator learning rate (default {DEFAULTS.lr_g})")
+    p.add_argument("--lr-d", type=float, default=None, help=f"discriminator learning rate (default {DEFAULTS.lr_d})")
+    p.add_argument("--beta1", type=float, default=DEFAULTS.beta1, help="Adam beta1 (default %(default)s)")
+    p.add_argument("--loss", default=DEFAULTS.loss, choices=list(LOSSES), help="adversarial loss (default %(default)s)")
+    p.add_argument("--limit", type=int, default=None, help="train on a seeded, class-balanced subset of N images")
+    p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's, 32 for Fashion-MNIST)")
+    p.add_argument("--z-dim", type=int, default=DEFAULTS.z_dim)
+    p.add_argument("--width", type=int, default=DEFAULTS.width, help="model width (default %(default)s)")
+    p.add_argument("--ema", type=float, default=DEFAULTS.ema, help="EMA decay of the sampling generator; 0 = off")
+    p.add_argument("--log-every", type=int, default=DEFAULTS.log_every)
+    p.add_argument("--sample-every", type=int, default=DEFAULTS.sample_every)
+    p.add_argument("--checkpoint-every", type=int, default=DEFAULTS.checkpoint_every)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="write images from a run's generator",
+                       description="Write N images from a run's generator (EMA weights when present).")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--out", required=True, help="a folder for PNGs, or a file ending in .npz")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--class", dest="cls", default=None, help="class index or name (conditional models)")
+    p.add_argument("--device", default="cpu")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    _add_train(sub)
+    _add_sample(sub)
+    return parser
+
+
+def cmd_train(args) -> int:
+    from .train import Trainer
+
+    if args.lr is not None and (args.lr_g is not None or args.lr_d is not None):
+        raise ToolkitError("give either --lr or --lr-g/--lr-d, not both")
+    lr_g = args.lr if args.lr is not None else (args.lr_g if args.lr_g is not None else DEFAULTS.lr_g)
+    lr_d = args.lr if args.lr is not None else (args.lr_d if args.lr_d is not None else DEFAULTS.lr_d)
+    run_dir = Path(args.run_dir)
+    progress = not args.no_progress
+    if args.resume:
+        # settings come from the run's config.json; only the length and where it runs may change
+        trainer = Trainer.resume(run_dir, steps=args.steps, progress=progress, device=args.device, threads=args.threads)
+        print(f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
+    else:
+        if (run_dir / "checkpoints" / "last.pt").exists():
+            raise ToolkitError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --run-dir")
+        config = TrainConfig(
+            model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, lr_g=lr_g, lr_d=lr_d,
+            beta1=args.beta1, loss=args.loss, z_dim=args.z_dim, width=args.width, ema=args.ema, seed=args.seed,
+            limit=args.limit, resolution=args.resolution, log_every=args.log_every, sample_every=args.sample_every,
+            checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads,
+        ).validate()
+        from .runs import check_writable
+
+        check_writable(run_dir)
+        trainer = Trainer(config, run_dir=run_dir, progress=progress)
+
+    def stop(signum, frame):  # Ctrl-C / kill: finish the current step, checkpoint, exit cleanly
+        trainer.stop_requested = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        trainer.fit()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    state = "stopped" if trainer.stop_requested else "finished"
+    print(f"{state} at step {trainer.step}; run directory: {run_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .generate import generate, load_generator, write_samples
+
+    if args.n < 1:
+        raise ToolkitError(f"--n must be >= 1, got {args.n}")
+    if args.cls is not None:
+        raise ToolkitError("--class needs a conditional model; this toolkit version's models are unconditional")
+    G, config = load_generator(args.run_dir, args.device)
+    images = generate(G, args.n, config["z_dim"], seed=args.seed)
+    if config["kind"] != "images":
+        raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; use toolkit.generate in Python")
+    out = write_samples(images, args.out)
+    print(f"wrote {args.n} images from step {config['checkpoint_step']} to {out}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": cmd_train, "sample": cmd_sample}[args.command](args)
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

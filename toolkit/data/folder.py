@@ -1,0 +1,133 @@
+"""Your own images: a folder or a .zip of them, validated and loaded into memory.
+
+Layout (decided here, checked on load):
+* ``images/*.png``            unlabelled;
+* ``images/<class>/*.png``    labelled, one sub-folder per class (sorted names -> labels 0, 1, ...).
+Mixing the two (images beside class folders) is an error, because the top-level images would have
+no class.
+
+Conversions (documented, never silent about failures):
+* every image is centre-cropped to a square and resized to ``resolution`` x ``resolution``
+  (Lanczos), so mixed sizes are fine;
+* modes are unified: all-grey sets become 1 channel, anything else 3 channels (RGB; an alpha
+  channel is dropped, palette images are expanded); ``channels=`` forces one or the other;
+* hidden files, ``__MACOSX`` and files without an image extension are skipped; how many is kept in
+  ``data.info['skipped']``.
+Errors (one line each): missing path, no images at all, a file that has an image extension but does
+not decode (named), mixed layout.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import ToolkitError
+from .base import TensorData
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+
+def _list_entries(path: Path) -> tuple[list[tuple[str, callable]], int]:
+    """(relative posix name, opener) for each candidate image file, and the number skipped."""
+    entries, skipped = [], 0
+    if path.is_dir():
+        for f in sorted(path.rglob("*")):
+            if not f.is_file():
+                continue
+            rel = f.relative_to(path).as_posix()
+            if _ignored(rel) or f.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped += 1
+                continue
+            entries.append((rel, (lambda f=f: f.read_bytes())))
+    elif path.is_file() and zipfile.is_zipfile(path):
+        archive = zipfile.ZipFile(path)
+        names = [n for n in sorted(archive.namelist()) if not n.endswith("/")]
+        skipped = sum(_ignored(n) for n in names)
+        names = [n for n in names if not _ignored(n)]
+        # a zip of one folder ("birds/a.png", "birds/b.png") is treated like that folder
+        tops = {PurePosixPath(n).parts[0] for n in names}
+        strip = len(tops) == 1 and all(len(PurePosixPath(n).parts) > 1 for n in names)
+        for n in names:
+            rel = "/".join(PurePosixPath(n).parts[1:]) if strip else n
+            if _ignored(rel) or PurePosixPath(n).suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped += 1
+                continue
+            entries.append((rel, (lambda n=n: archive.read(n))))
+    elif path.is_file():
+        raise ToolkitError(f"{path} is neither a folder nor a .zip file of images")
+    else:
+        raise ToolkitError(f"image folder {path} does not exist; check the path")
+    return entries, skipped
+
+
+def _ignored(rel: str) -> bool:
+    parts = PurePosixPath(rel).parts
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def _square(img: Image.Image, resolution: int) -> Image.Image:
+    w, h = img.size
+    s = min(w, h)
+    left, top = (w - s) // 2, (h - s) // 2
+    return img.crop((left, top, left + s, top + s)).resize((resolution, resolution), Image.LANCZOS)
+
+
+def load_image_folder(path: str | Path, resolution: int = 64, channels: int | None = None,
+                      name: str | None = None) -> TensorData:
+    path = Path(path).expanduser()
+    if channels not in (None, 1, 3):
+        raise ToolkitError(f"channels must be 1 or 3, got {channels}")
+    if resolution < 4:
+        raise ToolkitError(f"resolution must be at least 4 pixels, got {resolution}")
+    entries, skipped = _list_entries(path)
+    if not entries:
+        raise ToolkitError(
+            f"no images found in {path} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}; {skipped} other files skipped)"
+        )
+    depths = {len(PurePosixPath(rel).parts) for rel, _ in entries}
+    if depths - {1, 2} or len(depths) > 1:
+        raise ToolkitError(
+            f"{path} mixes layouts: put all images either directly in the folder (unlabelled) "
+            f"or each in one class sub-folder (labelled), not both or deeper"
+        )
+    labelled = depths == {2}
+
+    images, modes, class_of = [], set(), []
+    for rel, read in entries:
+        try:
+            img = Image.open(io.BytesIO(read()))
+            img.load()
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise ToolkitError(f"cannot read image {rel} in {path} ({type(exc).__name__}); remove or replace it") from None
+        modes.add(img.mode)
+        images.append(img)
+        class_of.append(PurePosixPath(rel).parts[0] if labelled else None)
+
+    if channels is None:
+        channels = 1 if modes <= GREY_MODES else 3
+    target_mode = "L" if channels == 1 else "RGB"
+    arrays = []
+    for img in images:
+        if img.mode == "P":  # palette: expand first (may carry transparency)
+            img = img.convert("RGBA")
+        if img.mode in ("I", "I;16", "F"):  # 16-bit / float grey: scale to 8 bits
+            a = np.asarray(img, dtype=np.float64)
+            a = (a - a.min()) / max(a.max() - a.min(), 1e-12) * 255
+            img = Image.fromarray(a.astype(np.uint8), "L")
+        arrays.append(np.asarray(_square(img.convert(target_mode), resolution)))
+    x = torch.from_numpy(np.stack(arrays)).float()
+    x = (x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2)).contiguous().div_(127.5).sub_(1.0)
+
+    labels, class_names = None, []
+    if labelled:
+        class_names = sorted(set(class_of))
+        labels = torch.tensor([class_names.index(c) for c in class_of], dtype=torch.long)
+    info = {"source": str(path), "skipped": skipped, "modes": sorted(modes), "resolution": resolution,
+            "channels": channels}
+    return TensorData(name or path.stem, x, labels, class_names, "images", info)

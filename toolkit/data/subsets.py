@@ -1,0 +1,48 @@
+"""Seeded subsets for the lessons on limited and imbalanced data.
+
+Both return index tensors, so the same subset can be taken of images and labels alike, and both
+depend on nothing but the labels and the seed: the same call gives the same subset on any machine.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..errors import ToolkitError
+
+
+def _shuffled_members(labels: torch.Tensor, cls: int, seed: int) -> torch.Tensor:
+    members = torch.nonzero(labels == cls).view(-1)
+    g = torch.Generator().manual_seed(seed * 1_000 + int(cls))
+    return members[torch.randperm(len(members), generator=g)]
+
+
+def balanced_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """Indices of ``n`` samples spread evenly over the classes (the first ``n % k`` classes get one
+    more), each class's members chosen by a seeded shuffle. Sorted, so the data keeps its order."""
+    labels = torch.as_tensor(labels)
+    classes = torch.unique(labels).tolist()
+    if n < 1:
+        raise ToolkitError(f"--limit must be >= 1, got {n}")
+    if n > len(labels):
+        raise ToolkitError(f"--limit {n} is more than the {len(labels)} samples available; use a smaller limit")
+    k = len(classes)
+    chosen = []
+    for i, cls in enumerate(classes):
+        want = n // k + (1 if i < n % k else 0)
+        members = _shuffled_members(labels, cls, seed)
+        if want > len(members):
+            raise ToolkitError(f"class {cls} has only {len(members)} samples, {want} needed for --limit {n}")
+        chosen.append(members[:want])
+    return torch.sort(torch.cat(chosen)).values
+
+
+def imbalanced_subset(labels: torch.Tensor, rare_class: int, keep: int, seed: int = 0) -> torch.Tensor:
+    """All samples of every class except ``rare_class``, of which only ``keep`` (seeded) remain."""
+    labels = torch.as_tensor(labels)
+    members = _shuffled_members(labels, rare_class, seed)
+    if len(members) == 0:
+        raise ToolkitError(f"class {rare_class} does not occur in the labels")
+    if not 0 <= keep <= len(members):
+        raise ToolkitError(f"keep must be between 0 and {len(members)} for class {rare_class}, got {keep}")
+    others = torch.nonzero(labels != rare_class).view(-1)
+    return torch.sort(torch.cat([others, members[:keep]])).values

@@ -1,0 +1,71 @@
+"""Using a trained generator: rebuild it from a run directory and write samples.
+
+``load_generator(run_dir)`` rebuilds G from config.json and loads checkpoints/last.pt, taking the
+EMA weights when the run kept them (they give smoother, better samples).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ToolkitError
+from .models import build_models
+from .runs import Run, atomic_write
+from .train import load_checkpoint_file
+from .viz import to_uint8
+
+
+def load_generator(run_dir: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict]:
+    run = Run(run_dir)
+    if not Path(run_dir).is_dir():
+        raise ToolkitError(f"run directory {run_dir} does not exist")
+    config = run.config()
+    ckpt = run.checkpoint_path()
+    if ckpt is None:
+        raise ToolkitError(f"{run_dir} has no checkpoint yet (checkpoints/last.pt); wait for the first one or train longer")
+    state = load_checkpoint_file(ckpt, device)
+    G, _ = build_models(config["model"], tuple(config["sample_shape"]), config["z_dim"], config["width"], config["kind"])
+    weights = state["G_ema"] if use_ema and state.get("G_ema") is not None else state["G"]
+    try:
+        G.load_state_dict(weights)
+    except RuntimeError:
+        raise ToolkitError(f"the checkpoint in {run_dir} does not match its config.json (model {config['model']!r}); "
+                           "was it copied from another run?") from None
+    G.to(device).eval()
+    config["checkpoint_step"] = int(state["step"])
+    return G, config
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+    """n samples from seeded latents, in batches, on the CPU."""
+    device = next(G.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, z_dim, generator=g)
+    return torch.cat([G(z[i:i + batch_size].to(device)).float().cpu() for i in range(0, n, batch_size)])
+
+
+def write_samples(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
+    """A folder of PNGs (000000.png, ...) or, when ``out`` ends in .npz, one file with a uint8 array
+    ``images`` (N, C, H, W) and ``labels`` when given."""
+    from PIL import Image
+
+    out = Path(out)
+    arr = to_uint8(images)
+    if out.suffix == ".npz":
+        arrays = {"images": arr}
+        if labels is not None:
+            arrays["labels"] = labels.cpu().numpy()
+        atomic_write(out, lambda f: np.savez_compressed(f, **arrays))
+        return out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ToolkitError(f"cannot create output folder {out} ({exc.strerror})") from None
+    for i, img in enumerate(arr):
+        pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
+        pil.save(out / f"{i:06d}.png")
+    return out

@@ -1,0 +1,70 @@
+"""Where the work runs: device choice and the CPU thread count.
+
+Threads, decided deliberately: on a quiet 2-core machine a DCGAN step runs ~1.5x faster with two
+torch threads than with one, but 2.4-10x *slower* with two when another process is busy (the
+threads wait on each other). So:
+
+* ``TOOLKIT_THREADS`` (or an explicit ``threads=``) always wins;
+* else ``OMP_NUM_THREADS`` if set (CI sets it to 1);
+* else all cores this process may use, capped at 8 (little gain beyond for these model sizes).
+
+Processes that run side by side (the dashboard's background runs, tests, DDP ranks) should each
+get one thread: pass ``threads=1`` / ``--threads 1``.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import ToolkitError
+
+
+def default_threads() -> int:
+    for var in ("TOOLKIT_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            try:
+                n = int(value)
+            except ValueError:
+                raise ToolkitError(f"{var}={value!r} is not a whole number; set it to e.g. 1 or 2") from None
+            if n >= 1:
+                return n
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op thread count (see the module docstring) and return it."""
+    n = default_threads() if threads is None else int(threads)
+    if n < 1:
+        raise ToolkitError(f"threads must be >= 1, got {n}")
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; a named device must be available."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ToolkitError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ToolkitError("--device mps was asked for but Apple's MPS backend is not available; use --device cpu or auto")
+    if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
+        raise ToolkitError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def quick_mode() -> bool:
+    """True when ``TOOLKIT_QUICK=1``: lessons shrink their runs to fit ~2 CPU minutes."""
+    return os.environ.get("TOOLKIT_QUICK", "").strip().lower() in ("1", "true", "yes", "on")

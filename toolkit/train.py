@@ -1,0 +1,427 @@
+"""The training loop: one loop for every GAN in the lessons.
+
+The loop only *composes*: it draws a batch, calls a step function (which applies the losses and
+updates D and G), keeps an exponential moving average (EMA) of G, and at fixed intervals logs,
+draws sample grids and writes checkpoints. Everything model-specific lives in the step function,
+the models and the losses.
+
+Keeping the hot path fast on a CPU:
+* batches are slices of one in-memory tensor (:class:`~toolkit.data.BatchSampler`);
+* per-step numbers stay on the device as tensors and are summed there; they are copied to the
+  host (one sync) only every ``log_every`` steps; files are written only at those intervals;
+* during G's update D's parameters are frozen, so no gradient is computed for them.
+
+Resuming is exact: a checkpoint holds G, D, the EMA generator, both optimizers, the step, the RNG
+states, the data position and the half-finished logging interval, so 10 steps + resume + 10 steps
+gives the same weights and the same metrics.jsonl rows as 20 steps straight (tested on CPU).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import __version__
+from .data import BatchSampler, TensorData, load_dataset
+from .errors import ToolkitError
+from .losses import AdversarialLoss, get_loss
+from .models import build_models
+from .runs import LAST_CHECKPOINT, Run, RunWriter, atomic_write
+from .runtime import pick_device, set_threads
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a run; saved as config.json so the run can be re-created.
+
+    Defaults are chosen for sample quality per CPU-minute on a 2-core machine (measured with
+    benchmarks/bench_dcgan_step.py): a width-32 DCGAN at batch 64 runs ~6 steps/s and draws
+    recognisable garments after ~1,500 steps (about 4-5 minutes).
+    """
+
+    model: str = "dcgan"
+    data: str = "fashion-mnist"
+    steps: int = 1500
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5  # DCGAN / Keras-ADA tip: Adam's default 0.9 makes this GAN fail
+    beta2: float = 0.999
+    loss: str = "nonsaturating"
+    z_dim: int = 64
+    width: int = 32  # channels of the widest-resolution conv layer (DCGAN) or hidden size unit (MLP)
+    ema: float = 0.99  # decay of the EMA generator used for samples; 0 turns it off
+    seed: int = 0
+    limit: int | None = None  # seeded, class-balanced subset of this many training images
+    resolution: int | None = None  # None: the dataset's natural size (32 for Fashion-MNIST)
+    log_every: int = 25
+    sample_every: int = 250
+    checkpoint_every: int = 250
+    grid_size: int = 64  # samples in each grid (8 x 8), from fixed latent vectors
+    device: str = "auto"
+    threads: int | None = None  # None: see toolkit.runtime.default_threads
+
+    def validate(self) -> "TrainConfig":
+        def need(ok: bool, message: str):
+            if not ok:
+                raise ToolkitError(message)
+
+        need(self.steps >= 1, f"--steps must be >= 1, got {self.steps}")
+        need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
+        for name in ("lr_g", "lr_d"):
+            value = getattr(self, name)
+            need(math.isfinite(value) and value > 0, f"--{name.replace('_', '-')} must be a positive number, got {value}")
+        need(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, f"Adam betas must be in [0, 1), got {self.beta1}, {self.beta2}")
+        need(0 <= self.ema < 1, f"--ema must be in [0, 1) (0 turns it off), got {self.ema}")
+        need(self.z_dim >= 1 and self.width >= 1, "--z-dim and --width must be >= 1")
+        for name in ("log_every", "sample_every", "checkpoint_every"):
+            need(getattr(self, name) >= 0, f"--{name.replace('_', '-')} must be >= 0 (0 turns it off)")
+        need(self.log_every >= 1, "--log-every must be >= 1")
+        need(self.grid_size >= 1, "--grid-size must be >= 1")
+        get_loss(self.loss)
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class Callback:
+    """Hooks a notebook or the dashboard can attach; every method is optional."""
+
+    def on_log(self, trainer: "Trainer", row: dict) -> None: ...
+
+    def on_sample(self, trainer: "Trainer", step: int, images: torch.Tensor) -> None: ...
+
+    def on_end(self, trainer: "Trainer") -> None: ...
+
+
+class TrainingDiverged(ToolkitError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+# --- step functions --------------------------------------------------------------------------
+def adversarial_step(t: "Trainer", real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """One D update then one G update (Goodfellow et al. 2014, Algorithm 1 with k = 1).
+
+    Real and fake images go through D as *separate* batches, so batch norm never mixes their
+    statistics (a tip from the Keras ADA example: mixing them caused artefacts there).
+    """
+    b = real.shape[0]
+    # 1) discriminator step: G's output is a constant here, hence no_grad
+    with torch.no_grad():
+        fake = t.G(t.noise(b))
+    d_real, d_fake = t.D(real), t.D(fake)
+    loss_d = t.loss.d_loss(d_real, d_fake)
+    t.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    t.opt_d.step()
+
+    # 2) generator step on fresh noise, through the just-updated D (frozen: no grads for D)
+    t.D.requires_grad_(False)
+    d_gen = t.D(t.G(t.noise(b)))
+    loss_g = t.loss.g_loss(d_gen)
+    t.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    t.opt_g.step()
+    t.D.requires_grad_(True)
+
+    d_real, d_fake = d_real.detach(), d_fake.detach()
+    return {
+        "loss_d": loss_d.detach(),
+        "loss_g": loss_g.detach(),
+        "d_real_acc": (d_real > 0).float().mean(),  # D says "real" (sigmoid > 0.5) on real images
+        "d_fake_acc": (d_fake < 0).float().mean(),  # D says "fake" on generated images
+        "d_real_sign": torch.sign(d_real).mean(),  # r_t of the ADA paper: the overfitting heuristic
+    }
+
+
+StepFn = Callable[["Trainer", torch.Tensor, "torch.Tensor | None"], "dict[str, torch.Tensor]"]
+
+
+class EMA:
+    """theta_ema <- beta * theta_ema + (1 - beta) * theta after every G step (Karras et al. 2018;
+    Yazici et al. 2019). Buffers (batch-norm running statistics) are copied as they are.
+
+    Warm-up: beta = min(decay, (1 + step) / (10 + step)), so the average does not drag the random
+    initial weights along for the first hundreds of steps (early samples would be blurry blends).
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    def beta(self, step: int) -> float:
+        return min(self.decay, (1 + step) / (10 + step))
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        weight = 1.0 - self.beta(step)
+        for p_ema, p in zip(self.model.parameters(), model.parameters()):
+            p_ema.lerp_(p, weight)
+        for b_ema, b in zip(self.model.buffers(), model.buffers()):
+            b_ema.copy_(b)
+
+
+class Trainer:
+    """Builds data, models and optimizers from a :class:`TrainConfig` and trains them.
+
+    ``data``: pass a :class:`TensorData` to train on it instead of ``config.data``.
+    ``run_dir``: where to write the run directory (None: keep everything in memory, e.g. in a notebook).
+    ``G``/``D``: pass hand-built models to train them instead of the toolkit's.
+    ``step_fn``: the update rule (default :func:`adversarial_step`).
+    ``overwrite``: a ``run_dir`` that already holds a run (a checkpoint) is an error unless this is
+    True, in which case the old run's files are replaced. Use :meth:`resume` to continue one.
+    """
+
+    def __init__(self, config: TrainConfig, data: TensorData | None = None, run_dir: str | Path | None = None,
+                 callbacks: list[Callback] | tuple = (), G: nn.Module | None = None, D: nn.Module | None = None,
+                 step_fn: StepFn = adversarial_step, progress: bool = True, overwrite: bool = False,
+                 _resuming: bool = False):
+        self.config = config.validate()
+        self.threads = set_threads(config.threads)
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)
+        self.data = data if data is not None else load_dataset(
+            config.data, resolution=config.resolution, limit=config.limit, seed=config.seed)
+        if G is None or D is None:
+            built_G, built_D = build_models(config.model, self.data.shape, config.z_dim, config.width, self.data.kind)
+            G, D = G or built_G, D or built_D
+        self.G, self.D = G.to(self.device).train(), D.to(self.device).train()
+        self.ema = EMA(self.G, config.ema) if config.ema > 0 else None
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
+        self.loss: AdversarialLoss = get_loss(config.loss)
+        self.step_fn = step_fn
+        self.sampler = BatchSampler(self.data, config.batch_size, config.seed, self.device)
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.step = 0
+        self.history: list[dict] = []  # every logged row, also kept in memory
+        self.stop_requested = False  # set from a signal handler or another thread to stop cleanly
+        g = torch.Generator().manual_seed(config.seed + 2**20)  # own generator: sampling never moves training RNG
+        self.fixed_z = torch.randn(config.grid_size, config.z_dim, generator=g).to(self.device)
+        self._sums: dict[str, torch.Tensor] = {}
+        self._count = 0
+        self._elapsed = 0.0
+        self.writer = None
+        if run_dir is not None:
+            if not (_resuming or overwrite) and (Path(run_dir) / LAST_CHECKPOINT).exists():
+                raise ToolkitError(f"{run_dir} already holds a run; resume it (--resume / Trainer.resume), "
+                                   "choose a new run directory, or pass overwrite=True")
+            self.writer = RunWriter(run_dir, fresh=not _resuming)
+
+    # --- public helpers ----------------------------------------------------------------------
+    @property
+    def generator(self) -> nn.Module:
+        """The generator to sample from: the EMA copy when there is one."""
+        return self.ema.model if self.ema is not None else self.G
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.z_dim, device=self.device)
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor | None = None, n: int = 64, use_ema: bool = True) -> torch.Tensor:
+        """Images (or points) from the generator in eval mode, on the CPU."""
+        G = self.generator if use_ema else self.G
+        was_training = G.training
+        G.eval()
+        out = G(z.to(self.device) if z is not None else self.noise(n))
+        G.train(was_training)
+        return out.float().cpu()
+
+    def describe(self) -> dict:
+        """config.json's content: the settings plus what the data turned out to be."""
+        return {**dataclasses.asdict(self.config), "sample_shape": list(self.data.shape), "kind": self.data.kind,
+                "class_names": self.data.class_names, "data_info": self.data.info, "toolkit_version": __version__}
+
+    # --- the loop ------------------------------------------------------------------------------
+    def fit(self, until: int | None = None) -> list[dict]:
+        """Train until step ``until`` (default ``config.steps``); returns the logged rows."""
+        cfg = self.config
+        until = cfg.steps if until is None else until
+        if self.writer is not None:
+            self.writer.write_config(self.describe())
+            self.writer.event("resumed" if self.step else "started", step=self.step, until=until)
+        self.stop_requested = False
+        from tqdm.auto import tqdm
+
+        import sys
+
+        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+        bar = tqdm(total=until, initial=self.step, disable=not self.progress, desc="train", unit="step",
+                   dynamic_ncols=True, leave=True, mininterval=0.2 if interactive else 15.0)
+        start = time.perf_counter() - self._elapsed
+        try:
+            while self.step < until and not self.stop_requested:
+                real, labels = self.sampler.next()
+                out = self.step_fn(self, real, labels)
+                if self.ema is not None:
+                    self.ema.update(self.G, self.step)
+                self.step += 1
+                self._accumulate(out)
+                self._elapsed = time.perf_counter() - start
+                bar.update(1)
+                if self.step % cfg.log_every == 0:
+                    row = self._log()
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "d_real_acc"))},
+                                    refresh=False)
+                if cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self._sample_grid()
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            bar.close()
+        # the end of this call: a last grid and checkpoint, then a row for any unlogged steps
+        if cfg.sample_every and self.step % cfg.sample_every != 0:
+            self._sample_grid()
+        if self.writer is not None and not (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+            self.save_checkpoint()
+        if self._count:
+            self._log(partial=True)
+        if self.writer is not None:
+            self.writer.event("stopped" if self.stop_requested else "finished", step=self.step)
+            self.writer.close()
+        for cb in self.callbacks:
+            cb.on_end(self)
+        return self.history
+
+    def _accumulate(self, out: dict[str, torch.Tensor]) -> None:
+        for k, v in out.items():
+            v = v.detach().float()
+            self._sums[k] = self._sums[k] + v if k in self._sums else v
+        self._count += 1
+
+    def _check_finite(self) -> None:
+        if not self._sums:
+            return
+        values = torch.stack(list(self._sums.values())).cpu()  # the one host sync per interval
+        bad = [k for k, v in zip(self._sums, values) if not torch.isfinite(v)]
+        if bad:
+            last = self.writer is not None and (self.writer.dir / LAST_CHECKPOINT).exists()
+            kept = "the last good checkpoint is kept" if last else "no checkpoint was written"
+            if self.writer is not None:
+                self.writer.event("diverged", step=self.step, losses=bad)
+                self.writer.close()
+            raise TrainingDiverged(
+                f"training diverged: {', '.join(bad)} became NaN/inf by step {self.step}; {kept}; "
+                f"lower the learning rates (--lr-g/--lr-d) or change the loss")
+
+    def _log(self, partial: bool = False) -> dict:
+        self._check_finite()
+        values = torch.stack(list(self._sums.values())).cpu().tolist()
+        row = {"step": self.step, "time": round(self._elapsed, 3)}
+        row.update({k: v / self._count for k, v in zip(self._sums, values)})
+        if partial:
+            row["partial"] = True  # fewer than log_every steps; dropped if the run is resumed
+        self._sums, self._count = {}, 0
+        self.history.append(row)
+        if self.writer is not None:
+            self.writer.log(row)
+        for cb in self.callbacks:
+            cb.on_log(self, row)
+        return row
+
+    def _sample_grid(self) -> None:
+        images = self.sample(self.fixed_z)
+        if self.writer is not None and self.data.kind == "images":
+            from .viz import save_grid
+
+            save_grid(images, self.writer.sample_path(self.step))
+        for cb in self.callbacks:
+            cb.on_sample(self, self.step, images)
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        state = {
+            "step": self.step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "log_sums": {k: v.cpu() for k, v in self._sums.items()},
+            "log_count": self._count,
+            "elapsed": self._elapsed,
+            "config": json.loads(json.dumps(self.describe())),
+        }
+        return state
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        """Write checkpoints/last.pt atomically (temporary file + rename); never a NaN one."""
+        self._check_finite()
+        if path is None:
+            if self.writer is None:
+                raise ToolkitError("this trainer has no run directory; pass a path to save_checkpoint")
+            path = self.writer.dir / LAST_CHECKPOINT
+        state = self.state_dict()
+        atomic_write(path, lambda f: torch.save(state, f))
+        return Path(path)
+
+    def load_state_dict(self, state: dict) -> None:
+        try:
+            self.G.load_state_dict(state["G"])
+            self.D.load_state_dict(state["D"])
+            if self.ema is not None and state.get("G_ema") is not None:
+                self.ema.model.load_state_dict(state["G_ema"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0][:160]
+            raise ToolkitError(f"the checkpoint does not fit this model/config ({first}); "
+                               "resume with the run's own config.json") from None
+        self.sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["rng_cpu"])
+        if self.device.type == "cuda" and state.get("rng_cuda"):
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self._sums = {k: v.to(self.device) for k, v in state["log_sums"].items()}
+        self._count = int(state["log_count"])
+        self._elapsed = float(state["elapsed"])
+        self.step = int(state["step"])
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        self.load_state_dict(load_checkpoint_file(path, self.device))
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, steps: int | None = None, callbacks=(), progress: bool = True,
+               **overrides) -> "Trainer":
+        """Re-create a run from its config.json, load checkpoints/last.pt, and drop metrics rows
+        logged after that checkpoint (they will be logged again, identically)."""
+        run = Run(run_dir)
+        ckpt = run.checkpoint_path()
+        if ckpt is None:
+            raise ToolkitError(f"nothing to resume in {run_dir}: no {LAST_CHECKPOINT}; start it without --resume")
+        config = TrainConfig.from_dict({**run.config(), **overrides})
+        if steps is not None:
+            config.steps = steps
+        trainer = cls(config, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True)
+        trainer.load_checkpoint(ckpt)
+        trainer.writer.truncate_metrics(trainer.step)
+        trainer.history = Run(run_dir).metrics()
+        return trainer
+
+
+def load_checkpoint_file(path: str | Path, device: torch.device | str = "cpu") -> dict:
+    """Load a checkpoint safely (``weights_only=True``: tensors and plain containers only)."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ToolkitError(f"checkpoint {path} does not exist") from None
+    except Exception as exc:  # truncated file, not a torch file, unsafe pickle...
+        raise ToolkitError(f"cannot load checkpoint {path} ({type(exc).__name__}); it is damaged or not a toolkit checkpoint") from None
+    if not isinstance(state, dict) or "G" not in state or "config" not in state:
+        raise ToolkitError(f"{path} is not a toolkit checkpoint (no generator weights or config inside)")
+    return state
