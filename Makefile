@@ -29,7 +29,7 @@ lab: app
 
 test: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} TOOLKIT_THREADS=$${TOOLKIT_THREADS:-1} TOOLKIT_QUICK=1 \
-	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env tests lessons
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env tests lessons
 
 # unit and CLI tests only (no notebooks)
 test-fast: setup
