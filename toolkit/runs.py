@@ -46,10 +46,7 @@ def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -60,22 +57,21 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def read_jsonl(path: str | Path) -> list[dict]:
     """All complete rows of a JSONL file; a missing file is empty; a torn or corrupt line is skipped."""
     rows = []
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break  # partial last line: the writer is still appending it
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(row, dict):
-                    rows.append(row)
-    except FileNotFoundError:
-        pass
+    if not Path(path).is_file():
+        return rows
+    with open(path, "r", encoding="utf-8") as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break  # partial last line: the writer is still appending it
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
     return rows
 
 
