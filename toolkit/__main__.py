@@ -91,18 +91,13 @@ def cmd_train(args) -> int:
         trainer = Trainer.resume(run_dir, steps=args.steps, progress=progress, device=args.device, threads=args.threads)
         print(f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
     else:
-        if (run_dir / "checkpoints" / "last.pt").exists():
-            raise ToolkitError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new --run-dir")
         config = TrainConfig(
             model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, lr_g=lr_g, lr_d=lr_d,
             beta1=args.beta1, loss=args.loss, z_dim=args.z_dim, width=args.width, ema=args.ema, seed=args.seed,
             limit=args.limit, resolution=args.resolution, log_every=args.log_every, sample_every=args.sample_every,
             checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads,
-        ).validate()
-        from .runs import check_writable
-
-        check_writable(run_dir)
-        trainer = Trainer(config, run_dir=run_dir, progress=progress)
+        )
+        trainer = Trainer(config, run_dir=run_dir, progress=progress)  # validates config and run_dir
 
     def stop(signum, frame):  # Ctrl-C / kill: finish the current step, checkpoint, exit cleanly
         trainer.stop_requested = True

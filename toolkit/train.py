@@ -21,6 +21,7 @@ import copy
 import dataclasses
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +29,16 @@ from typing import Callable
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from . import __version__
 from .data import BatchSampler, TensorData, load_dataset
 from .errors import ToolkitError
 from .losses import AdversarialLoss, get_loss
-from .models import build_models
+from .models import MODELS, build_models
 from .runs import LAST_CHECKPOINT, Run, RunWriter, atomic_write
 from .runtime import pick_device, set_threads
+from .viz import save_grid
 
 
 @dataclass
@@ -88,6 +91,7 @@ class TrainConfig:
         need(self.log_every >= 1, "--log-every must be >= 1")
         need(self.grid_size >= 1, "--grid-size must be >= 1")
         get_loss(self.loss)
+        need(self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         return self
 
     @classmethod
@@ -189,6 +193,12 @@ class Trainer:
                  step_fn: StepFn = adversarial_step, progress: bool = True, overwrite: bool = False,
                  _resuming: bool = False):
         self.config = config.validate()
+        self.writer = None  # checked before the (slower) data loading, so bad input fails fast
+        if run_dir is not None:
+            if not (_resuming or overwrite) and (Path(run_dir) / LAST_CHECKPOINT).exists():
+                raise ToolkitError(f"{run_dir} already holds a run; add --resume to continue it, or choose a new "
+                                   "--run-dir (in Python: Trainer.resume(run_dir), or overwrite=True)")
+            self.writer = RunWriter(run_dir, fresh=not _resuming)
         self.threads = set_threads(config.threads)
         self.device = pick_device(config.device)
         torch.manual_seed(config.seed)
@@ -215,12 +225,6 @@ class Trainer:
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._elapsed = 0.0
-        self.writer = None
-        if run_dir is not None:
-            if not (_resuming or overwrite) and (Path(run_dir) / LAST_CHECKPOINT).exists():
-                raise ToolkitError(f"{run_dir} already holds a run; resume it (--resume / Trainer.resume), "
-                                   "choose a new run directory, or pass overwrite=True")
-            self.writer = RunWriter(run_dir, fresh=not _resuming)
 
     # --- public helpers ----------------------------------------------------------------------
     @property
@@ -255,10 +259,6 @@ class Trainer:
             self.writer.write_config(self.describe())
             self.writer.event("resumed" if self.step else "started", step=self.step, until=until)
         self.stop_requested = False
-        from tqdm.auto import tqdm
-
-        import sys
-
         interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
         bar = tqdm(total=until, initial=self.step, disable=not self.progress, desc="train", unit="step",
                    dynamic_ncols=True, leave=True, mininterval=0.2 if interactive else 15.0)
@@ -303,11 +303,13 @@ class Trainer:
             self._sums[k] = self._sums[k] + v if k in self._sums else v
         self._count += 1
 
-    def _check_finite(self) -> None:
+    def _interval_sums(self) -> dict[str, float]:
+        """The interval's sums copied to the host (the one sync per logging interval); raises
+        :class:`TrainingDiverged` if any is NaN/inf, before anything is logged or saved."""
         if not self._sums:
-            return
-        values = torch.stack(list(self._sums.values())).cpu()  # the one host sync per interval
-        bad = [k for k, v in zip(self._sums, values) if not torch.isfinite(v)]
+            return {}
+        sums = dict(zip(self._sums, torch.stack(list(self._sums.values())).cpu().tolist()))
+        bad = [k for k, v in sums.items() if not math.isfinite(v)]
         if bad:
             last = self.writer is not None and (self.writer.dir / LAST_CHECKPOINT).exists()
             kept = "the last good checkpoint is kept" if last else "no checkpoint was written"
@@ -317,12 +319,12 @@ class Trainer:
             raise TrainingDiverged(
                 f"training diverged: {', '.join(bad)} became NaN/inf by step {self.step}; {kept}; "
                 f"lower the learning rates (--lr-g/--lr-d) or change the loss")
+        return sums
 
     def _log(self, partial: bool = False) -> dict:
-        self._check_finite()
-        values = torch.stack(list(self._sums.values())).cpu().tolist()
+        sums = self._interval_sums()
         row = {"step": self.step, "time": round(self._elapsed, 3)}
-        row.update({k: v / self._count for k, v in zip(self._sums, values)})
+        row.update({k: v / self._count for k, v in sums.items()})
         if partial:
             row["partial"] = True  # fewer than log_every steps; dropped if the run is resumed
         self._sums, self._count = {}, 0
@@ -336,8 +338,6 @@ class Trainer:
     def _sample_grid(self) -> None:
         images = self.sample(self.fixed_z)
         if self.writer is not None and self.data.kind == "images":
-            from .viz import save_grid
-
             save_grid(images, self.writer.sample_path(self.step))
         for cb in self.callbacks:
             cb.on_sample(self, self.step, images)
@@ -363,7 +363,7 @@ class Trainer:
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Write checkpoints/last.pt atomically (temporary file + rename); never a NaN one."""
-        self._check_finite()
+        self._interval_sums()
         if path is None:
             if self.writer is None:
                 raise ToolkitError("this trainer has no run directory; pass a path to save_checkpoint")
