@@ -1,4 +1,4 @@
-"""The command line: ``python -m toolkit train|sample ...`` (``--help`` on each lists everything).
+"""The command line: ``python -m toolkit train|sample|eval ...`` (``--help`` on each lists everything).
 
 Bad input ends with exit status 2 and one line, ``error: <what is wrong and how to fix it>``.
 """
@@ -55,6 +55,9 @@ def _add_train(sub) -> None:
     p.add_argument("--log-every", type=int, default=DEFAULTS.log_every)
     p.add_argument("--sample-every", type=int, default=DEFAULTS.sample_every)
     p.add_argument("--checkpoint-every", type=int, default=DEFAULTS.checkpoint_every)
+    p.add_argument("--eval-every", type=int, default=0, help="log fid/kid every N steps (0: never; a multiple of --log-every)")
+    p.add_argument("--eval-n", type=int, default=DEFAULTS.eval_n, help="generated samples per evaluation")
+    p.add_argument("--eval-features", default=DEFAULTS.eval_features, help="feature extractor for --eval-every")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -69,11 +72,28 @@ def _add_sample(sub) -> None:
     p.add_argument("--device", default="cpu")
 
 
+def _add_eval(sub) -> None:
+    from .metrics.extractors import EXTRACTORS
+
+    p = sub.add_parser("eval", help="score a run's generator (FID, KID, precision/recall, density/coverage)",
+                       description="Score a run's generator against real data and record the result in "
+                                   "RUN_DIR/evaluations.jsonl. Real features are cached on disk.",
+                       epilog="Extractors -- " + "; ".join(f"{k}: {v}" for k, v in EXTRACTORS.items()))
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--extractor", default="fmnist-cnn", help=f"one of: {', '.join(EXTRACTORS)} (default %(default)s)")
+    p.add_argument("--n", type=int, default=5000, help="generated samples (default %(default)s)")
+    p.add_argument("--n-real", type=int, default=10000, help="real samples (default %(default)s)")
+    p.add_argument("--weights", default=None, help="weight file for the extractor (e.g. the InceptionV3 .pth)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_train(sub)
     _add_sample(sub)
+    _add_eval(sub)
     return parser
 
 
@@ -96,6 +116,7 @@ def cmd_train(args) -> int:
             beta1=args.beta1, loss=args.loss, z_dim=args.z_dim, width=args.width, ema=args.ema, seed=args.seed,
             limit=args.limit, resolution=args.resolution, log_every=args.log_every, sample_every=args.sample_every,
             checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads,
+            eval_every=args.eval_every, eval_n=args.eval_n, eval_features=args.eval_features,
         )
         trainer = Trainer(config, run_dir=run_dir, progress=progress)  # validates config and run_dir
 
@@ -129,10 +150,33 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    import json
+    import time
+
+    from .generate import load_generator
+    from .metrics.evaluate import evaluate_generator, format_scores
+    from .runtime import pick_device
+
+    if args.n < 2 or args.n_real < 2:
+        raise ToolkitError("--n and --n-real must be at least 2")
+    device = pick_device(args.device)
+    G, config = load_generator(args.run_dir, device)
+    if config["kind"] != "images":
+        raise ToolkitError(f"{args.run_dir} generates 2-D points; score it with toolkit.data.mode_quality")
+    scores = evaluate_generator(G, config["z_dim"], config["data"], args.extractor, args.n, args.n_real, args.seed,
+                                config.get("resolution"), device=device, weights=args.weights)
+    step = config["checkpoint_step"]
+    print(f"step {step}: {format_scores(scores)}")
+    with open(Path(args.run_dir) / "evaluations.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"step": step, "wall_time": time.time(), **scores}) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "sample": cmd_sample}[args.command](args)
+        return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval}[args.command](args)
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -70,6 +70,9 @@ class TrainConfig:
     sample_every: int = 250
     checkpoint_every: int = 250
     grid_size: int = 64  # samples in each grid (8 x 8), from fixed latent vectors
+    eval_every: int = 0  # log fid/kid every this many steps (0: never); a multiple of log_every
+    eval_n: int = 2000  # generated samples per evaluation
+    eval_features: str = "fmnist-cnn"  # feature extractor for fid/kid (see toolkit.metrics.extractors)
     device: str = "auto"
     threads: int | None = None  # None: see toolkit.runtime.default_threads
 
@@ -90,6 +93,9 @@ class TrainConfig:
             need(getattr(self, name) >= 0, f"--{name.replace('_', '-')} must be >= 0 (0 turns it off)")
         need(self.log_every >= 1, "--log-every must be >= 1")
         need(self.grid_size >= 1, "--grid-size must be >= 1")
+        need(self.eval_every >= 0 and self.eval_every % self.log_every == 0,
+             f"--eval-every must be 0 or a multiple of --log-every ({self.log_every}), got {self.eval_every}")
+        need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
         get_loss(self.loss)
         need(self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         return self
@@ -216,6 +222,10 @@ class Trainer:
         self.step_fn = step_fn
         self.sampler = BatchSampler(self.data, config.batch_size, config.seed, self.device)
         self.callbacks = list(callbacks)
+        if config.eval_every:
+            from .metrics.evaluate import MetricsCallback  # imported here: metrics imports this module's users
+
+            self.callbacks.insert(0, MetricsCallback(config.eval_every, config.eval_n, config.eval_features))
         self.progress = progress
         self.step = 0
         self.history: list[dict] = []  # every logged row, also kept in memory
@@ -329,10 +339,10 @@ class Trainer:
             row["partial"] = True  # fewer than log_every steps; dropped if the run is resumed
         self._sums, self._count = {}, 0
         self.history.append(row)
+        for cb in self.callbacks:  # a callback may add entries (e.g. fid); they are written below
+            cb.on_log(self, row)
         if self.writer is not None:
             self.writer.log(row)
-        for cb in self.callbacks:
-            cb.on_log(self, row)
         return row
 
     def _sample_grid(self) -> None:

@@ -1,0 +1,125 @@
+"""Feature extractors: the shipped Fashion-MNIST network, InceptionV3 from a local file, the cache."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import fashion_mnist_or_skip
+from toolkit.errors import ToolkitError
+from toolkit.metrics.extractors import INCEPTION_FILE, build_fid_inception, load_extractor
+
+
+def test_shipped_feature_net_is_at_least_90_percent_accurate():
+    fashion_mnist_or_skip()
+    from toolkit.data import load_dataset
+    from toolkit.metrics.fmnist_cnn import load_fmnist_cnn
+    from toolkit.metrics.train_feature_net import accuracy
+
+    test = load_dataset("fashion-mnist", split="test")
+    net = load_fmnist_cnn()
+    assert accuracy(net, test.x, test.labels) >= 0.90
+    # features are calibrated to E|f|^2 / D = 1 on training images (KID's kernel assumes that scale)
+    f = net.features(load_dataset("fashion-mnist").x[:5000])
+    assert abs(f.pow(2).sum(1).mean().item() / f.shape[1] - 1.0) < 0.05
+
+
+def test_cache_key_changes_with_the_weights(tmp_path, monkeypatch):
+    """Features cached for one set of weights are never served for another."""
+    monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path))
+    from toolkit.metrics.evaluate import real_features
+    from toolkit.metrics.fmnist_cnn import FashionCNN
+
+    ext = load_extractor("fmnist-cnn")
+    first = real_features("digits", ext, n=50)
+    other = tmp_path / "other.pt"
+    torch.manual_seed(1)
+    torch.save(FashionCNN().state_dict(), other)
+    ext2 = load_extractor("fmnist-cnn", path=other)
+    assert ext2.fingerprint != ext.fingerprint
+    assert not np.allclose(real_features("digits", ext2, n=50), first)
+    assert len(list((tmp_path / "features").glob("*.npy"))) == 2
+    assert np.array_equal(real_features("digits", ext, n=50), first)  # served from the cache
+
+
+def test_fmnist_features_shape_and_input_forms():
+    ext = load_extractor("fmnist-cnn")
+    x = torch.rand(6, 1, 32, 32) * 2 - 1
+    f = ext(x)
+    assert ext.name == "fmnist-cnn" and f.shape == (6, 128)
+    assert ext(x[:, :, 2:30, 2:30]).shape == (6, 128)  # 28x28 is padded
+    assert ext(x.repeat(1, 3, 2, 2)).shape == (6, 128)  # RGB 64x64 is made grey and resized
+
+
+@pytest.fixture(scope="module")
+def random_inception_file(tmp_path_factory):
+    """A randomly initialised FID InceptionV3 saved in the real weight file's format."""
+    import torchvision.models.inception as tvi
+    from pytorch_fid import inception as pf
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(pf, "load_state_dict_from_url", lambda *a, **k: None)  # no download ...
+        m.setattr(tvi.Inception3, "load_state_dict", lambda self, *a, **k: None)  # ... and nothing to load
+        torch.manual_seed(0)
+        net = pf.fid_inception_v3()
+    path = tmp_path_factory.mktemp("hub") / INCEPTION_FILE
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def test_inception_from_a_local_file_matches_pytorch_fid_preprocessing(random_inception_file):
+    ext = load_extractor("inception", path=random_inception_file)
+    images = torch.rand(3, 1, 32, 32) * 2 - 1  # grey, small: repeated to RGB and resized to 299 inside
+    feats = ext(images)
+    assert ext.name == "inception" and feats.shape == (3, 2048)
+    reference = build_fid_inception(torch.load(random_inception_file, weights_only=True)).eval()
+    with torch.no_grad():
+        expected = reference(((images + 1) / 2).repeat(1, 3, 1, 1))[0].flatten(1)  # pytorch-fid takes [0, 1]
+    assert torch.allclose(feats, expected, atol=1e-5)
+
+
+def test_inception_found_by_env_var_and_hub_cache(random_inception_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_INCEPTION_WEIGHTS", str(random_inception_file))
+    assert load_extractor("inception").name == "inception"
+    monkeypatch.delenv("TOOLKIT_INCEPTION_WEIGHTS")
+    hub = tmp_path / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / INCEPTION_FILE).write_bytes(random_inception_file.read_bytes())
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert load_extractor("inception").name == "inception"
+
+
+def test_missing_or_broken_inception_weights_say_where_to_put_them(tmp_path, monkeypatch):
+    monkeypatch.delenv("TOOLKIT_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(ToolkitError) as err:
+        load_extractor("inception")
+    msg = str(err.value)
+    assert "\n" not in msg and INCEPTION_FILE in msg and "TOOLKIT_INCEPTION_WEIGHTS" in msg and "fmnist-cnn" in msg
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not weights")
+    with pytest.raises(ToolkitError, match="not a usable FID InceptionV3 weight file"):
+        load_extractor("inception", path=bad)
+    with pytest.raises(ToolkitError, match="unknown feature extractor 'clip'"):
+        load_extractor("clip")
+
+
+def test_training_callback_logs_fid_and_kid_and_eval_cli_records(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
+    from toolkit.__main__ import main
+    from toolkit.runs import Run
+
+    run = tmp_path / "run"
+    assert main(["train", "--model", "dcgan", "--data", "digits", "--batch-size", "16", "--width", "8",
+                 "--z-dim", "16", "--steps", "20", "--log-every", "10", "--eval-every", "10", "--eval-n", "64",
+                 "--no-progress", "--run-dir", str(run)]) == 0
+    rows = Run(run).metrics()
+    assert [r["step"] for r in rows if "fid" in r] == [10, 20]
+    assert all(r["features"] == "fmnist-cnn" and np.isfinite(r["kid"]) for r in rows if "fid" in r)
+    assert list((tmp_path / "cache" / "features").glob("digits-train-*-fmnist-cnn-*-n10000.npy"))  # cached
+    capsys.readouterr()
+    assert main(["eval", "--run-dir", str(run), "--n", "100", "--n-real", "200"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("step 20: fid[fmnist-cnn] ") and "precision" in out and "coverage" in out
+    record = json.loads((run / "evaluations.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == 20 and record["features"] == "fmnist-cnn" and record["n_fake"] == 100

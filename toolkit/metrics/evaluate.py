@@ -1,0 +1,135 @@
+"""Scoring a generator against real data, with the real side computed once and cached on disk.
+
+* :func:`real_features`: features of a dataset split, cached as ``.npy`` under ``$TOOLKIT_CACHE``
+  (default ``~/.cache/gan-toolkit``) by dataset, split, resolution, extractor (name and a hash of its
+  weights: re-trained weights never reuse stale features) and count.
+* :func:`generated_features`: n samples from seeded latents, batched, ``no_grad``, eval mode.
+* :func:`score`: FID, KID and optionally precision/recall/density/coverage on two feature sets.
+* :class:`MetricsCallback`: logs ``fid``/``kid`` (and ``features``, the extractor's name) into
+  metrics.jsonl every K steps of training, from the EMA generator when there is one.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ToolkitError
+from ..runs import atomic_write
+from .extractors import Extractor, load_extractor
+from .fid import frechet_distance
+from .kid import kernel_inception_distance
+from .prdc import prdc
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TOOLKIT_CACHE", Path.home() / ".cache" / "gan-toolkit")).expanduser()
+
+
+def real_split(data_name: str) -> str:
+    """Generated samples are compared with held-out images where the dataset has them."""
+    return "test" if data_name == "fashion-mnist" else "train"
+
+
+def real_features(data_name: str, extractor: Extractor, n: int = 10_000, split: str | None = None,
+                  resolution: int | None = None) -> np.ndarray:
+    from ..data import load_dataset
+
+    split = split or real_split(data_name)
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", data_name)[-40:]
+    if Path(data_name).expanduser().exists():  # a user folder: the key includes its full path
+        slug += "-" + hashlib.sha1(str(Path(data_name).resolve()).encode()).hexdigest()[:8]
+    key = f"{slug}-{split}-r{resolution or 'default'}-{extractor.name}-{extractor.fingerprint}-n{n}"
+    path = cache_dir() / "features" / f"{key}.npy"
+    if path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            pass  # damaged cache file: recompute and replace it
+    data = load_dataset(data_name, split=split, resolution=resolution)
+    if data.kind != "images":
+        raise ToolkitError(f"{data_name} holds 2-D points, not images; score it with toolkit.data.mode_quality")
+    images = data.x[:n]
+    feats = extractor(images).numpy().astype(np.float32)
+    try:
+        atomic_write(path, lambda f: np.save(f, feats))
+    except OSError:
+        warnings.warn(f"could not cache real features in {path.parent}; they will be recomputed next time")
+    return feats
+
+
+@torch.no_grad()
+def generated_features(generator: nn.Module, z_dim: int, extractor: Extractor, n: int = 5000, seed: int = 0,
+                       batch_size: int = 250) -> np.ndarray:
+    """Features of n generated images from seeded latents (its own RNG: training is not disturbed)."""
+    was_training = generator.training
+    generator.eval()
+    device = next(generator.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    feats = []
+    for i in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - i), z_dim, generator=g).to(device)
+        feats.append(extractor(generator(z)))
+    generator.train(was_training)
+    return torch.cat(feats).numpy().astype(np.float32)
+
+
+def score(real: np.ndarray, fake: np.ndarray, features: str, with_prdc: bool = True, kid_subset_size: int = 1000,
+          seed: int = 2020) -> dict:
+    """All scores on one pair of feature sets; ``features`` names the extractor they came from."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # KID's subset shrinking on small n is reported via kid_subset
+        kid_mean, kid_std = kernel_inception_distance(real, fake, subset_size=kid_subset_size, seed=seed)
+    out = {"features": features, "n_real": len(real), "n_fake": len(fake), "fid": frechet_distance(real, fake),
+           "kid": kid_mean, "kid_std": kid_std, "kid_subset": min(kid_subset_size, len(real), len(fake))}
+    if with_prdc:
+        out.update(prdc(real, fake).as_dict())
+    return out
+
+
+def format_scores(s: dict) -> str:
+    f = s["features"]
+    text = f"fid[{f}] {s['fid']:.3f} | kid[{f}] {s['kid']:.5f} ± {s['kid_std']:.5f}"
+    if "precision" in s:
+        text += (f" | precision {s['precision']:.3f} recall {s['recall']:.3f} density {s['density']:.3f} "
+                 f"coverage {s['coverage']:.3f}")
+    return text + f" ({s['n_fake']} generated vs {s['n_real']} real)"
+
+
+def evaluate_generator(generator: nn.Module, z_dim: int, data_name: str = "fashion-mnist", extractor: str = "fmnist-cnn",
+                       n: int = 5000, n_real: int = 10_000, seed: int = 0, resolution: int | None = None,
+                       with_prdc: bool = True, device: str | torch.device = "cpu", weights: str | None = None) -> dict:
+    ext = load_extractor(extractor, device, weights)
+    real = real_features(data_name, ext, n_real, resolution=resolution)
+    fake = generated_features(generator, z_dim, ext, n, seed)
+    return score(real, fake, ext.name, with_prdc)
+
+
+class MetricsCallback:
+    """Adds ``fid``, ``kid`` and ``features`` to the logged row every ``every`` steps."""
+
+    def __init__(self, every: int, n: int = 2000, extractor: str = "fmnist-cnn", n_real: int = 10_000):
+        if every < 1:
+            raise ToolkitError(f"--eval-every must be >= 1, got {every}")
+        self.every, self.n, self.extractor_name, self.n_real = every, n, extractor, n_real
+        self._ext = self._real = None
+
+    def on_log(self, trainer, row: dict) -> None:
+        if trainer.step % self.every:
+            return
+        if self._ext is None:
+            self._ext = load_extractor(self.extractor_name, trainer.device)
+            self._real = real_features(trainer.config.data, self._ext, self.n_real, resolution=trainer.config.resolution)
+        fake = generated_features(trainer.generator, trainer.config.z_dim, self._ext, self.n, seed=trainer.config.seed)
+        s = score(self._real, fake, self._ext.name, with_prdc=False)
+        row.update(fid=s["fid"], kid=s["kid"], features=s["features"])
+
+    def on_sample(self, trainer, step, images) -> None: ...
+
+    def on_end(self, trainer) -> None: ...
