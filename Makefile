@@ -21,11 +21,13 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# The dashboard (issue #5) is not built yet: until it is, `make app` opens the lessons in JupyterLab.
+# The dashboard, on localhost only (see .streamlit/config.toml); runs live in runs/ or $TOOLKIT_RUNS_DIR.
 app: setup
-	$(PY) -m jupyter lab --notebook-dir=lessons --ip=127.0.0.1 --port=$(PORT)
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
-lab: app
+# The lessons in JupyterLab.
+lab: setup
+	$(PY) -m jupyter lab --notebook-dir=lessons --ip=127.0.0.1 --port=8888
 
 test: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} TOOLKIT_THREADS=$${TOOLKIT_THREADS:-1} TOOLKIT_QUICK=1 \

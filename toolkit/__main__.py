@@ -120,6 +120,10 @@ def cmd_train(args) -> int:
         )
         trainer = Trainer(config, run_dir=run_dir, progress=progress)  # validates config and run_dir
 
+    from .jobs import Steering
+
+    trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
+
     def stop(signum, frame):  # Ctrl-C / kill: finish the current step, checkpoint, exit cleanly
         trainer.stop_requested = True
 

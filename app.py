@@ -1,0 +1,203 @@
+"""The GAN lessons dashboard: start and steer training runs, watch them live, walk the latent space.
+
+    streamlit run app.py            (make app)
+
+Follows every run directory under the runs root: ``$TOOLKIT_RUNS_DIR``, else ``runs/`` of this
+checkout (changeable in the sidebar) - runs started here, from a notebook, or from
+``python -m toolkit train``. Uses only the toolkit's public API.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from toolkit import jobs, viz
+from toolkit.data import DATASETS
+from toolkit.data import fashion_mnist
+from toolkit.errors import ToolkitError
+from toolkit.generate import load_generator
+from toolkit.losses import LOSSES
+from toolkit.models import MODELS
+from toolkit.runs import Run, default_runs_root, list_runs
+
+st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
+torch.set_num_threads(1)  # training jobs run beside us: stay light
+
+LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run's metrics
+    ("Losses", ["loss_d", "loss_g"]),
+    ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
+    ("r_t = E[sign D(real)] and ADA p", ["d_real_sign", "ada_p"]),
+    ("FID", ["fid"]),
+    ("KID", ["kid"]),
+    ("Diffusion-GAN T", ["diffusion_t"]),
+    ("PGGAN fade-in", ["alpha", "resolution"]),
+]
+
+
+def default_data() -> tuple[str, str]:
+    """The built-in default: a Fashion-MNIST DCGAN, or the 2-D ring when Fashion-MNIST is missing."""
+    return ("dcgan", "fashion-mnist") if fashion_mnist.is_available() else ("mlp", "ring")
+
+
+# --- sidebar: where runs live, starting a run ----------------------------------------------------
+st.sidebar.title("GAN dashboard")
+root = Path(st.sidebar.text_input("Runs folder", str(default_runs_root()))).expanduser()
+runs = list_runs(root)
+
+with st.sidebar.expander("Start a new run", expanded=not runs):
+    model0, data0 = default_data()
+    model = st.selectbox("Model", list(MODELS), index=list(MODELS).index(model0))
+    data_names = list(DATASETS)
+    data = st.selectbox("Data", data_names, index=data_names.index(data0))
+    steps = st.slider("Steps", 50, 5000, 1500 if model == "dcgan" else 3000, step=50)
+    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64 if model == "dcgan" else 256)
+    lr_g = st.select_slider("Generator learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3)
+    lr_d = st.select_slider("Discriminator learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3)
+    loss = st.selectbox("Loss", list(LOSSES))
+    seed = st.number_input("Seed", 0, 10_000, 0)
+    st.session_state.setdefault("run_name", f"run-{time.strftime('%m%d-%H%M%S')}")
+    name = st.text_input("Run name", key="run_name")
+    if st.button("Start training", type="primary"):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            st.error("A run name uses letters, digits, '-', '_' and '.', and no '/'.")
+        elif (root / name).exists():
+            st.error(f"{root / name} exists already; choose another name.")
+        else:
+            args = ["--model", model, "--data", data, "--steps", str(steps), "--batch-size", str(batch),
+                    "--lr-g", str(lr_g), "--lr-d", str(lr_d), "--loss", loss, "--seed", str(seed),
+                    "--log-every", "10", "--sample-every", "50", "--checkpoint-every", "100"]
+            if model == "mlp" and data in ("ring", "grid"):
+                args += ["--z-dim", "2", "--width", "64"]
+            try:
+                jobs.start_job(root / name, args)
+                st.session_state["run"] = name
+                st.success(f"started {name}")
+                runs = list_runs(root)
+            except ToolkitError as err:
+                st.error(str(err))
+
+if not runs:
+    st.title("GAN dashboard")
+    st.info(f"No runs yet in {root}. Start one with **Start training** in the sidebar, or from a terminal: "
+            f"`python -m toolkit train --run-dir {root}/demo`.")
+    st.stop()
+
+names = [str(r.dir.relative_to(root)) for r in runs]
+if st.session_state.get("run") not in names:
+    st.session_state["run"] = names[0]
+selected = st.sidebar.selectbox("Run", names, key="run")
+run = Run(root / selected)
+if root.resolve() not in (root / selected).resolve().parents:  # only runs under the root
+    st.error("That run is outside the runs folder.")
+    st.stop()
+
+# --- the run: status and controls ---------------------------------------------------------------
+st.title(selected)
+if not run.exists():
+    st.warning(f"{run.dir} was deleted or is not a run directory any more.")
+    st.stop()
+try:
+    config = run.config()
+except ToolkitError as err:
+    st.error(str(err))
+    st.stop()
+
+state = jobs.job_state(run.dir)
+cols = st.columns([2, 1, 1, 1])
+cols[0].markdown(f"**{config.get('model')}** on **{config.get('data')}** · {config.get('steps')} steps · "
+                 f"batch {config.get('batch_size')} · loss {config.get('loss')} · job: **{state}**")
+if state == "running" and cols[1].button("Pause"):
+    jobs.pause_job(run.dir)
+    st.rerun()
+if state == "paused" and cols[1].button("Resume"):
+    jobs.resume_job(run.dir)
+    st.rerun()
+if state in ("running", "paused") and cols[2].button("Stop"):
+    jobs.stop_job(run.dir)
+    st.rerun()
+if state in ("stopped", "finished", "crashed") and run.checkpoint_path() and cols[3].button("Continue"):
+    more = int(config.get("steps", 0)) + 1000
+    jobs.start_job(run.dir, ["--resume", "--steps", str(more)])
+    st.rerun()
+
+if state in ("running", "paused"):
+    with st.expander("Steer the running job"):
+        c1, c2, c3 = st.columns(3)
+        new_g = c1.select_slider("lr_g", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3, key="steer_g")
+        new_d = c2.select_slider("lr_d", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3, key="steer_d")
+        if c3.button("Apply"):
+            jobs.steer(run.dir, lr_g=new_g, lr_d=new_d)
+            st.success("sent: applied at the job's next logging step and recorded in events.jsonl")
+
+live_tab, latent_tab = st.tabs(["Live training", "Latent interpolation"])
+
+
+# --- live views ------------------------------------------------------------------------------------
+@st.fragment(run_every=2)
+def live_view():
+    rows = run.metrics()
+    if not rows:
+        st.info("No metrics logged yet: the first row appears after --log-every steps.")
+        return
+    last = rows[-1]
+    st.caption(f"step {last['step']} · {last['time']:.0f} s of training · {len(rows)} rows")
+    charts = [(t, k) for t, k in LIVE_CHARTS if any(key in r for r in rows for key in k)]
+    left, right = st.columns([3, 2])
+    with left:
+        for title, keys in charts:
+            fig = viz.metrics_figure(rows, keys, title)
+            if "d_real_sign" in keys and config.get("ada_target"):
+                fig.add_hline(y=config["ada_target"], line_dash="dot", annotation_text="ADA target")
+            st.plotly_chart(fig, width="stretch", key=f"chart-{title}")
+    with right:
+        grids = run.sample_grids()
+        if grids:
+            step, path = grids[-1]
+            st.image(str(path), caption=f"samples at step {step} (the same latent vectors every time)",
+                     width="stretch")
+        else:
+            st.info("No sample grid yet.")
+        events = run.events()
+        if events:
+            st.caption("events: " + " · ".join(f"{e['event']} @ {e.get('step', '?')}" for e in events[-6:]))
+
+
+with live_tab:
+    live_view()
+
+
+# --- latent interpolation -------------------------------------------------------------------------------
+@st.cache_resource(max_entries=4)
+def generator_for(checkpoint: str, mtime: float):
+    return load_generator(Path(checkpoint).parent.parent)
+
+
+with latent_tab:
+    ckpt = run.checkpoint_path()
+    if ckpt is None:
+        st.info("This run has no checkpoint yet (checkpoints/last.pt); interpolation needs one.")
+    elif config.get("kind") != "images":
+        st.info("This run generates 2-D points; latent interpolation is shown for image models.")
+    else:
+        try:
+            G, gconfig = generator_for(str(ckpt), ckpt.stat().st_mtime)
+        except (ToolkitError, FileNotFoundError) as err:
+            st.error(str(err))
+        else:
+            c1, c2, c3 = st.columns(3)
+            seed_a = c1.number_input("Seed A", 0, 100_000, 1)
+            seed_b = c2.number_input("Seed B", 0, 100_000, 2)
+            method = c3.radio("Path", ["slerp", "lerp"], horizontal=True)
+            t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05)
+            n = st.slider("Strip length", 3, 16, 8)
+            z0, z1 = viz.latent_from_seed(seed_a, gconfig["z_dim"]), viz.latent_from_seed(seed_b, gconfig["z_dim"])
+            fn = viz.slerp if method == "slerp" else viz.lerp
+            with torch.no_grad():
+                one = G(fn(z0, z1, t)[None])
+                strip = G(viz.interpolate(z0, z1, n, method))
+            st.image(viz.grid_png(one, scale=8), caption=f"t = {t:.2f} (checkpoint at step {gconfig['checkpoint_step']})")
+            st.image(viz.grid_png(strip, nrow=n, scale=3), caption=f"{n} steps from seed {seed_a} to seed {seed_b}")

@@ -1,0 +1,160 @@
+"""The Streamlit dashboard, driven for real with streamlit.testing.AppTest, plus the background jobs
+it starts and a served instance answering over HTTP."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from toolkit import jobs
+from toolkit.runs import Run
+from toolkit.train import TrainConfig, Trainer
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+
+def tiny_run(run_dir, model="dcgan", data="digits", steps=12):
+    extra = dict(z_dim=2, width=16) if data == "ring" else dict(z_dim=16, width=8)
+    cfg = TrainConfig(model=model, data=data, steps=steps, batch_size=16, log_every=4, sample_every=6,
+                      checkpoint_every=6, seed=0, threads=1, **extra)
+    Trainer(cfg, run_dir=run_dir, progress=False).fit()
+    return run_dir
+
+
+def app(root, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_RUNS_DIR", str(root))
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def test_empty_runs_root_says_how_to_start(tmp_path, monkeypatch):
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception
+    assert "No runs yet" in at.info[0].value and "python -m toolkit train" in at.info[0].value
+
+
+def test_a_finished_run_shows_charts_samples_and_walks_the_latent_space(tmp_path, monkeypatch):
+    tiny_run(tmp_path / "demo")
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    assert at.title[0].value == "demo"
+    assert "job: **finished**" in at.markdown[0].value  # read from the run's events
+    assert len(at.get("plotly_chart")) >= 2  # losses and accuracy
+    images = at.get("image")
+    assert len(images) >= 3  # latest sample grid + the interpolation frame + the strip
+    slider = next(s for s in at.slider if s.label.startswith("t:"))
+    before = [i.proto.imgs[0].url for i in at.get("image")]
+    slider.set_value(0.9).run()
+    assert not at.exception and len(at.get("image")) == len(images)
+    assert [i.proto.imgs[0].url for i in at.get("image")] != before  # the frame changed
+
+
+def test_broken_runs_give_messages_not_tracebacks(tmp_path, monkeypatch):
+    run = tiny_run(tmp_path / "a-run")
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"step": 99, "loss_')  # a writer mid-append
+    (run / "checkpoints" / "last.pt").unlink()
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception
+    assert any("no checkpoint yet" in i.value for i in at.info)
+
+    # a checkpoint from another model
+    other = tiny_run(tmp_path / "points", model="mlp", data="ring")
+    shutil.copy(other / "checkpoints" / "last.pt", run / "checkpoints" / "last.pt")
+    at = app(tmp_path, monkeypatch)
+    at.sidebar.selectbox(key="run").set_value("a-run").run()
+    assert not at.exception
+    assert any("does not match its config.json" in e.value for e in at.error)
+
+    # the selected run is deleted while the page is open
+    shutil.rmtree(run)
+    at.run()
+    assert not at.exception and at.title[0].value == "points"
+
+
+def wait_for(predicate, timeout=90.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_start_a_run_with_one_click_and_follow_it(tmp_path, monkeypatch):
+    at = app(tmp_path, monkeypatch)
+    sb = at.sidebar
+    next(s for s in sb.selectbox if s.label == "Model").set_value("dcgan")
+    next(s for s in sb.selectbox if s.label == "Data").set_value("digits")
+    next(s for s in sb.slider if s.label == "Steps").set_value(50)
+    next(t for t in sb.text_input if t.label == "Run name").set_value("clicked")
+    next(b for b in sb.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error
+    run = tmp_path / "clicked"
+    try:
+        assert wait_for(lambda: len(Run(run).metrics()) >= 2), (run / "train.log").read_text()
+        at.run()
+        assert at.title[0].value == "clicked" and len(at.get("plotly_chart")) >= 1
+        assert wait_for(lambda: jobs.job_state(run) == "finished")
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)
+
+
+def test_pause_resume_steer_and_stop_a_job(tmp_path):
+    run = tmp_path / "long"
+    jobs.start_job(run, ["--model", "dcgan", "--data", "digits", "--steps", "100000", "--batch-size", "16",
+                         "--width", "8", "--log-every", "5", "--checkpoint-every", "50"])
+    try:
+        assert wait_for(lambda: len(Run(run).metrics()) >= 1)
+        assert jobs.job_state(run) == "running"
+        jobs.pause_job(run)
+        assert wait_for(lambda: jobs.job_state(run) == "paused", 10)
+        n = len(Run(run).metrics())
+        time.sleep(2)
+        assert len(Run(run).metrics()) == n  # frozen
+        jobs.resume_job(run)
+        jobs.steer(run, lr_g=5e-4, lr_d=2e-4)
+        assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()))
+        change = next(e for e in Run(run).events() if e["event"] == "changed")
+        assert (change["lr_g"], change["lr_d"]) == (5e-4, 2e-4)
+        jobs.stop_job(run)
+        assert wait_for(lambda: jobs.job_state(run) == "stopped", 30)
+        state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+        assert state["opt_g"]["param_groups"][0]["lr"] == 5e-4  # kept for a resume
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)
+    with pytest.raises(ValueError, match="only lr_g, lr_d"):
+        jobs.steer(run, batch_size=3)
+
+
+def test_served_app_answers_on_localhost(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TOOLKIT_RUNS_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
+                             "--server.headless", "true"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=Path(APP).parent)
+    try:
+        def healthy():
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok"
+            except OSError:
+                return False
+
+        assert wait_for(healthy, 60)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert "<title>" in page.lower() or "streamlit" in page.lower()
+    finally:
+        proc.terminate()
+        proc.wait(10)

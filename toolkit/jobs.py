@@ -1,0 +1,143 @@
+"""Training runs in the background, for the dashboard: start, pause, resume, stop and steer.
+
+A job is an ordinary ``python -m toolkit train`` process in its own session (so it survives the
+browser and the Streamlit script), with one torch thread (several jobs and the dashboard share the
+CPU), its output in ``RUN_DIR/train.log`` and its process id in ``RUN_DIR/job.json``.
+
+* pause / resume: SIGSTOP / SIGCONT (the process simply freezes; nothing is lost);
+* stop: SIGTERM; the training loop finishes its step, writes a checkpoint and exits;
+* steer: write ``RUN_DIR/control.json`` (e.g. ``{"lr_g": 5e-4}``). :class:`Steering`, a training
+  callback the command line installs, reads it at each logging interval, applies it to the
+  optimizers and records the change in events.jsonl (and the next checkpoint keeps it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import ToolkitError
+from .runs import Run, atomic_write_text
+
+JOB = "job.json"
+CONTROL = "control.json"
+STEERABLE = ("lr_g", "lr_d")
+
+
+def start_job(run_dir: str | Path, args: list[str]) -> int:
+    """Start ``python -m toolkit train --run-dir RUN_DIR ARGS`` in the background; returns its pid."""
+    run_dir = Path(run_dir)
+    if job_state(run_dir) in ("running", "paused"):
+        raise ToolkitError(f"a job is already running in {run_dir}; stop it first")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "train.log", "ab")
+    cmd = [sys.executable, "-m", "toolkit", "train", "--run-dir", str(run_dir), "--threads", "1", "--no-progress", *args]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    atomic_write_text(run_dir / JOB, json.dumps({"pid": proc.pid, "command": cmd}))
+    return proc.pid
+
+
+def _pid(run_dir: Path) -> int | None:
+    try:
+        return int(json.loads((Path(run_dir) / JOB).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _process_state(pid: int) -> str | None:
+    """'R', 'S', 'T' (stopped), 'Z' (zombie)... from /proc, or None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0]
+    except OSError:
+        try:
+            os.kill(pid, 0)  # no /proc (macOS): alive, state unknown
+            return "R"
+        except OSError:
+            return None
+
+
+def job_state(run_dir: str | Path) -> str:
+    """running, paused, finished, stopped, diverged, crashed, or idle (no job started from the dashboard)."""
+    pid = _pid(Path(run_dir))
+    if pid is not None:
+        state = _process_state(pid)
+        if state == "Z":  # our own child that has exited: reap it
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        elif state is not None:
+            return "paused" if state in ("T", "t") else "running"
+    events = Run(run_dir).events()
+    last = events[-1]["event"] if events else None
+    if last in ("finished", "stopped", "diverged"):
+        return last
+    return "crashed" if pid is not None else "idle"
+
+
+def _signal(run_dir: str | Path, sig: int) -> None:
+    pid = _pid(Path(run_dir))
+    if pid is None or job_state(run_dir) not in ("running", "paused"):
+        raise ToolkitError(f"no job is running in {run_dir}")
+    os.kill(pid, sig)
+
+
+def pause_job(run_dir): _signal(run_dir, signal.SIGSTOP)
+
+
+def resume_job(run_dir): _signal(run_dir, signal.SIGCONT)
+
+
+def stop_job(run_dir) -> None:
+    if job_state(run_dir) == "paused":
+        _signal(run_dir, signal.SIGCONT)  # a frozen process cannot handle SIGTERM
+    _signal(run_dir, signal.SIGTERM)
+
+
+def steer(run_dir: str | Path, **settings: float) -> None:
+    """Ask the running job to change settings (learning rates) at its next logging interval."""
+    bad = [k for k in settings if k not in STEERABLE]
+    if bad:
+        raise ToolkitError(f"cannot change {', '.join(bad)} during a run; only {', '.join(STEERABLE)}")
+    for k, v in settings.items():
+        if not (isinstance(v, (int, float)) and v > 0):
+            raise ToolkitError(f"{k} must be a positive number, got {v!r}")
+    atomic_write_text(Path(run_dir) / CONTROL, json.dumps(settings))
+
+
+class Steering:
+    """Training callback: applies RUN_DIR/control.json when it changes (checked at each log)."""
+
+    def __init__(self, run_dir: str | Path):
+        self.path = Path(run_dir) / CONTROL
+        self._seen = self.path.stat().st_mtime_ns if self.path.exists() else None
+
+    def on_log(self, trainer, row) -> None:
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime == self._seen:
+            return
+        self._seen = mtime
+        try:
+            settings = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return
+        applied = {}
+        for key, opt in (("lr_g", trainer.opt_g), ("lr_d", trainer.opt_d)):
+            if isinstance(settings.get(key), (int, float)) and settings[key] > 0:
+                for group in opt.param_groups:
+                    group["lr"] = float(settings[key])
+                applied[key] = float(settings[key])
+        if applied and trainer.writer is not None:
+            trainer.writer.event("changed", step=trainer.step, **applied)
+        row.update(applied)
+
+    def on_sample(self, trainer, step, images) -> None: ...
+
+    def on_end(self, trainer) -> None: ...
