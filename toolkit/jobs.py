@@ -12,6 +12,7 @@ CPU), its output in ``RUN_DIR/train.log`` and its process id in ``RUN_DIR/job.js
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -66,10 +67,8 @@ def job_state(run_dir: str | Path) -> str:
     if pid is not None:
         state = _process_state(pid)
         if state == "Z":  # our own child that has exited: reap it
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
         elif state is not None:
             return "paused" if state in ("T", "t") else "running"
     events = Run(run_dir).events()
