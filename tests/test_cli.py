@@ -38,6 +38,11 @@ def test_help_lists_models_datasets_and_flags():
     (["--loss", "nope"], "invalid choice: 'nope'"),
     (["--steps", "0"], "--steps must be >= 1"),
     (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--n-critic", "0"], "--n-critic must be >= 1"),
+    (["--ada-target", "2"], "--ada-target is a target for E[sign(D(real))], in [-1, 1]"),
+    (["--augment", "ada", "--model", "mlp", "--data", "ring"], "--augment ada works on images"),
+    (["--model", "cgan", "--data", "ring"], "cgan needs square images"),
+    (["--augment", "diffusion", "--model", "acgan"], "--augment diffusion is built for --model dcgan"),
 ])
 def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, args, message):
     argv = ["train", *TINY, "--steps", "5", "--run-dir", str(tmp_path / "r"), *args]  # later flags win
@@ -131,3 +136,42 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
     assert proc.returncode == 0 and "stopped at step" in err
     step = torch.load(run / "checkpoints" / "last.pt", weights_only=True)["step"]
     assert step > 0 and Run(run).events()[-1] == {**Run(run).events()[-1], "event": "stopped", "step": step}
+
+
+def test_conditional_model_samples_the_class_asked_for(tmp_path, capsys):
+    run = tmp_path / "cgan"
+    tiny = [a if a != "dcgan" else "cgan" for a in TINY]
+    assert main(["train", *tiny, "--steps", "4", "--run-dir", str(run), "--d-condition", "concat"]) == 0
+    assert Run(run).config()["d_condition"] == "concat"
+    assert main(["sample", "--run-dir", str(run), "--n", "3", "--class", "7", "--out", str(tmp_path / "s.npz")]) == 0
+    assert np.load(tmp_path / "s.npz")["labels"].tolist() == [7, 7, 7]
+    assert "of class 7" in capsys.readouterr().err  # digits' class names are "0".."9"
+    assert main(["sample", "--run-dir", str(run), "--n", "3", "--class", "shoe", "--out", str(tmp_path / "o")]) == 2
+    assert "unknown class 'shoe'" in capsys.readouterr().err
+    plain = tmp_path / "plain"
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(plain)]) == 0
+    assert main(["sample", "--run-dir", str(plain), "--n", "3", "--class", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "needs a conditional model" in capsys.readouterr().err
+
+
+def test_model_presets_apply_unless_overridden(tmp_path):
+    tiny = [a if a != "dcgan" else "wgan-gp" for a in TINY]
+    assert main(["train", *tiny, "--steps", "1", "--run-dir", str(tmp_path / "a")]) == 0
+    c = Run(tmp_path / "a").config()
+    assert (c["loss"], c["n_critic"], c["gp_weight"], c["beta1"], c["beta2"]) == ("wasserstein", 5, 10.0, 0.0, 0.9)
+    assert main(["train", *tiny, "--steps", "1", "--run-dir", str(tmp_path / "b"), "--n-critic", "2",
+                 "--gp-weight", "1", "--lr", "1e-4"]) == 0
+    c = Run(tmp_path / "b").config()
+    assert (c["n_critic"], c["gp_weight"], c["lr_g"], c["lr_d"]) == (2, 1.0, 1e-4, 1e-4)
+
+
+def test_augment_logs_its_state(tmp_path):
+    run = tmp_path / "ada"
+    assert main(["train", *TINY, "--steps", "4", "--log-every", "2", "--augment", "ada", "--ada-target", "0.5",
+                 "--limit", "100", "--run-dir", str(run)]) == 0
+    rows = Run(run).metrics()
+    assert all("ada_p" in r and "d_real_sign" in r for r in rows)
+    assert Run(run).config()["ada_target"] == 0.5 and Run(run).config()["limit"] == 100
+    run = tmp_path / "diff"
+    assert main(["train", *TINY, "--steps", "2", "--log-every", "2", "--augment", "diffusion", "--run-dir", str(run)]) == 0
+    assert "diffusion_t" in Run(run).metrics()[-1]

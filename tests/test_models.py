@@ -21,7 +21,7 @@ def test_dcgan_follows_the_paper_init_and_halving_widths():
     assert [c.out_channels for c in convs] == [128, 64, 32, 1]
     assert abs(convs[1].weight.std().item() - 0.02) < 0.002  # N(0, 0.02)
     first_conv = next(m for m in D.modules() if isinstance(m, torch.nn.Conv2d))
-    after_first = list(D.net)[1]
+    after_first = list(D.features)[1]
     assert isinstance(after_first, torch.nn.LeakyReLU)  # no batch norm on D's input layer
     assert first_conv.in_channels == 1
 
@@ -37,7 +37,7 @@ def test_mlp_for_points_and_images():
 def test_bad_model_requests_are_clear():
     with pytest.raises(ToolkitError, match="DCGAN supports resolutions"):
         build_models("dcgan", (1, 48, 48))
-    with pytest.raises(ToolkitError, match="use --model mlp for 2-D points"):
+    with pytest.raises(ToolkitError, match="for 2-D points"):
         build_models("dcgan", (2,), kind="points")
     with pytest.raises(ToolkitError, match="unknown model 'biggan'"):
         build_models("biggan", (1, 32, 32))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from toolkit.data import load_dataset, mode_quality
+from toolkit.errors import ToolkitError
 from toolkit.runs import Run, atomic_write_text, read_jsonl
 from toolkit.train import EMA, TrainConfig, Trainer, TrainingDiverged, adversarial_step
 
@@ -12,7 +13,7 @@ def tiny_config(**kw):
     base = dict(model="dcgan", data="digits", steps=20, batch_size=16, width=8, z_dim=16, log_every=3,
                 sample_every=7, checkpoint_every=4, grid_size=16, seed=5, threads=1)
     base.update(kw)
-    return TrainConfig(**base)
+    return TrainConfig.for_model(base.pop("model"), **base)  # with the model's presets (wgan-gp: GP, ...)
 
 
 def _rows_without_time(run_dir):
@@ -137,3 +138,55 @@ def test_reader_skips_a_partial_last_line(tmp_path):
     p.write_text('{"step": 1}\nnot json\n{"step": 3}\n')
     assert [r["step"] for r in read_jsonl(p)] == [1, 3]
     assert read_jsonl(tmp_path / "missing.jsonl") == []
+
+
+@pytest.mark.parametrize("kw", [dict(augment="ada", ada_kimg=0.2, ada_interval=2), dict(augment="diffusion", ada_kimg=0.2),
+                                dict(model="cgan"), dict(model="acgan"), dict(model="wgan-gp", n_critic=2)])
+def test_resume_continues_exactly_with_augmentation_and_conditioning(tmp_path, kw):
+    """ADA's p / Diffusion-GAN's T (and the controller's half-finished interval), class labels and
+    extra critic steps all resume exactly."""
+    cfg = lambda steps: tiny_config(steps=steps, **kw)  # noqa: E731
+    straight = Trainer(cfg(20), run_dir=tmp_path / "a", progress=False)
+    straight.fit()
+    Trainer(cfg(10), run_dir=tmp_path / "b", progress=False).fit()
+    second = Trainer.resume(tmp_path / "b", steps=20, progress=False)
+    second.fit()
+    a, b = _state(straight), _state(second)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _rows_without_time(tmp_path / "a") == _rows_without_time(tmp_path / "b")
+    if "augment" in kw:
+        assert torch.equal(straight.augment.p, second.augment.p) and straight.augment.p.item() > 0
+
+
+def test_n_critic_draws_a_fresh_real_batch_for_each_critic_step():
+    t = Trainer(tiny_config(model="wgan-gp", n_critic=3, steps=2, log_every=1), progress=False)
+    t.fit()
+    assert t.sampler.position == 2 * 3 * 16  # 2 G steps x 3 critic steps x batch 16
+    assert {"gp", "grad_norm", "w_estimate"} <= set(t.history[-1])
+
+
+def test_weight_clipping_holds_after_every_critic_step():
+    t = Trainer(tiny_config(model="wgan", steps=3), progress=False)
+    t.fit()
+    assert max(p.abs().max().item() for p in t.D.parameters()) <= 0.01
+
+
+def test_ada_p_rises_when_d_overfits_a_tiny_dataset():
+    """64 images, a strong D: D soon calls every real image real (r_t -> 1 > 0.6), so p must rise."""
+    t = Trainer(tiny_config(augment="ada", limit=64, steps=60, width=16, ada_kimg=1.0, log_every=10,
+                            lr_d=2e-3), progress=False)
+    rows = t.fit()
+    assert rows[-1]["ada_p"] > rows[0]["ada_p"] and t.augment.p.item() > 0.05
+
+
+def test_conditional_sample_grid_has_one_row_per_class(tmp_path):
+    t = Trainer(tiny_config(model="cgan", steps=2), run_dir=tmp_path / "c", progress=False)
+    assert t.fixed_z.shape[0] == 80 and torch.equal(t.fixed_y[:9], torch.tensor([0] * 8 + [1]))
+    assert torch.equal(t.fixed_z[:8], t.fixed_z[8:16])  # the same latents in every row
+    t.fit()
+    assert (tmp_path / "c" / "samples" / "step_000002.png").exists()
+
+
+def test_diffusion_needs_dcgan():
+    with pytest.raises(ToolkitError, match="built for --model dcgan"):
+        Trainer(tiny_config(model="cgan", augment="diffusion"), progress=False)

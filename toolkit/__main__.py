@@ -9,6 +9,9 @@ import signal
 import sys
 from pathlib import Path
 
+import torch
+
+from .augment import AUGMENTS
 from .data import DATASETS
 from .errors import ToolkitError
 from .losses import LOSSES
@@ -45,8 +48,20 @@ def _add_train(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="one learning rate for both G and D")
     p.add_argument("--lr-g", type=float, default=None, help=f"generator learning rate (default {DEFAULTS.lr_g})")
     p.add_argument("--lr-d", type=float, default=None, help=f"discriminator learning rate (default {DEFAULTS.lr_d})")
-    p.add_argument("--beta1", type=float, default=DEFAULTS.beta1, help="Adam beta1 (default %(default)s)")
-    p.add_argument("--loss", default=DEFAULTS.loss, choices=list(LOSSES), help="adversarial loss (default %(default)s)")
+    p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {DEFAULTS.beta1})")
+    p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {DEFAULTS.beta2})")
+    p.add_argument("--loss", default=None, choices=list(LOSSES), help=f"adversarial loss (default {DEFAULTS.loss})")
+    p.add_argument("--n-critic", type=int, default=None, help="D (critic) steps per G step (default 1; wgan/wgan-gp 5)")
+    p.add_argument("--gp-weight", type=float, default=None, help="WGAN-GP gradient penalty lambda (wgan-gp: 10; 0 = off)")
+    p.add_argument("--r1-weight", type=float, default=None, help="R1 penalty gamma on real images (0 = off)")
+    p.add_argument("--clip", type=float, default=None, help="WGAN weight clipping bound (wgan: 0.01; 0 = off)")
+    p.add_argument("--g-condition", default=None, choices=["cbn", "concat"], help="cgan generator conditioning")
+    p.add_argument("--d-condition", default=None, choices=["projection", "concat"], help="cgan discriminator conditioning")
+    p.add_argument("--augment", default=None, choices=list(AUGMENTS),
+                   help="what D sees: " + "; ".join(f"{k}: {v}" for k, v in AUGMENTS.items()))
+    p.add_argument("--ada-target", type=float, default=None, help=f"target r_t for ADA's p / Diffusion-GAN's T (default {DEFAULTS.ada_target})")
+    p.add_argument("--ada-kimg", type=float, default=None, help=f"thousand images for p to go 0 -> 1 (default {DEFAULTS.ada_kimg:g})")
+    p.add_argument("--diffusion-t-max", type=int, default=None, help=f"Diffusion-GAN's largest T (default {DEFAULTS.diffusion_t_max})")
     p.add_argument("--limit", type=int, default=None, help="train on a seeded, class-balanced subset of N images")
     p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's, 32 for Fashion-MNIST)")
     p.add_argument("--z-dim", type=int, default=DEFAULTS.z_dim)
@@ -102,8 +117,6 @@ def cmd_train(args) -> int:
 
     if args.lr is not None and (args.lr_g is not None or args.lr_d is not None):
         raise ToolkitError("give either --lr or --lr-g/--lr-d, not both")
-    lr_g = args.lr if args.lr is not None else (args.lr_g if args.lr_g is not None else DEFAULTS.lr_g)
-    lr_d = args.lr if args.lr is not None else (args.lr_d if args.lr_d is not None else DEFAULTS.lr_d)
     run_dir = Path(args.run_dir)
     progress = not args.no_progress
     if args.resume:
@@ -111,13 +124,18 @@ def cmd_train(args) -> int:
         trainer = Trainer.resume(run_dir, steps=args.steps, progress=progress, device=args.device, threads=args.threads)
         print(f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
     else:
-        config = TrainConfig(
-            model=args.model, data=args.data, steps=args.steps, batch_size=args.batch_size, lr_g=lr_g, lr_d=lr_d,
-            beta1=args.beta1, loss=args.loss, z_dim=args.z_dim, width=args.width, ema=args.ema, seed=args.seed,
-            limit=args.limit, resolution=args.resolution, log_every=args.log_every, sample_every=args.sample_every,
-            checkpoint_every=args.checkpoint_every, device=args.device, threads=args.threads,
-            eval_every=args.eval_every, eval_n=args.eval_n, eval_features=args.eval_features,
-        )
+        # the model's paper settings (TrainConfig.for_model) unless an option sets them explicitly
+        options = ("data", "steps", "batch_size", "beta1", "beta2", "loss", "n_critic", "gp_weight", "r1_weight",
+                   "clip", "g_condition", "d_condition", "augment", "ada_target", "ada_kimg", "diffusion_t_max",
+                   "z_dim", "width", "ema", "seed", "limit", "resolution", "log_every", "sample_every",
+                   "checkpoint_every", "device", "threads", "eval_every", "eval_n", "eval_features")
+        given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
+        if args.lr is not None:
+            given["lr_g"] = given["lr_d"] = args.lr
+        for k in ("lr_g", "lr_d"):
+            if getattr(args, k) is not None:
+                given[k] = getattr(args, k)
+        config = TrainConfig.for_model(args.model, **given)
         trainer = Trainer(config, run_dir=run_dir, progress=progress)  # validates config and run_dir
 
     from .jobs import Steering
@@ -143,14 +161,21 @@ def cmd_sample(args) -> int:
 
     if args.n < 1:
         raise ToolkitError(f"--n must be >= 1, got {args.n}")
-    if args.cls is not None:
-        raise ToolkitError("--class needs a conditional model; this toolkit version's models are unconditional")
     G, config = load_generator(args.run_dir, args.device)
-    images = generate(G, args.n, config["z_dim"], seed=args.seed)
+    labels = None
+    if args.cls is not None:
+        from .generate import class_index
+        from .models import is_conditional
+
+        if not is_conditional(G):
+            raise ToolkitError(f"--class needs a conditional model (cgan, acgan); {args.run_dir} is a {config['model']}")
+        labels = torch.full((args.n,), class_index(args.cls, config["class_names"]))
+    images = generate(G, args.n, config["z_dim"], seed=args.seed, labels=labels)
     if config["kind"] != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; use toolkit.generate in Python")
-    out = write_samples(images, args.out)
-    print(f"wrote {args.n} images from step {config['checkpoint_step']} to {out}", file=sys.stderr)
+    out = write_samples(images, args.out, labels)
+    what = "" if labels is None else f" of class {config['class_names'][int(labels[0])]}"
+    print(f"wrote {args.n} images{what} from step {config['checkpoint_step']} to {out}", file=sys.stderr)
     return 0
 
 

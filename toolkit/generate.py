@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .errors import ToolkitError
-from .models import build_models
+from .models import build_models, is_conditional
 from .runs import Run, atomic_write
 from .train import load_checkpoint_file
 from .viz import to_uint8
@@ -27,7 +27,9 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu", use_
     if ckpt is None:
         raise ToolkitError(f"{run_dir} has no checkpoint yet (checkpoints/last.pt); wait for the first one or train longer")
     state = load_checkpoint_file(ckpt, device)
-    G, _ = build_models(config["model"], tuple(config["sample_shape"]), config["z_dim"], config["width"], config["kind"])
+    G, _ = build_models(config["model"], tuple(config["sample_shape"]), config["z_dim"], config["width"], config["kind"],
+                        len(config.get("class_names") or []), config.get("g_condition", "cbn"),
+                        config.get("d_condition", "projection"))
     weights = state["G_ema"] if use_ema and state.get("G_ema") is not None else state["G"]
     try:
         G.load_state_dict(weights)
@@ -40,12 +42,41 @@ def load_generator(run_dir: str | Path, device: str | torch.device = "cpu", use_
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
-    """n samples from seeded latents, in batches, on the CPU."""
+def generate(G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 256,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+    """n samples from seeded latents, in batches, on the CPU. A conditional generator gets ``labels``
+    (one per sample, or one for all; default: balanced 0, 1, ..., C-1, 0, ...)."""
     device = next(G.parameters()).device
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, z_dim, generator=g)
-    return torch.cat([G(z[i:i + batch_size].to(device)).float().cpu() for i in range(0, n, batch_size)])
+    if labels is not None:
+        if not is_conditional(G):
+            raise ToolkitError("this generator is unconditional: it cannot be asked for a class")
+        labels = torch.as_tensor(labels).long().view(-1).expand(n) if torch.as_tensor(labels).numel() == 1 \
+            else torch.as_tensor(labels).long()
+        if len(labels) != n:
+            raise ToolkitError(f"got {len(labels)} labels for {n} samples")
+    out = []
+    for i in range(0, n, batch_size):
+        zb = z[i:i + batch_size].to(device)
+        out.append((G(zb, labels[i:i + batch_size].to(device)) if labels is not None else G(zb)).float().cpu())
+    return torch.cat(out)
+
+
+def class_index(value: str | int, class_names: list[str]) -> int:
+    """A class given by index ("3") or by name ("Dress", case-insensitive) -> its index."""
+    names = [c.lower() for c in class_names]
+    if not class_names:
+        raise ToolkitError("this run's data have no classes")
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        i = int(text)
+        if not 0 <= i < len(class_names):
+            raise ToolkitError(f"class {i} is out of range; this run has classes 0..{len(class_names) - 1}")
+        return i
+    if text.lower() not in names:
+        raise ToolkitError(f"unknown class {text!r}; choose one of: {', '.join(class_names)} (or 0..{len(class_names) - 1})")
+    return names.index(text.lower())
 
 
 def write_samples(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -35,7 +36,10 @@ from . import __version__
 from .data import BatchSampler, TensorData, load_dataset
 from .errors import ToolkitError
 from .losses import AdversarialLoss, get_loss
-from .models import MODELS, build_models
+from .augment import AUGMENTS, build_augment
+from .models import MODELS, build_models, is_conditional
+from .models.conditional import TimestepDiscriminator, balanced_labels
+from .regularizers import clip_weights_, gradient_penalty, r1_penalty
 from .runs import LAST_CHECKPOINT, Run, RunWriter, atomic_write
 from .runtime import pick_device, set_threads
 from .viz import save_grid
@@ -60,6 +64,19 @@ class TrainConfig:
     beta1: float = 0.5  # DCGAN / Keras-ADA tip: Adam's default 0.9 makes this GAN fail
     beta2: float = 0.999
     loss: str = "nonsaturating"
+    n_critic: int = 1  # D (critic) updates per G update; WGAN and WGAN-GP use 5
+    gp_weight: float = 0.0  # lambda of WGAN-GP's gradient penalty (0: off; the paper uses 10)
+    r1_weight: float = 0.0  # gamma of the R1 penalty on real images (0: off)
+    clip: float = 0.0  # WGAN weight clipping: clamp D's weights to [-clip, clip] after each update (0: off)
+    aux_weight: float = 1.0  # ACGAN: weight of the auxiliary classification loss
+    g_condition: str = "cbn"  # cgan generator: "cbn" (conditional batch norm) or "concat"
+    d_condition: str = "projection"  # cgan discriminator: "projection" or "concat"
+    augment: str = "none"  # what D sees: none | ada | diffaugment | diffusion (see toolkit.augment)
+    ada_target: float = 0.6  # target of r_t = E[sign(D(real))] for ADA's p and Diffusion-GAN's T
+    ada_kimg: float = 20.0  # thousands of images for p to move 0 -> 1 (paper: 500; short CPU runs need faster)
+    ada_interval: int = 4  # update p (or T) every this many D steps
+    diffusion_t_max: int = 500  # Diffusion-GAN: largest timestep T may reach
+    diffusion_sigma: float = 0.05  # Diffusion-GAN: std of the added noise (paper's default)
     z_dim: int = 64
     width: int = 32  # channels of the widest-resolution conv layer (DCGAN) or hidden size unit (MLP)
     ema: float = 0.99  # decay of the EMA generator used for samples; 0 turns it off
@@ -97,13 +114,38 @@ class TrainConfig:
              f"--eval-every must be 0 or a multiple of --log-every ({self.log_every}), got {self.eval_every}")
         need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
         get_loss(self.loss)
+        need(self.n_critic >= 1, f"--n-critic must be >= 1, got {self.n_critic}")
+        for name in ("gp_weight", "r1_weight", "clip", "aux_weight"):
+            need(getattr(self, name) >= 0, f"--{name.replace('_', '-')} must be >= 0 (0 turns it off)")
+        need(self.augment in AUGMENTS, f"unknown --augment {self.augment!r}; choose one of {', '.join(AUGMENTS)}")
+        need(-1 <= self.ada_target <= 1, f"--ada-target is a target for E[sign(D(real))], in [-1, 1]; got {self.ada_target}")
+        need(self.ada_kimg > 0 and self.ada_interval >= 1, "--ada-kimg must be > 0 and --ada-interval >= 1")
+        need(self.diffusion_t_max >= 1 and self.diffusion_sigma > 0, "--diffusion-t-max must be >= 1, --diffusion-sigma > 0")
         need(self.model in MODELS, f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         return self
+
+    @classmethod
+    def for_model(cls, model: str, **settings) -> "TrainConfig":
+        """The config for ``model`` with its paper's settings (:data:`MODEL_PRESETS`), then ``settings``."""
+        return cls(model=model, **{**MODEL_PRESETS.get(model, {}), **settings})
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# Settings a model needs to train as its paper intends; TrainConfig.for_model (and the command line)
+# apply them unless given explicitly. Everything not listed keeps TrainConfig's defaults.
+MODEL_PRESETS: dict[str, dict] = {
+    # Arjovsky et al. 2017, Algorithm 1: n_critic 5, clip 0.01, RMSProp 5e-5 (Adam with beta1 = 0 is
+    # RMSProp plus bias correction; the paper found momentum unstable with clipping)
+    "wgan": {"loss": "wasserstein", "n_critic": 5, "clip": 0.01, "lr_g": 5e-5, "lr_d": 5e-5, "beta1": 0.0, "beta2": 0.9},
+    # Gulrajani et al. 2017, Algorithm 1: lambda 10, n_critic 5, Adam(1e-4, beta1 0, beta2 0.9); we use 2e-4
+    # for CPU-length runs (measured in lesson 05)
+    "wgan-gp": {"loss": "wasserstein", "n_critic": 5, "gp_weight": 10.0, "lr_g": 2e-4, "lr_d": 2e-4,
+                "beta1": 0.0, "beta2": 0.9},
+}
 
 
 class Callback:
@@ -122,38 +164,73 @@ class TrainingDiverged(ToolkitError):
 
 # --- step functions --------------------------------------------------------------------------
 def adversarial_step(t: "Trainer", real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
-    """One D update then one G update (Goodfellow et al. 2014, Algorithm 1 with k = 1).
+    """``n_critic`` D updates then one G update (Goodfellow et al. 2014, Algorithm 1; WGAN's Algorithm 1
+    when n_critic > 1, each critic update on a fresh real batch).
 
+    Composes the pieces the config turns on: the loss, the gradient penalty or R1, weight clipping,
+    ACGAN's class loss, and the augmentation D sees (through :meth:`Trainer.discriminate`).
     Real and fake images go through D as *separate* batches, so batch norm never mixes their
     statistics (a tip from the Keras ADA example: mixing them caused artefacts there).
     """
-    b = real.shape[0]
-    # 1) discriminator step: G's output is a constant here, hence no_grad
-    with torch.no_grad():
-        fake = t.G(t.noise(b))
-    d_real, d_fake = t.D(real), t.D(fake)
-    loss_d = t.loss.d_loss(d_real, d_fake)
-    t.opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    t.opt_d.step()
+    cfg = t.config
+    out: dict[str, torch.Tensor] = {}
+    # 1) discriminator / critic
+    for i in range(cfg.n_critic):
+        if i > 0:
+            real, labels = t.sampler.next()
+        y = labels if t.conditional else None  # fakes for D's step get the real batch's labels
+        with torch.no_grad():  # G's output is a constant here
+            fake = t.generate(t.noise(real.shape[0]), y)
+        if cfg.r1_weight:
+            real = real.detach().requires_grad_(True)
+        d_real, c_real = t.discriminate(real, y)
+        d_fake, c_fake = t.discriminate(fake, y)
+        loss_d = t.loss.d_loss(d_real, d_fake)
+        if c_real is not None:  # ACGAN (Odena et al. eq. 2-3): D also names the class of reals and fakes
+            loss_d = loss_d + cfg.aux_weight * (F.cross_entropy(c_real, y) + F.cross_entropy(c_fake, y))
+            out["class_acc_real"] = (c_real.argmax(1) == y).float().mean()
+        if cfg.gp_weight:
+            gp, norms = gradient_penalty(lambda x: t.discriminate(x, y)[0], real, fake, cfg.gp_weight)
+            loss_d = loss_d + gp
+            out["gp"], out["grad_norm"] = gp.detach(), norms.mean()
+        if cfg.r1_weight:
+            r1 = r1_penalty(d_real, real, cfg.r1_weight)
+            loss_d = loss_d + r1
+            out["r1"] = r1.detach()
+        t.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        t.opt_d.step()
+        if cfg.clip:
+            clip_weights_(t.D, cfg.clip)
+        if t.augment is not None:
+            t.augment.observe(d_real.detach())  # ADA's p / Diffusion-GAN's T follow r_t
 
-    # 2) generator step on fresh noise, through the just-updated D (frozen: no grads for D)
+    # 2) generator, on fresh noise (and fresh random labels), through the just-updated D (frozen)
     t.D.requires_grad_(False)
-    d_gen = t.D(t.G(t.noise(b)))
+    b = real.shape[0]
+    y_gen = t.random_labels(b)
+    d_gen, c_gen = t.discriminate(t.generate(t.noise(b), y_gen), y_gen)
     loss_g = t.loss.g_loss(d_gen)
+    if c_gen is not None:
+        loss_g = loss_g + cfg.aux_weight * F.cross_entropy(c_gen, y_gen)
     t.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     t.opt_g.step()
     t.D.requires_grad_(True)
 
     d_real, d_fake = d_real.detach(), d_fake.detach()
-    return {
+    out.update({
         "loss_d": loss_d.detach(),
         "loss_g": loss_g.detach(),
         "d_real_acc": (d_real > 0).float().mean(),  # D says "real" (sigmoid > 0.5) on real images
         "d_fake_acc": (d_fake < 0).float().mean(),  # D says "fake" on generated images
         "d_real_sign": torch.sign(d_real).mean(),  # r_t of the ADA paper: the overfitting heuristic
-    }
+    })
+    if cfg.loss == "wasserstein":  # the critic's estimate of W(P_real, P_G) (Arjovsky et al. eq. 3)
+        out["w_estimate"] = d_real.mean() - d_fake.mean()
+    if t.augment is not None:
+        out.update(t.augment.stats())
+    return out
 
 
 StepFn = Callable[["Trainer", torch.Tensor, "torch.Tensor | None"], "dict[str, torch.Tensor]"]
@@ -211,9 +288,21 @@ class Trainer:
         self.data = data if data is not None else load_dataset(
             config.data, resolution=config.resolution, limit=config.limit, seed=config.seed)
         if G is None or D is None:
-            built_G, built_D = build_models(config.model, self.data.shape, config.z_dim, config.width, self.data.kind)
+            built_G, built_D = build_models(config.model, self.data.shape, config.z_dim, config.width, self.data.kind,
+                                            self.data.num_classes, config.g_condition, config.d_condition)
+            if config.augment == "diffusion":  # Diffusion-GAN's D also sees the timestep t
+                if config.model != "dcgan":
+                    raise ToolkitError("--augment diffusion is built for --model dcgan; use ada or diffaugment "
+                                       f"with {config.model}")
+                built_D = TimestepDiscriminator(self.data.shape[0], self.data.shape[1], config.width,
+                                                config.diffusion_t_max)
             G, D = G or built_G, D or built_D
         self.G, self.D = G.to(self.device).train(), D.to(self.device).train()
+        self.conditional = is_conditional(self.G)
+        self.num_classes = self.G.num_classes if self.conditional else 0
+        self.augment = build_augment(config, self.data.shape, self.data.kind)
+        if self.augment is not None:
+            self.augment.to(self.device)
         self.ema = EMA(self.G, config.ema) if config.ema > 0 else None
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
@@ -232,6 +321,10 @@ class Trainer:
         self.stop_requested = False  # set from a signal handler or another thread to stop cleanly
         g = torch.Generator().manual_seed(config.seed + 2**20)  # own generator: sampling never moves training RNG
         self.fixed_z = torch.randn(config.grid_size, config.z_dim, generator=g).to(self.device)
+        self.fixed_y = None
+        if self.conditional:  # one row of 8 per class, the same 8 latents in every row (style vs class)
+            self.fixed_z = self.fixed_z[:8].repeat(self.num_classes, 1)
+            self.fixed_y = torch.arange(self.num_classes, device=self.device).repeat_interleave(8)
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._elapsed = 0.0
@@ -245,13 +338,41 @@ class Trainer:
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, device=self.device)
 
+    def random_labels(self, n: int) -> torch.Tensor | None:
+        """Uniformly drawn class labels for a conditional generator (None for an unconditional one)."""
+        return torch.randint(self.num_classes, (n,), device=self.device) if self.conditional else None
+
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, G: nn.Module | None = None) -> torch.Tensor:
+        """G(z, y) for a conditional generator, G(z) otherwise."""
+        G = self.G if G is None else G
+        return G(z, y) if self.conditional else G(z)
+
+    def discriminate(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's verdict on a batch as ``(logits, class_logits or None)``, after the augmentation.
+
+        The augmentation is applied here, to real and fake images alike and inside G's graph, so G
+        learns through it (ADA, DiffAugment). Diffusion-GAN's augmentation also returns the timestep,
+        which its D takes in place of a label."""
+        condition = y
+        if self.augment is not None:
+            x = self.augment(x)
+            if isinstance(x, tuple):  # Diffusion-GAN: (x_t, t)
+                x, condition = x
+        out = self.D(x, condition) if getattr(self.D, "num_classes", 0) else self.D(x)
+        return out if isinstance(out, tuple) else (out, None)
+
     @torch.no_grad()
-    def sample(self, z: torch.Tensor | None = None, n: int = 64, use_ema: bool = True) -> torch.Tensor:
-        """Images (or points) from the generator in eval mode, on the CPU."""
+    def sample(self, z: torch.Tensor | None = None, n: int = 64, use_ema: bool = True,
+               y: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (or points) from the generator in eval mode, on the CPU. A conditional generator
+        gets ``y`` (default: balanced labels 0, 1, ..., C-1, 0, ...)."""
         G = self.generator if use_ema else self.G
         was_training = G.training
         G.eval()
-        out = G(z.to(self.device) if z is not None else self.noise(n))
+        z = z.to(self.device) if z is not None else self.noise(n)
+        if self.conditional and y is None:
+            y = balanced_labels(z.shape[0], self.num_classes, self.device)
+        out = self.generate(z, None if y is None else torch.as_tensor(y, device=self.device), G)
         G.train(was_training)
         return out.float().cpu()
 
@@ -289,7 +410,7 @@ class Trainer:
                                     refresh=False)
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
                     self._sample_grid()
-                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                if self.writer is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
         finally:
             bar.close()
@@ -346,7 +467,7 @@ class Trainer:
         return row
 
     def _sample_grid(self) -> None:
-        images = self.sample(self.fixed_z)
+        images = self.sample(self.fixed_z, y=self.fixed_y)
         if self.writer is not None and self.data.kind == "images":
             save_grid(images, self.writer.sample_path(self.step))
         for cb in self.callbacks:
@@ -361,6 +482,7 @@ class Trainer:
             "G_ema": self.ema.model.state_dict() if self.ema is not None else None,
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
+            "augment": self.augment.state_dict() if self.augment is not None else None,
             "sampler": self.sampler.state_dict(),
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
@@ -390,6 +512,8 @@ class Trainer:
                 self.ema.model.load_state_dict(state["G_ema"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
+            if self.augment is not None and state.get("augment") is not None:
+                self.augment.load_state_dict(state["augment"])  # ADA's p / Diffusion-GAN's T, exactly
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0][:160]
             raise ToolkitError(f"the checkpoint does not fit this model/config ({first}); "

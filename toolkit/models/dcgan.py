@@ -21,12 +21,15 @@ from torch import nn
 from ..errors import ToolkitError
 
 RESOLUTIONS = (32, 64)
+NORMS = {"batch": nn.BatchNorm2d, "layer": lambda ch: nn.GroupNorm(1, ch), "none": lambda ch: nn.Identity()}
 
 
-def _check(resolution: int, channels: int) -> int:
+def _check(resolution: int, channels: int | None) -> int:
+    """Number of 2x steps for this resolution; ``channels`` None: any count (a D's input may carry
+    extra label planes)."""
     if resolution not in RESOLUTIONS:
         raise ToolkitError(f"DCGAN supports resolutions {RESOLUTIONS}, got {resolution}; resize the data")
-    if channels not in (1, 3):
+    if channels is not None and channels not in (1, 3):
         raise ToolkitError(f"DCGAN supports 1 or 3 channels, got {channels}")
     return int(math.log2(resolution)) - 2  # number of 2x up/down-samplings between 4x4 and the image
 
@@ -37,7 +40,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.weight is not None:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
@@ -64,17 +67,33 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, channels: int = 1, resolution: int = 32, width: int = 64, dropout: float = 0.3):
+    """x -> one raw logit per sample (B,).
+
+    ``norm``: "batch" (DCGAN), "layer" or "none". A WGAN-GP critic must not use batch norm: the
+    gradient penalty is defined per sample, and batch norm makes each output depend on the whole
+    batch (Gulrajani et al. 2017, section 4); layer norm (GroupNorm with one group) is their choice.
+
+    Split into ``features`` (the conv stack, ending in a ch x 4 x 4 map) and ``head`` (one linear
+    score of that map) so that the conditional discriminators can reuse both parts.
+    """
+
+    def __init__(self, channels: int = 1, resolution: int = 32, width: int = 64, dropout: float = 0.3,
+                 norm: str = "batch"):
         super().__init__()
-        n_down = _check(resolution, channels)
+        n_down = _check(resolution, None)
+        if norm not in NORMS:
+            raise ToolkitError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
         ch = width
-        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN on input
+        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on input
         for _ in range(n_down - 1):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"), NORMS[norm](ch * 2),
+                       nn.LeakyReLU(0.2, True)]
             ch *= 2
-        layers += [nn.Dropout(dropout), nn.Conv2d(ch, 1, 4, 1, 0)]  # 4x4 -> one logit
-        self.net = nn.Sequential(*layers)
+        self.features = nn.Sequential(*layers)
+        self.feature_dim = ch * 4 * 4
+        # dropout before the last layer (Keras ADA tip); then 4x4 -> one logit
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Conv2d(ch, 1, 4, 1, 0))
         self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(-1)
+        return self.head(self.features(x)).view(-1)
