@@ -73,6 +73,8 @@ def _add_train(sub) -> None:
     p.add_argument("--eval-every", type=int, default=0, help="log fid/kid every N steps (0: never; a multiple of --log-every)")
     p.add_argument("--eval-n", type=int, default=DEFAULTS.eval_n, help="generated samples per evaluation")
     p.add_argument("--eval-features", default=DEFAULTS.eval_features, help="feature extractor for --eval-every")
+    p.add_argument("--gap-every", type=int, default=0,
+                   help="log D's overfitting gap (mean output on training vs held-out reals) every N steps")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -128,7 +130,7 @@ def cmd_train(args) -> int:
         options = ("data", "steps", "batch_size", "beta1", "beta2", "loss", "n_critic", "gp_weight", "r1_weight",
                    "clip", "g_condition", "d_condition", "augment", "ada_target", "ada_kimg", "diffusion_t_max",
                    "z_dim", "width", "ema", "seed", "limit", "resolution", "log_every", "sample_every",
-                   "checkpoint_every", "device", "threads", "eval_every", "eval_n", "eval_features")
+                   "checkpoint_every", "device", "threads", "eval_every", "eval_n", "eval_features", "gap_every")
         given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
         if args.lr is not None:
             given["lr_g"] = given["lr_d"] = args.lr

@@ -90,6 +90,7 @@ class TrainConfig:
     eval_every: int = 0  # log fid/kid every this many steps (0: never); a multiple of log_every
     eval_n: int = 2000  # generated samples per evaluation
     eval_features: str = "fmnist-cnn"  # feature extractor for fid/kid (see toolkit.metrics.extractors)
+    gap_every: int = 0  # log D's overfitting gap (training vs held-out reals) every this many steps (0: never)
     device: str = "auto"
     threads: int | None = None  # None: see toolkit.runtime.default_threads
 
@@ -112,6 +113,8 @@ class TrainConfig:
         need(self.grid_size >= 1, "--grid-size must be >= 1")
         need(self.eval_every >= 0 and self.eval_every % self.log_every == 0,
              f"--eval-every must be 0 or a multiple of --log-every ({self.log_every}), got {self.eval_every}")
+        need(self.gap_every >= 0 and self.gap_every % self.log_every == 0,
+             f"--gap-every must be 0 or a multiple of --log-every ({self.log_every}), got {self.gap_every}")
         need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
         get_loss(self.loss)
         need(self.n_critic >= 1, f"--n-critic must be >= 1, got {self.n_critic}")
@@ -315,6 +318,10 @@ class Trainer:
             from .metrics.evaluate import MetricsCallback  # imported here: metrics imports this module's users
 
             self.callbacks.insert(0, MetricsCallback(config.eval_every, config.eval_n, config.eval_features))
+        if config.gap_every:
+            from .metrics.overfitting import OverfittingCallback
+
+            self.callbacks.insert(0, OverfittingCallback(config.gap_every))
         self.progress = progress
         self.step = 0
         self.history: list[dict] = []  # every logged row, also kept in memory
