@@ -89,3 +89,16 @@ def test_timestep_discriminator_depends_on_t():
         torch.nn.init.normal_(D.embed[2].weight, 0, 1.0)
         assert not torch.allclose(D(x, torch.tensor([0, 0])), D(x, torch.tensor([90, 90])))
         assert torch.equal(D(x), D(x, torch.zeros(2)))
+
+
+@pytest.mark.parametrize("mode", ["cbn", "concat"])
+def test_soft_labels_interpolate_between_classes(mode):
+    G = ConditionalGenerator(16, 1, 32, 8, num_classes=10, mode=mode).eval()
+    z = torch.randn(2, 16)
+    one_hot = torch.nn.functional.one_hot(torch.tensor([3, 3]), 10).float()
+    with torch.no_grad():
+        assert torch.allclose(G(z, one_hot), G(z, torch.tensor([3, 3])), atol=1e-6)  # one-hot = the hard label
+        mixed = G(z, 0.5 * one_hot + 0.5 * torch.nn.functional.one_hot(torch.tensor([7, 7]), 10).float())
+    assert mixed.shape == (2, 1, 32, 32)
+    with pytest.raises(ToolkitError, match="soft labels must have shape"):
+        G(z, torch.ones(2, 3))

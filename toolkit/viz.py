@@ -182,3 +182,21 @@ def latent_walk_widget(generator, z_dim: int, seed_a: int = 0, seed_b: int = 1, 
         w.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([a, b, how]), t, out])
+
+
+@torch.no_grad()
+def class_interpolation(G, z: torch.Tensor, class_a: int, class_b: int, n: int = 8) -> torch.Tensor:
+    """n images from one latent z as the label slides from class_a to class_b (soft labels
+    (1 - t) one_hot(a) + t one_hot(b)); needs a conditional generator."""
+    C = getattr(G, "num_classes", 0)
+    if C < 2:
+        raise ValueError("class interpolation needs a conditional generator")
+    device = next(G.parameters()).device
+    t = torch.linspace(0, 1, n, device=device)[:, None]
+    eye = torch.eye(C, device=device)
+    soft = (1 - t) * eye[class_a] + t * eye[class_b]
+    was_training = G.training
+    G.eval()
+    out = G(z.view(1, -1).to(device).expand(n, -1), soft)
+    G.train(was_training)
+    return out.float().cpu()

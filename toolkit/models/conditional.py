@@ -36,8 +36,14 @@ def balanced_labels(n: int, num_classes: int, device: torch.device | str = "cpu"
 
 
 def check_labels(y: torch.Tensor | None, n: int, num_classes: int, device) -> torch.Tensor:
+    """Integer labels (n,), or *soft* labels (n, C): rows of class weights, e.g. 0.7 * one_hot(a) +
+    0.3 * one_hot(b) to interpolate between two classes (see :func:`embed`)."""
     if y is None:
         return balanced_labels(n, num_classes, device)
+    if torch.is_tensor(y) and y.is_floating_point() and y.dim() == 2:
+        if y.shape != (n, num_classes):
+            raise ToolkitError(f"soft labels must have shape ({n}, {num_classes}), got {tuple(y.shape)}")
+        return y.to(device)
     y = torch.as_tensor(y, device=device).long().view(-1)
     if y.numel() == 1 and n > 1:
         y = y.expand(n)
@@ -47,6 +53,11 @@ def check_labels(y: torch.Tensor | None, n: int, num_classes: int, device) -> to
     if y.device.type == "cpu" and len(y) and (y.min() < 0 or y.max() >= num_classes):
         raise ToolkitError(f"labels must be in 0..{num_classes - 1}, got {y.min().item()}..{y.max().item()}")
     return y
+
+
+def embed(table: nn.Embedding, y: torch.Tensor) -> torch.Tensor:
+    """A label's row of ``table``; for soft labels the weighted mix of rows (one-hot @ table)."""
+    return y @ table.weight if y.is_floating_point() else table(y)
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -61,7 +72,7 @@ class ConditionalBatchNorm2d(nn.Module):
         nn.init.zeros_(self.beta.weight)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.gamma(y)[:, :, None, None] * self.bn(x) + self.beta(y)[:, :, None, None]
+        return embed(self.gamma, y)[:, :, None, None] * self.bn(x) + embed(self.beta, y)[:, :, None, None]
 
 
 class ConditionalGenerator(nn.Module):
@@ -93,7 +104,7 @@ class ConditionalGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         y = check_labels(y, z.shape[0], self.num_classes, z.device)
         if self.mode == "concat":
-            return self.body(torch.cat([z, self.embed(y)], dim=1))
+            return self.body(torch.cat([z, embed(self.embed, y)], dim=1))
         h = z.view(z.shape[0], self.z_dim, 1, 1)
         for conv, norm in zip(self.convs, self.norms):
             h = F.relu(norm(conv(h), y))
