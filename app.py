@@ -21,7 +21,9 @@ from toolkit.data import fashion_mnist
 from toolkit.errors import ToolkitError
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
+from toolkit.augment import AUGMENTS, build_augment
 from toolkit.models import MODELS
+from toolkit.train import MODEL_PRESETS, TrainConfig
 from toolkit.runs import Run, default_runs_root, list_runs
 
 st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
@@ -31,6 +33,9 @@ LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run'
     ("Losses", ["loss_d", "loss_g"]),
     ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
     ("r_t = E[sign D(real)] and ADA p", ["d_real_sign", "ada_p"]),
+    ("Overfitting: D on training vs held-out reals", ["d_train", "d_heldout", "d_gap"]),
+    ("WGAN critic: W estimate and gradient norm", ["w_estimate", "grad_norm"]),
+    ("ACGAN: D's class accuracy on reals", ["class_acc_real"]),
     ("FID", ["fid"]),
     ("KID", ["kid"]),
     ("Diffusion-GAN T", ["diffusion_t"]),
@@ -55,9 +60,16 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     data = st.selectbox("Data", data_names, index=data_names.index(data0))
     steps = st.slider("Steps", 50, 5000, 1500 if model == "dcgan" else 3000, step=50)
     batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64 if model == "dcgan" else 256)
-    lr_g = st.select_slider("Generator learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3)
-    lr_d = st.select_slider("Discriminator learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3)
-    loss = st.selectbox("Loss", list(LOSSES))
+    preset = TrainConfig.for_model(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
+    lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
+    lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
+    lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
+    loss = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(preset.loss))
+    if model in MODEL_PRESETS:
+        st.caption("preset: " + ", ".join(f"{k} {v}" for k, v in MODEL_PRESETS[model].items()))
+    augment = st.selectbox("What D sees (augmentation)", list(AUGMENTS), help="; ".join(f"{k}: {v}" for k, v in AUGMENTS.items()))
+    limit = st.select_slider("Training images", ["all", 200, 500, 1000, 2000, 5000, 10000], value="all",
+                             help="a seeded, class-balanced subset: little data makes D overfit (lessons 06-07)")
     seed = st.number_input("Seed", 0, 10_000, 0)
     st.session_state.setdefault("run_name", f"run-{time.strftime('%m%d-%H%M%S')}")
     name = st.text_input("Run name", key="run_name")
@@ -69,7 +81,9 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         else:
             args = ["--model", model, "--data", data, "--steps", str(steps), "--batch-size", str(batch),
                     "--lr-g", str(lr_g), "--lr-d", str(lr_d), "--loss", loss, "--seed", str(seed),
-                    "--log-every", "10", "--sample-every", "50", "--checkpoint-every", "100"]
+                    "--log-every", "10", "--sample-every", "50", "--checkpoint-every", "100", "--augment", augment]
+            if limit != "all":
+                args += ["--limit", str(limit), "--gap-every", "50"]
             if model == "mlp" and data in ("ring", "grid"):
                 args += ["--z-dim", "2", "--width", "64"]
             try:
@@ -127,13 +141,19 @@ if state in ("stopped", "finished", "crashed") and run.checkpoint_path() and col
 if state in ("running", "paused"):
     with st.expander("Steer the running job"):
         c1, c2, c3 = st.columns(3)
-        new_g = c1.select_slider("lr_g", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3, key="steer_g")
-        new_d = c2.select_slider("lr_d", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3], value=1e-3, key="steer_d")
+        lrs = sorted({5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, float(config.get("lr_g", 1e-3)), float(config.get("lr_d", 1e-3))})
+        new_g = c1.select_slider("lr_g", lrs, value=float(config.get("lr_g", 1e-3)), key="steer_g")
+        new_d = c2.select_slider("lr_d", lrs, value=float(config.get("lr_d", 1e-3)), key="steer_d")
+        target = None
+        if config.get("augment") in ("ada", "diffusion"):
+            target = st.slider("target r_t for ADA's p / Diffusion-GAN's T", 0.0, 1.0, float(config.get("ada_target", 0.6)),
+                               0.05, key="steer_target")
         if c3.button("Apply"):
-            jobs.steer(run.dir, lr_g=new_g, lr_d=new_d)
+            settings = {"lr_g": new_g, "lr_d": new_d, **({"ada_target": target} if target is not None else {})}
+            jobs.steer(run.dir, **settings)
             st.success("sent: applied at the job's next logging step and recorded in events.jsonl")
 
-live_tab, latent_tab = st.tabs(["Live training", "Latent interpolation"])
+live_tab, latent_tab, augment_tab = st.tabs(["Live training", "Latent interpolation", "What D sees"])
 
 
 # --- live views ------------------------------------------------------------------------------------
@@ -150,8 +170,9 @@ def live_view():
     with left:
         for title, keys in charts:
             fig = viz.metrics_figure(rows, keys, title)
-            if "d_real_sign" in keys and config.get("ada_target"):
-                fig.add_hline(y=config["ada_target"], line_dash="dot", annotation_text="ADA target")
+            if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
+                target = run.config().get("ada_target", 0.6)  # re-read: it can be steered during the run
+                fig.add_hline(y=target, line_dash="dot", annotation_text=f"target r_t {target:g}")
             st.plotly_chart(fig, width="stretch", key=f"chart-{title}")
     with right:
         grids = run.sample_grids()
@@ -188,6 +209,11 @@ with latent_tab:
         except (ToolkitError, FileNotFoundError) as err:
             st.error(str(err))
         else:
+            num_classes = getattr(G, "num_classes", 0)
+            names = gconfig.get("class_names") or [str(i) for i in range(num_classes)]
+            label = None
+            if num_classes:
+                label = torch.tensor([names.index(st.selectbox("Class", names, key="latent_class"))])
             c1, c2, c3 = st.columns(3)
             seed_a = c1.number_input("Seed A", 0, 100_000, 1)
             seed_b = c2.number_input("Seed B", 0, 100_000, 2)
@@ -197,7 +223,59 @@ with latent_tab:
             z0, z1 = viz.latent_from_seed(seed_a, gconfig["z_dim"]), viz.latent_from_seed(seed_b, gconfig["z_dim"])
             fn = viz.slerp if method == "slerp" else viz.lerp
             with torch.no_grad():
-                one = G(fn(z0, z1, t)[None])
-                strip = G(viz.interpolate(z0, z1, n, method))
+                if num_classes:
+                    one = G(fn(z0, z1, t)[None], label)
+                    strip = G(viz.interpolate(z0, z1, n, method), label.expand(n))
+                else:
+                    one = G(fn(z0, z1, t)[None])
+                    strip = G(viz.interpolate(z0, z1, n, method))
             st.image(viz.grid_png(one, scale=8), caption=f"t = {t:.2f} (checkpoint at step {gconfig['checkpoint_step']})")
             st.image(viz.grid_png(strip, nrow=n, scale=3), caption=f"{n} steps from seed {seed_a} to seed {seed_b}")
+            if num_classes:
+                st.subheader("Class to class, same latent")
+                k1, k2 = st.columns(2)
+                class_a = names.index(k1.selectbox("From class", names, index=0, key="class_a"))
+                class_b = names.index(k2.selectbox("To class", names, index=min(3, num_classes - 1), key="class_b"))
+                strip = viz.class_interpolation(G, z0, class_a, class_b, n)
+                st.image(viz.grid_png(strip, nrow=n, scale=3),
+                         caption=f"seed {seed_a}: label sliding from {names[class_a]} to {names[class_b]}")
+
+
+# --- what the discriminator sees ------------------------------------------------------------------------
+@st.cache_resource(max_entries=2)
+def real_images(data: str, resolution, limit, seed):
+    from toolkit.data import load_dataset
+
+    return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:16]
+
+
+with augment_tab:
+    name = config.get("augment", "none")
+    rows = run.metrics()
+    if name == "none" or config.get("kind") != "images":
+        st.info("This run shows D its images as they are (no --augment). Runs with --augment ada, diffaugment or "
+                "diffusion show here what D sees at the current p or T.")
+    else:
+        try:
+            cfg = TrainConfig.from_dict(config)
+            x = real_images(cfg.data, cfg.resolution, cfg.limit, cfg.seed)
+            aug = build_augment(cfg, tuple(config["sample_shape"]))
+        except ToolkitError as err:
+            st.error(str(err))
+        else:
+            last = rows[-1] if rows else {}
+            if name == "ada":
+                aug.p.fill_(float(last.get("ada_p", 0.0)))
+                what = f"ADA at p = {aug.p.item():.2f} (step {last.get('step', 0)})"
+            elif name == "diffusion":
+                t_now = float(last.get("diffusion_t", aug.t_min))
+                aug.p.fill_((t_now - aug.t_min) / max(1, aug.t_max - aug.t_min))
+                what = f"Diffusion-GAN with T = {t_now:.0f} (step {last.get('step', 0)}); t drawn per image"
+            else:
+                what = "DiffAugment (colour, translation, cutout), applied to every image"
+            torch.manual_seed(int(st.number_input("Draw", 0, 1000, 0, key="aug_seed")))
+            with torch.no_grad():
+                out = aug(x)
+            seen = out[0] if isinstance(out, tuple) else out
+            st.image(viz.grid_png(torch.cat([x, seen.clamp(-1, 1)]), nrow=16, scale=3),
+                     caption=f"real training images (top) and what D sees (bottom): {what}")

@@ -158,3 +158,43 @@ def test_served_app_answers_on_localhost(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_ada_run_shows_what_d_sees_and_its_target(tmp_path, monkeypatch):
+    cfg = TrainConfig(data="digits", steps=8, batch_size=16, log_every=4, sample_every=4, checkpoint_every=4, z_dim=16,
+                      width=8, threads=1, augment="ada", ada_kimg=0.1, ada_target=0.3)
+    Trainer(cfg, run_dir=tmp_path / "ada", progress=False).fit()
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    p = Run(tmp_path / "ada").metrics()[-1]["ada_p"]
+    assert any(f"ADA at p = {p:.2f}" in c for c in captions), captions
+
+
+def test_conditional_run_offers_classes_and_class_interpolation(tmp_path, monkeypatch):
+    tiny_run(tmp_path / "cgan", model="cgan")
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    assert any(s.label == "Class" for s in at.selectbox)
+    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    assert any("label sliding from 0 to 3" in c for c in captions), captions
+    next(s for s in at.selectbox if s.label == "To class").set_value("7").run()
+    assert not at.exception
+    assert any("from 0 to 7" in i.proto.imgs[0].caption for i in at.get("image"))
+
+
+def test_steering_the_ada_target_reaches_the_controller_and_config(tmp_path):
+    from toolkit.jobs import Steering
+
+    cfg = TrainConfig(data="digits", steps=4, batch_size=16, log_every=2, z_dim=16, width=8, threads=1, augment="ada")
+    t = Trainer(cfg, run_dir=tmp_path / "r", progress=False)
+    steering = Steering(tmp_path / "r")
+    t.callbacks.append(steering)
+    t.fit(until=2)
+    jobs.steer(tmp_path / "r", ada_target=0.8)
+    row = {}
+    steering.on_log(t, row)
+    assert row["ada_target"] == 0.8 and t.augment.target == 0.8
+    assert Run(tmp_path / "r").config()["ada_target"] == 0.8  # a resume keeps it
+    with pytest.raises(ValueError, match="in \\[-1, 1\\]"):
+        jobs.steer(tmp_path / "r", ada_target=3)

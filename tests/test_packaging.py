@@ -36,4 +36,5 @@ def test_notebooks_are_committed_without_outputs():
 
 def test_lessons_are_numbered_in_teaching_order():
     names = [p.name for p in sorted((ROOT / "lessons").glob("*.ipynb"))]
-    assert names[:3] == ["01_vanilla_gan.ipynb", "02_dcgan.ipynb", "03_evaluating_gans.ipynb"]
+    assert names[:7] == ["01_vanilla_gan.ipynb", "02_dcgan.ipynb", "03_evaluating_gans.ipynb",
+                         "04_conditional_gan.ipynb", "05_wgan_gp.ipynb", "06_ada.ipynb", "07_diffusion_gan.ipynb"]

@@ -25,7 +25,7 @@ from .runs import Run, atomic_write_text
 
 JOB = "job.json"
 CONTROL = "control.json"
-STEERABLE = ("lr_g", "lr_d")
+STEERABLE = ("lr_g", "lr_d", "ada_target")
 
 
 def start_job(run_dir: str | Path, args: list[str]) -> int:
@@ -103,7 +103,10 @@ def steer(run_dir: str | Path, **settings: float) -> None:
     if bad:
         raise ToolkitError(f"cannot change {', '.join(bad)} during a run; only {', '.join(STEERABLE)}")
     for k, v in settings.items():
-        if not (isinstance(v, (int, float)) and v > 0):
+        if k == "ada_target":
+            if not (isinstance(v, (int, float)) and -1 <= v <= 1):
+                raise ToolkitError(f"ada_target is a target for r_t, in [-1, 1]; got {v!r}")
+        elif not (isinstance(v, (int, float)) and v > 0):
             raise ToolkitError(f"{k} must be a positive number, got {v!r}")
     atomic_write_text(Path(run_dir) / CONTROL, json.dumps(settings))
 
@@ -133,6 +136,12 @@ class Steering:
                 for group in opt.param_groups:
                     group["lr"] = float(settings[key])
                 applied[key] = float(settings[key])
+        target = settings.get("ada_target")
+        if isinstance(target, (int, float)) and trainer.augment is not None and hasattr(trainer.augment, "target"):
+            trainer.augment.target = trainer.config.ada_target = float(target)
+            applied["ada_target"] = float(target)
+            if trainer.writer is not None:  # config.json carries it, so a resumed run keeps the new target
+                trainer.writer.write_config(trainer.describe())
         if applied and trainer.writer is not None:
             trainer.writer.event("changed", step=trainer.step, **applied)
         row.update(applied)
