@@ -120,7 +120,7 @@ def models(args) -> None:
     from toolkit.metrics.label_accuracy import label_accuracy
 
     out = Path(args.out)
-    specs = {"dcgan": {}, "cgan": {}, "acgan": {}, "wgan-gp": {}}
+    specs = {name: {} for name in args.models}
     commands = [train_command(out / "runs" / name, args.device, model=name.split("+")[0], steps=args.steps,
                               log_every=50, eval_every=args.eval_every, eval_n=5000, sample_every=args.steps,
                               checkpoint_every=args.steps, seed=0, **extra)
@@ -172,6 +172,7 @@ def main() -> None:
     a.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     b = sub.add_parser("models", help="dcgan, cgan, acgan and wgan-gp on all of Fashion-MNIST")
+    b.add_argument("--models", nargs="+", default=["dcgan", "cgan", "acgan", "wgan-gp"])
     for q in (a, b):
         q.add_argument("--out", required=True)
         q.add_argument("--steps", type=int, default=6000)
