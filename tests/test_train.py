@@ -184,7 +184,10 @@ def test_conditional_sample_grid_has_one_row_per_class(tmp_path):
     assert t.fixed_z.shape[0] == 80 and torch.equal(t.fixed_y[:9], torch.tensor([0] * 8 + [1]))
     assert torch.equal(t.fixed_z[:8], t.fixed_z[8:16])  # the same latents in every row
     t.fit()
-    assert (tmp_path / "c" / "samples" / "step_000002.png").exists()
+    from PIL import Image
+
+    png = Image.open(tmp_path / "c" / "samples" / "step_000002.png")
+    assert png.size[0] < png.size[1]  # 8 columns, 10 rows: one row per class
 
 
 def test_diffusion_needs_dcgan():

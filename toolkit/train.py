@@ -476,7 +476,7 @@ class Trainer:
     def _sample_grid(self) -> None:
         images = self.sample(self.fixed_z, y=self.fixed_y)
         if self.writer is not None and self.data.kind == "images":
-            save_grid(images, self.writer.sample_path(self.step))
+            save_grid(images, self.writer.sample_path(self.step), nrow=8 if self.conditional else None)  # class rows
         for cb in self.callbacks:
             cb.on_sample(self, self.step, images)
 
