@@ -175,3 +175,13 @@ def test_augment_logs_its_state(tmp_path):
     run = tmp_path / "diff"
     assert main(["train", *TINY, "--steps", "2", "--log-every", "2", "--augment", "diffusion", "--run-dir", str(run)]) == 0
     assert "diffusion_t" in Run(run).metrics()[-1]
+
+
+def test_resume_without_steps_keeps_the_runs_own_length(tmp_path):
+    run = tmp_path / "r"
+    assert main(["train", *TINY, "--steps", "6", "--checkpoint-every", "3", "--run-dir", str(run)]) == 0
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] == 6
+    # a later --resume with no --steps must not shrink the run to the default length
+    assert main(["train", "--run-dir", str(run), "--resume", "--no-progress"]) == 0
+    assert Run(run).config()["steps"] == 6

@@ -37,7 +37,8 @@ def _add_train(sub) -> None:
                        epilog=f"Models -- {models}. Datasets -- {datasets}; or the path of an image folder or .zip.")
     p.add_argument("--model", default=DEFAULTS.model, help=f"one of: {', '.join(MODELS)} (default %(default)s)")
     p.add_argument("--data", default=DEFAULTS.data, help=f"one of: {', '.join(DATASETS)}, or a folder/.zip of images")
-    p.add_argument("--steps", type=int, default=DEFAULTS.steps, help="total training steps (default %(default)s)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"total training steps (default {DEFAULTS.steps}; with --resume, the run's own)")
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--run-dir", required=True, help="where the run directory is written")
@@ -46,8 +47,8 @@ def _add_train(sub) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: $TOOLKIT_THREADS, $OMP_NUM_THREADS, else all cores up to 8)")
     p.add_argument("--lr", type=float, default=None, help="one learning rate for both G and D")
-    p.add_argument("--lr-g", type=float, default=None, help=f"generator learning rate (default {DEFAULTS.lr_g})")
-    p.add_argument("--lr-d", type=float, default=None, help=f"discriminator learning rate (default {DEFAULTS.lr_d})")
+    p.add_argument("--lr-g", type=float, default=None, help=f"generator learning rate (default {DEFAULTS.lr_g}; wgan/wgan-gp presets differ)")
+    p.add_argument("--lr-d", type=float, default=None, help=f"discriminator learning rate (default {DEFAULTS.lr_d}; wgan/wgan-gp presets differ)")
     p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {DEFAULTS.beta1})")
     p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {DEFAULTS.beta2})")
     p.add_argument("--loss", default=None, choices=list(LOSSES), help=f"adversarial loss (default {DEFAULTS.loss})")
