@@ -13,6 +13,7 @@ from torch import nn
 
 from .errors import ToolkitError
 from .models import build_models, is_conditional
+from .models.conditional import check_labels
 from .runs import Run, atomic_write
 from .train import load_checkpoint_file
 from .viz import to_uint8
@@ -52,10 +53,7 @@ def generate(G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 
     if labels is not None:
         if not is_conditional(G):
             raise ToolkitError("this generator is unconditional: it cannot be asked for a class")
-        labels = torch.as_tensor(labels).long().view(-1).expand(n) if torch.as_tensor(labels).numel() == 1 \
-            else torch.as_tensor(labels).long()
-        if len(labels) != n:
-            raise ToolkitError(f"got {len(labels)} labels for {n} samples")
+        labels = check_labels(labels, n, G.num_classes, "cpu")  # one label for all, or one per sample
     out = []
     for i in range(0, n, batch_size):
         zb = z[i:i + batch_size].to(device)
