@@ -10,7 +10,7 @@ PORT ?= 8501
 # and never slower when the machine is busy (see toolkit/runtime.py).
 TEST_WORKERS ?= 2
 
-.PHONY: setup app lab test test-fast clean-notebooks
+.PHONY: setup app lab lint test test-fast clean-notebooks
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ app: setup
 lab: setup
 	$(PY) -m jupyter lab --notebook-dir=lessons --ip=127.0.0.1 --port=8888
 
-test: setup
+# house rules: ruff (pyflakes, pycodestyle, import order; lines <= 110, see pyproject.toml)
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: setup lint
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} TOOLKIT_THREADS=$${TOOLKIT_THREADS:-1} TOOLKIT_QUICK=1 \
 	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env tests lessons
 

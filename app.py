@@ -6,6 +6,7 @@ Follows every run directory under the runs root: ``$TOOLKIT_RUNS_DIR``, else ``r
 checkout (changeable in the sidebar) - runs started here, from a notebook, or from
 ``python -m toolkit train``. Uses only the toolkit's public API.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,14 +17,13 @@ import streamlit as st
 import torch
 
 from toolkit import jobs, viz
-from toolkit.data import DATASETS
-from toolkit.data import fashion_mnist
+from toolkit.augment import ADA_TARGET, AUGMENTS
+from toolkit.config import config_for
+from toolkit.data import DATASETS, fashion_mnist
 from toolkit.errors import ToolkitError
+from toolkit.families import MODELS, family_for
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
-from toolkit.augment import AUGMENTS, build_augment
-from toolkit.models import MODELS
-from toolkit.train import MODEL_PRESETS, TrainConfig
 from toolkit.runs import Run, default_runs_root, list_runs
 
 st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
@@ -60,16 +60,22 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     data = st.selectbox("Data", data_names, index=data_names.index(data0))
     steps = st.slider("Steps", 50, 5000, 1500 if model == "dcgan" else 3000, step=50)
     batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64 if model == "dcgan" else 256)
-    preset = TrainConfig.for_model(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
+    preset = config_for(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
     lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
     loss = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(preset.loss))
-    if model in MODEL_PRESETS:
-        st.caption("preset: " + ", ".join(f"{k} {v}" for k, v in MODEL_PRESETS[model].items()))
-    augment = st.selectbox("What D sees (augmentation)", list(AUGMENTS), help="; ".join(f"{k}: {v}" for k, v in AUGMENTS.items()))
-    limit = st.select_slider("Training images", ["all", 200, 500, 1000, 2000, 5000, 10000], value="all",
-                             help="a seeded, class-balanced subset: little data makes D overfit (lessons 06-07)")
+    if model in family_for(model).presets:
+        st.caption("preset: " + ", ".join(f"{k} {v}" for k, v in family_for(model).presets[model].items()))
+    augment = st.selectbox(
+        "What D sees (augmentation)", list(AUGMENTS), help="; ".join(f"{k}: {v}" for k, v in AUGMENTS.items())
+    )
+    limit = st.select_slider(
+        "Training images",
+        ["all", 200, 500, 1000, 2000, 5000, 10000],
+        value="all",
+        help="a seeded, class-balanced subset: little data makes D overfit (lessons 06-07)",
+    )
     seed = st.number_input("Seed", 0, 10_000, 0)
     st.session_state.setdefault("run_name", f"run-{time.strftime('%m%d-%H%M%S')}")
     name = st.text_input("Run name", key="run_name")
@@ -79,9 +85,32 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         elif (root / name).exists():
             st.error(f"{root / name} exists already; choose another name.")
         else:
-            args = ["--model", model, "--data", data, "--steps", str(steps), "--batch-size", str(batch),
-                    "--lr-g", str(lr_g), "--lr-d", str(lr_d), "--loss", loss, "--seed", str(seed),
-                    "--log-every", "10", "--sample-every", "50", "--checkpoint-every", "100", "--augment", augment]
+            args = [
+                "--model",
+                model,
+                "--data",
+                data,
+                "--steps",
+                str(steps),
+                "--batch-size",
+                str(batch),
+                "--lr-g",
+                str(lr_g),
+                "--lr-d",
+                str(lr_d),
+                "--loss",
+                loss,
+                "--seed",
+                str(seed),
+                "--log-every",
+                "10",
+                "--sample-every",
+                "50",
+                "--checkpoint-every",
+                "100",
+                "--augment",
+                augment,
+            ]
             if limit != "all":
                 args += ["--limit", str(limit), "--gap-every", "50"]
             if model == "mlp" and data in ("ring", "grid"):
@@ -96,8 +125,10 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
 
 if not runs:
     st.title("GAN dashboard")
-    st.info(f"No runs yet in {root}. Start one with **Start training** in the sidebar, or from a terminal: "
-            f"`python -m toolkit train --run-dir {root}/demo`.")
+    st.info(
+        f"No runs yet in {root}. Start one with **Start training** in the sidebar, or from a terminal: "
+        f"`python -m toolkit train --run-dir {root}/demo`."
+    )
     st.stop()
 
 names = [str(r.dir.relative_to(root)) for r in runs]
@@ -122,8 +153,10 @@ except ToolkitError as err:
 
 state = jobs.job_state(run.dir)
 cols = st.columns([2, 1, 1, 1])
-cols[0].markdown(f"**{config.get('model')}** on **{config.get('data')}** · {config.get('steps')} steps · "
-                 f"batch {config.get('batch_size')} · loss {config.get('loss')} · job: **{state}**")
+cols[0].markdown(
+    f"**{config.get('model')}** on **{config.get('data')}** · {config.get('steps')} steps · "
+    f"batch {config.get('batch_size')} · loss {config.get('loss')} · job: **{state}**"
+)
 if state == "running" and cols[1].button("Pause"):
     jobs.pause_job(run.dir)
     st.rerun()
@@ -141,15 +174,36 @@ if state in ("stopped", "finished", "crashed") and run.checkpoint_path() and col
 if state in ("running", "paused"):
     with st.expander("Steer the running job"):
         c1, c2, c3 = st.columns(3)
-        lrs = sorted({5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, float(config.get("lr_g", 1e-3)), float(config.get("lr_d", 1e-3))})
+        lrs = sorted(
+            {
+                5e-5,
+                1e-4,
+                2e-4,
+                5e-4,
+                1e-3,
+                2e-3,
+                float(config.get("lr_g", 1e-3)),
+                float(config.get("lr_d", 1e-3)),
+            }
+        )
         new_g = c1.select_slider("lr_g", lrs, value=float(config.get("lr_g", 1e-3)), key="steer_g")
         new_d = c2.select_slider("lr_d", lrs, value=float(config.get("lr_d", 1e-3)), key="steer_d")
         target = None
         if config.get("augment") in ("ada", "diffusion"):
-            target = st.slider("target r_t for ADA's p / Diffusion-GAN's T", 0.0, 1.0, float(config.get("ada_target", 0.6)),
-                               0.05, key="steer_target")
+            target = st.slider(
+                "target r_t for ADA's p / Diffusion-GAN's T",
+                0.0,
+                1.0,
+                float(config.get("ada_target", ADA_TARGET)),
+                0.05,
+                key="steer_target",
+            )
         if c3.button("Apply"):
-            settings = {"lr_g": new_g, "lr_d": new_d, **({"ada_target": target} if target is not None else {})}
+            settings = {
+                "lr_g": new_g,
+                "lr_d": new_d,
+                **({"ada_target": target} if target is not None else {}),
+            }
             jobs.steer(run.dir, **settings)
             st.success("sent: applied at the job's next logging step and recorded in events.jsonl")
 
@@ -171,15 +225,20 @@ def live_view():
         for title, keys in charts:
             fig = viz.metrics_figure(rows, keys, title)
             if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
-                target = run.config().get("ada_target", 0.6)  # re-read: it can be steered during the run
+                target = run.config().get(
+                    "ada_target", ADA_TARGET
+                )  # re-read: it can be steered during the run
                 fig.add_hline(y=target, line_dash="dot", annotation_text=f"target r_t {target:g}")
             st.plotly_chart(fig, width="stretch", key=f"chart-{title}")
     with right:
         grids = run.sample_grids()
         if grids:
             step, path = grids[-1]
-            st.image(str(path), caption=f"samples at step {step} (the same latent vectors every time)",
-                     width="stretch")
+            st.image(
+                str(path),
+                caption=f"samples at step {step} (the same latent vectors every time)",
+                width="stretch",
+            )
         else:
             st.info("No sample grid yet.")
         events = run.events()
@@ -220,7 +279,10 @@ with latent_tab:
             method = c3.radio("Path", ["slerp", "lerp"], horizontal=True)
             t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05)
             n = st.slider("Strip length", 3, 16, 8)
-            z0, z1 = viz.latent_from_seed(seed_a, gconfig["z_dim"]), viz.latent_from_seed(seed_b, gconfig["z_dim"])
+            z0, z1 = (
+                viz.latent_from_seed(seed_a, gconfig["z_dim"]),
+                viz.latent_from_seed(seed_b, gconfig["z_dim"]),
+            )
             fn = viz.slerp if method == "slerp" else viz.lerp
             with torch.no_grad():
                 if num_classes:
@@ -229,16 +291,25 @@ with latent_tab:
                 else:
                     one = G(fn(z0, z1, t)[None])
                     strip = G(viz.interpolate(z0, z1, n, method))
-            st.image(viz.grid_png(one, scale=8), caption=f"t = {t:.2f} (checkpoint at step {gconfig['checkpoint_step']})")
-            st.image(viz.grid_png(strip, nrow=n, scale=3), caption=f"{n} steps from seed {seed_a} to seed {seed_b}")
+            st.image(
+                viz.grid_png(one, scale=8),
+                caption=f"t = {t:.2f} (checkpoint at step {gconfig['checkpoint_step']})",
+            )
+            st.image(
+                viz.grid_png(strip, nrow=n, scale=3), caption=f"{n} steps from seed {seed_a} to seed {seed_b}"
+            )
             if num_classes:
                 st.subheader("Class to class, same latent")
                 k1, k2 = st.columns(2)
                 class_a = names.index(k1.selectbox("From class", names, index=0, key="class_a"))
-                class_b = names.index(k2.selectbox("To class", names, index=min(3, num_classes - 1), key="class_b"))
+                class_b = names.index(
+                    k2.selectbox("To class", names, index=min(3, num_classes - 1), key="class_b")
+                )
                 strip = viz.class_interpolation(G, z0, class_a, class_b, n)
-                st.image(viz.grid_png(strip, nrow=n, scale=3),
-                         caption=f"seed {seed_a}: label sliding from {names[class_a]} to {names[class_b]}")
+                st.image(
+                    viz.grid_png(strip, nrow=n, scale=3),
+                    caption=f"seed {seed_a}: label sliding from {names[class_a]} to {names[class_b]}",
+                )
 
 
 # --- what the discriminator sees ------------------------------------------------------------------------
@@ -249,33 +320,39 @@ def real_images(data: str, resolution, limit, seed):
     return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:16]
 
 
+@st.cache_resource(max_entries=2)
+def augmentation_for(checkpoint: str, mtime: float):
+    """The run's augmentation at its checkpoint's p or T, and a caption saying which."""
+    return family_for(Run(Path(checkpoint).parent.parent).config()["model"]).augmentation_at(
+        Run(Path(checkpoint).parent.parent)
+    )
+
+
 with augment_tab:
     name = config.get("augment", "none")
-    rows = run.metrics()
     if name == "none" or config.get("kind") != "images":
-        st.info("This run shows D its images as they are (no --augment). Runs with --augment ada, diffaugment or "
-                "diffusion show here what D sees at the current p or T.")
+        st.info(
+            "This run shows D its images as they are (no --augment). Runs with --augment ada, diffaugment or "
+            "diffusion show here what D sees at the current p or T."
+        )
     else:
         try:
-            cfg = TrainConfig.from_dict(config)
-            x = real_images(cfg.data, cfg.resolution, cfg.limit, cfg.seed)
-            aug = build_augment(cfg, tuple(config["sample_shape"]))
-        except ToolkitError as err:
+            x = real_images(
+                config["data"], config.get("resolution"), config.get("limit"), config.get("seed", 0)
+            )
+            ckpt = run.checkpoint_path()
+            aug, what = augmentation_for(str(ckpt), ckpt.stat().st_mtime) if ckpt else (None, None)
+        except (ToolkitError, OSError, KeyError) as err:
             st.error(str(err))
         else:
-            last = rows[-1] if rows else {}
-            if name == "ada":
-                aug.p.fill_(float(last.get("ada_p", 0.0)))
-                what = f"ADA at p = {aug.p.item():.2f} (step {last.get('step', 0)})"
-            elif name == "diffusion":
-                t_now = float(last.get("diffusion_t", aug.t_min))
-                aug.p.fill_((t_now - aug.t_min) / max(1, aug.t_max - aug.t_min))
-                what = f"Diffusion-GAN with T = {t_now:.0f} (step {last.get('step', 0)}); t drawn per image"
+            if aug is None:
+                st.info("No checkpoint yet: what D sees appears with the run's first checkpoint.")
             else:
-                what = "DiffAugment (colour, translation, cutout), applied to every image"
-            torch.manual_seed(int(st.number_input("Draw", 0, 1000, 0, key="aug_seed")))
-            with torch.no_grad():
-                out = aug(x)
-            seen = out[0] if isinstance(out, tuple) else out
-            st.image(viz.grid_png(torch.cat([x, seen.clamp(-1, 1)]), nrow=16, scale=3),
-                     caption=f"real training images (top) and what D sees (bottom): {what}")
+                torch.manual_seed(int(st.number_input("Draw", 0, 1000, 0, key="aug_seed")))
+                with torch.no_grad():
+                    out = aug(x)
+                seen = out[0] if isinstance(out, tuple) else out
+                st.image(
+                    viz.grid_png(torch.cat([x, seen.clamp(-1, 1)]), nrow=16, scale=3),
+                    caption=f"real training images (top) and what D sees (bottom): {what}",
+                )

@@ -4,6 +4,7 @@
 
 Reports milliseconds per step and images per second; used to pick the defaults (see README).
 """
+
 import argparse
 import time
 
@@ -23,9 +24,13 @@ def bench(width, batch, resolution, z_dim=64, steps=10):
     def step():
         fake = G(torch.randn(batch, z_dim)).detach()
         ld = bce_d_loss(D(real), D(fake))
-        od.zero_grad(set_to_none=True); ld.backward(); od.step()
+        od.zero_grad(set_to_none=True)
+        ld.backward()
+        od.step()
         lg = nonsaturating_g_loss(D(G(torch.randn(batch, z_dim))))
-        og.zero_grad(set_to_none=True); lg.backward(); og.step()
+        og.zero_grad(set_to_none=True)
+        lg.backward()
+        og.step()
 
     for _ in range(3):
         step()

@@ -1,7 +1,8 @@
 """Time FID and KID on Inception-sized features (N=10,000, D=2,048) on this machine.
 
-    python benchmarks/bench_metrics.py
+python benchmarks/bench_metrics.py
 """
+
 import time
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Time the training loop's real step (``adversarial_step`` through ``Trainer``) for every model and
+"""Time the training loop's real step (the ``gan`` family's phases through ``Trainer``) for every model and
 augmentation, so their costs can be compared on this machine.
 
     python benchmarks/bench_train_step.py [--threads N] [--device cpu|cuda] [--steps 30]
@@ -11,6 +11,7 @@ convolutions), R1 ~270, wgan-gp ~970. On an H100 (1 thread, launch-bound, from s
 dcgan ~10 ms, cgan ~11, acgan ~12, diffusion ~14, diffaugment ~14, ada ~21 (many small per-image ops),
 wgan-gp ~67.
 """
+
 import argparse
 import time
 
@@ -18,18 +19,37 @@ import torch
 
 from toolkit.data import TensorData
 from toolkit.runtime import set_threads
-from toolkit.train import TrainConfig, Trainer
+from toolkit.training import TrainConfig, Trainer
 
-CASES = [("dcgan", {}), ("cgan", {}), ("acgan", {}), ("wgan-gp", {}), ("dcgan", {"augment": "ada"}),
-         ("dcgan", {"augment": "diffaugment"}), ("dcgan", {"augment": "diffusion"}), ("dcgan", {"r1_weight": 1.0})]
+CASES = [
+    ("dcgan", {}),
+    ("cgan", {}),
+    ("acgan", {}),
+    ("wgan-gp", {}),
+    ("dcgan", {"augment": "ada"}),
+    ("dcgan", {"augment": "diffaugment"}),
+    ("dcgan", {"augment": "diffusion"}),
+    ("dcgan", {"r1_weight": 1.0}),
+]
 
 
 def bench(model: str, extra: dict, device: str, steps: int) -> float:
     g = torch.Generator().manual_seed(0)
-    data = TensorData("random", torch.rand(2048, 1, 32, 32, generator=g) * 2 - 1,
-                      torch.randint(10, (2048,), generator=g), [str(i) for i in range(10)])
-    cfg = TrainConfig.for_model(model, steps=steps + 5, log_every=steps + 5, sample_every=0, checkpoint_every=0,
-                                device=device, **extra)
+    data = TensorData(
+        "random",
+        torch.rand(2048, 1, 32, 32, generator=g) * 2 - 1,
+        torch.randint(10, (2048,), generator=g),
+        [str(i) for i in range(10)],
+    )
+    cfg = TrainConfig.for_model(
+        model,
+        steps=steps + 5,
+        log_every=steps + 5,
+        sample_every=0,
+        checkpoint_every=0,
+        device=device,
+        **extra,
+    )
     t = Trainer(cfg, data=data, progress=False)
     if "augment" in extra and hasattr(t.augment, "p"):
         t.augment.p.fill_(0.5)  # a realistic mid-run p / T
@@ -52,4 +72,7 @@ if __name__ == "__main__":
     print(f"threads={set_threads(a.threads)} device={a.device}")
     for model, extra in CASES:
         label = model + "".join(f" {k}={v}" for k, v in extra.items())
-        print(f"{label:28s} {1000 * bench(model, extra, a.device, a.steps):8.1f} ms per generator step", flush=True)
+        print(
+            f"{label:28s} {1000 * bench(model, extra, a.device, a.steps):8.1f} ms per generator step",
+            flush=True,
+        )

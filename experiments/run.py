@@ -8,6 +8,7 @@ them ``--jobs`` at a time with one CPU thread each, then scores every run and wr
 and ``summary.json`` (every logged row of every run, for the lessons' plots) into ``--out``.
 Run directories go to ``--out/runs`` (not committed; the summary is).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,19 @@ METHODS = ("none", "ada", "diffaugment", "diffusion")
 
 
 def train_command(run_dir: Path, device: str, **options) -> list[str]:
-    cmd = [sys.executable, "-m", "toolkit", "train", "--run-dir", str(run_dir), "--no-progress", "--threads", "1",
-           "--device", device]
+    cmd = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        "--threads",
+        "1",
+        "--device",
+        device,
+    ]
     for k, v in options.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
     return cmd
@@ -82,10 +94,23 @@ def mean_std(values: list[float]) -> str:
 def limited_data(args) -> None:
     out = Path(args.out)
     specs = [(limit, method, seed) for limit in args.limits for method in args.methods for seed in args.seeds]
-    commands = [train_command(out / "runs" / f"n{limit}-{method}-s{seed}", args.device, limit=limit, augment=method,
-                              seed=seed, steps=args.steps, log_every=50, eval_every=args.eval_every, eval_n=5000,
-                              gap_every=max(50, args.eval_every // 200 * 50), sample_every=args.steps, checkpoint_every=args.steps)
-                for limit, method, seed in specs]
+    commands = [
+        train_command(
+            out / "runs" / f"n{limit}-{method}-s{seed}",
+            args.device,
+            limit=limit,
+            augment=method,
+            seed=seed,
+            steps=args.steps,
+            log_every=50,
+            eval_every=args.eval_every,
+            eval_n=5000,
+            gap_every=max(50, args.eval_every // 200 * 50),
+            sample_every=args.steps,
+            checkpoint_every=args.steps,
+        )
+        for limit, method, seed in specs
+    ]
     run_all(commands, args.jobs, out / "commands.txt", args.time_limit)
     summary, table = {}, {}
     for limit, method, seed in specs:
@@ -98,19 +123,33 @@ def limited_data(args) -> None:
             print(f"skipped {name}: no evaluation logged")
             continue
         table.setdefault((limit, method), []).append(
-            {"fid": evals[-1]["fid"], "best_fid": min(x["fid"] for x in evals), "kid": evals[-1]["kid"] * 1000,
-             "gap": gaps[-1]["d_gap"], "rt": statistics.mean(x["d_real_sign"] for x in r[-10:]),
-             "p": r[-1].get("ada_p", r[-1].get("diffusion_t", float("nan"))),
-             "steps": evals[-1]["step"]})
-    lines = [f"Fashion-MNIST, {args.steps} steps, batch 64, DCGAN width 32, seeds {args.seeds}; FID/KID with fmnist-cnn "
-             "features, 5,000 generated vs 10,000 test images; mean ± std over seeds.", "",
-             "| train images | augment | runs | steps | final FID | best FID | final KID x 1000 | D gap (train - held-out) | r_t (last 500 steps) | final p / T |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            {
+                "fid": evals[-1]["fid"],
+                "best_fid": min(x["fid"] for x in evals),
+                "kid": evals[-1]["kid"] * 1000,
+                "gap": gaps[-1]["d_gap"],
+                "rt": statistics.mean(x["d_real_sign"] for x in r[-10:]),
+                "p": r[-1].get("ada_p", r[-1].get("diffusion_t", float("nan"))),
+                "steps": evals[-1]["step"],
+            }
+        )
+    lines = [
+        f"Fashion-MNIST, {args.steps} steps, batch 64, DCGAN width 32, seeds {args.seeds}; "
+        "FID/KID with fmnist-cnn "
+        "features, 5,000 generated vs 10,000 test images; mean ± std over seeds.",
+        "",
+        "| train images | augment | runs | steps | final FID | best FID | final KID x 1000 "
+        "| D gap (train - held-out) | r_t (last 500 steps) | final p / T |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for (limit, method), vals in table.items():
         col = lambda k: mean_std([v[k] for v in vals])  # noqa: E731
         steps = sorted({v["steps"] for v in vals})
-        lines.append(f"| {limit} | {method} | {len(vals)} | {'/'.join(map(str, steps))} | {col('fid')} | {col('best_fid')} | {col('kid')} | {col('gap')} | "
-                     f"{col('rt')} | {col('p') if method in ('ada', 'diffusion') else '-'} |")
+        lines.append(
+            f"| {limit} | {method} | {len(vals)} | {'/'.join(map(str, steps))} | {col('fid')} "
+            f"| {col('best_fid')} | {col('kid')} | {col('gap')} | "
+            f"{col('rt')} | {col('p') if method in ('ada', 'diffusion') else '-'} |"
+        )
     finish(out, summary, lines, args)
 
 
@@ -121,16 +160,33 @@ def models(args) -> None:
 
     out = Path(args.out)
     specs = {name: {} for name in args.models}
-    commands = [train_command(out / "runs" / name, args.device, model=name.split("+")[0], steps=args.steps,
-                              log_every=50, eval_every=args.eval_every, eval_n=5000, sample_every=args.steps,
-                              checkpoint_every=args.steps, seed=0, **extra)
-                for name, extra in specs.items()]
+    commands = [
+        train_command(
+            out / "runs" / name,
+            args.device,
+            model=name.split("+")[0],
+            steps=args.steps,
+            log_every=50,
+            eval_every=args.eval_every,
+            eval_n=5000,
+            sample_every=args.steps,
+            checkpoint_every=args.steps,
+            seed=0,
+            **extra,
+        )
+        for name, extra in specs.items()
+    ]
     run_all(commands, args.jobs, out / "commands.txt", args.time_limit)
     summary = {}
-    lines = [f"Fashion-MNIST (60,000 images), {args.steps} generator steps, batch 64, width 32, seed 0; FID with fmnist-cnn "
-             "features (5,000 generated vs 10,000 test); label accuracy = fmnist-cnn's accuracy on 500 generated "
-             "images per class (real test images: 92.3%).", "",
-             "| model | steps | final FID | best FID | label accuracy | worst class |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"Fashion-MNIST (60,000 images), {args.steps} generator steps, batch 64, width 32, seed 0; "
+        "FID with fmnist-cnn "
+        "features (5,000 generated vs 10,000 test); label accuracy = fmnist-cnn's accuracy on 500 generated "
+        "images per class (real test images: 92.3%).",
+        "",
+        "| model | steps | final FID | best FID | label accuracy | worst class |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for name in specs:
         r = rows(out / "runs" / name)
         summary[name] = r
@@ -139,14 +195,21 @@ def models(args) -> None:
             print(f"skipped {name}: no evaluation logged")
             continue
         acc_text, worst = "-", "-"
-        G, config = load_generator(out / "runs" / name, "cuda" if args.device == "auto" and _cuda() else
-                                   ("cpu" if args.device == "auto" else args.device))
+        G, config = load_generator(
+            out / "runs" / name,
+            "cuda"
+            if args.device == "auto" and _cuda()
+            else ("cpu" if args.device == "auto" else args.device),
+        )
         if getattr(G, "num_classes", 0):
             acc = label_accuracy(G, config["z_dim"], 500)
             summary[name + "/label_accuracy"] = acc.tolist()
             acc_text = f"{acc.mean().item():.1%}"
             worst = f"{config['class_names'][int(acc.argmin())]} ({acc.min().item():.0%})"
-        lines.append(f"| {name} | {evals[-1]['step']} | {evals[-1]['fid']:.2f} | {min(x['fid'] for x in evals):.2f} | {acc_text} | {worst} |")
+        lines.append(
+            f"| {name} | {evals[-1]['step']} | {evals[-1]['fid']:.2f} | {min(x['fid'] for x in evals):.2f} "
+            f"| {acc_text} | {worst} |"
+        )
     finish(out, summary, lines, args)
 
 
@@ -155,10 +218,16 @@ def finish(out: Path, summary: dict, lines: list[str], args) -> None:
 
     import torch
 
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else \
-        f"CPU ({platform.machine()})"
-    lines += ["", f"Produced by `python experiments/run.py {' '.join(sys.argv[1:])}` on {device}, "
-              f"torch {torch.__version__}; the single commands are in commands.txt."]
+    device = (
+        torch.cuda.get_device_name()
+        if torch.cuda.is_available() and args.device != "cpu"
+        else f"CPU ({platform.machine()})"
+    )
+    lines += [
+        "",
+        f"Produced by `python experiments/run.py {' '.join(sys.argv[1:])}` on {device}, "
+        f"torch {torch.__version__}; the single commands are in commands.txt.",
+    ]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     (out / "summary.json").write_text(json.dumps(summary))
     print("\n".join(lines))
@@ -167,7 +236,9 @@ def finish(out: Path, summary: dict, lines: list[str], args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="experiment", required=True)
-    a = sub.add_parser("limited-data", help="baseline vs ADA vs DiffAugment vs Diffusion-GAN on small subsets")
+    a = sub.add_parser(
+        "limited-data", help="baseline vs ADA vs DiffAugment vs Diffusion-GAN on small subsets"
+    )
     a.add_argument("--limits", type=int, nargs="+", default=[1000, 5000])
     a.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -179,7 +250,9 @@ def main() -> None:
         q.add_argument("--eval-every", type=int, default=1000)
         q.add_argument("--jobs", type=int, default=4)
         q.add_argument("--device", default="auto")
-        q.add_argument("--time-limit", type=float, default=None, help="stop runs (cleanly) after this many seconds")
+        q.add_argument(
+            "--time-limit", type=float, default=None, help="stop runs (cleanly) after this many seconds"
+        )
     args = p.parse_args()
     {"limited-data": limited_data, "models": models}[args.experiment](args)
 

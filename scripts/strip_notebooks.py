@@ -1,7 +1,8 @@
 """Strip outputs, execution counts and widget state from notebooks before committing.
 
-    python scripts/strip_notebooks.py lessons/*.ipynb
+python scripts/strip_notebooks.py lessons/*.ipynb
 """
+
 import sys
 
 import nbformat

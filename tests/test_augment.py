@@ -1,4 +1,5 @@
 """ADA, DiffAugment and Diffusion-GAN's forward diffusion as separate units."""
+
 import pytest
 import torch
 
@@ -59,7 +60,7 @@ def test_gradients_flow_through_every_augmentation():
         x = (torch.rand(8, 3, 32, 32) * 2 - 1).requires_grad_(True)
         out = aug(x)
         out = out[0] if isinstance(out, tuple) else out
-        (out ** 2).sum().backward()
+        (out**2).sum().backward()
         assert x.grad is not None and x.grad.abs().sum() > 0, type(aug).__name__
 
 

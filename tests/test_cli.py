@@ -1,4 +1,5 @@
 """The command line as a user runs it: real processes for exit codes, kill and resume."""
+
 import os
 import signal
 import subprocess
@@ -13,37 +14,72 @@ from toolkit.__main__ import main
 from toolkit.runs import Run
 
 ENV = {**os.environ, "TOOLKIT_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-TINY = ["--model", "dcgan", "--data", "digits", "--batch-size", "16", "--width", "8", "--z-dim", "16",
-        "--no-progress", "--device", "cpu"]
+TINY = [
+    "--model",
+    "dcgan",
+    "--data",
+    "digits",
+    "--batch-size",
+    "16",
+    "--width",
+    "8",
+    "--z-dim",
+    "16",
+    "--no-progress",
+    "--device",
+    "cpu",
+]
 
 
 def cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, env=ENV, timeout=timeout
+    )
 
 
 def test_help_lists_models_datasets_and_flags():
     top = cli("--help")
     assert top.returncode == 0 and "train" in top.stdout and "sample" in top.stdout
     out = cli("train", "--help").stdout
-    for word in ("mlp", "dcgan", "fashion-mnist", "digits", "ring", "grid", "--steps", "--batch-size", "--seed",
-                 "--run-dir", "--resume", "--device", "--lr", "--lr-g", "--lr-d", "--limit", "--loss", "--threads"):
+    for word in (
+        "mlp",
+        "dcgan",
+        "fashion-mnist",
+        "digits",
+        "ring",
+        "grid",
+        "--steps",
+        "--batch-size",
+        "--seed",
+        "--run-dir",
+        "--resume",
+        "--device",
+        "--lr",
+        "--lr-g",
+        "--lr-d",
+        "--limit",
+        "--loss",
+        "--threads",
+    ):
         assert word in out, word
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "stylegan9"], "unknown model 'stylegan9'"),
-    (["--lr", "-0.1"], "--lr-g must be a positive number"),
-    (["--limit", "10", "--batch-size", "64"], "batch size 64 is larger than the dataset (10 samples"),
-    (["--loss", "nope"], "invalid choice: 'nope'"),
-    (["--steps", "0"], "--steps must be >= 1"),
-    (["--device", "tpu"], "unknown device 'tpu'"),
-    (["--n-critic", "0"], "--n-critic must be >= 1"),
-    (["--ada-target", "2"], "--ada-target is a target for E[sign(D(real))], in [-1, 1]"),
-    (["--augment", "ada", "--model", "mlp", "--data", "ring"], "--augment ada works on images"),
-    (["--model", "cgan", "--data", "ring"], "cgan needs square images"),
-    (["--augment", "diffusion", "--model", "acgan"], "--augment diffusion is built for --model dcgan"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "stylegan9"], "unknown model 'stylegan9'"),
+        (["--lr", "-0.1"], "--lr-g must be a positive number"),
+        (["--limit", "10", "--batch-size", "64"], "batch size 64 is larger than the dataset (10 samples"),
+        (["--loss", "nope"], "invalid choice: 'nope'"),
+        (["--steps", "0"], "--steps must be >= 1"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--n-critic", "0"], "--n-critic must be >= 1"),
+        (["--ada-target", "2"], "--ada-target is a target for E[sign(D(real))], in [-1, 1]"),
+        (["--augment", "ada", "--model", "mlp", "--data", "ring"], "--augment ada works on images"),
+        (["--model", "cgan", "--data", "ring"], "cgan needs square images"),
+        (["--augment", "diffusion", "--model", "acgan"], "--augment diffusion is built for --model dcgan"),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, args, message):
     argv = ["train", *TINY, "--steps", "5", "--run-dir", str(tmp_path / "r"), *args]  # later flags win
     try:
@@ -77,20 +113,30 @@ def test_train_then_sample_png_and_npz(tmp_path):
     assert main(["train", *TINY, "--steps", "6", "--run-dir", str(run)]) == 0
     assert main(["sample", "--run-dir", str(run), "--n", "5", "--out", str(tmp_path / "pngs")]) == 0
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == [f"{i:06d}.png" for i in range(5)]
-    assert main(["sample", "--run-dir", str(run), "--n", "7", "--out", str(tmp_path / "s.npz"), "--seed", "3"]) == 0
+    assert (
+        main(["sample", "--run-dir", str(run), "--n", "7", "--out", str(tmp_path / "s.npz"), "--seed", "3"])
+        == 0
+    )
     arr = np.load(tmp_path / "s.npz")["images"]
     assert arr.shape == (7, 1, 32, 32) and arr.dtype == np.uint8
     # same seed, same images
-    assert main(["sample", "--run-dir", str(run), "--n", "7", "--out", str(tmp_path / "t.npz"), "--seed", "3"]) == 0
+    assert (
+        main(["sample", "--run-dir", str(run), "--n", "7", "--out", str(tmp_path / "t.npz"), "--seed", "3"])
+        == 0
+    )
     assert np.array_equal(arr, np.load(tmp_path / "t.npz")["images"])
 
 
 def test_sample_errors(tmp_path, capsys):
-    assert main(["sample", "--run-dir", str(tmp_path / "nope"), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["sample", "--run-dir", str(tmp_path / "nope"), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    )
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "config.json").write_text("{}")
-    assert main(["sample", "--run-dir", str(tmp_path / "bare"), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["sample", "--run-dir", str(tmp_path / "bare"), "--n", "2", "--out", str(tmp_path / "o")]) == 2
+    )
     assert "no checkpoint yet" in capsys.readouterr().err
     bad = tmp_path / "badckpt"
     assert main(["train", *TINY, "--steps", "2", "--run-dir", str(bad)]) == 0
@@ -104,12 +150,31 @@ def test_sample_errors(tmp_path, capsys):
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     """SIGKILL mid-run (no chance to clean up), then --resume: it continues from checkpoints/last.pt."""
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "train", *TINY, "--steps", "100000", "--run-dir", str(run),
-                             "--checkpoint-every", "5", "--log-every", "5"], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            *TINY,
+            "--steps",
+            "100000",
+            "--run-dir",
+            str(run),
+            "--checkpoint-every",
+            "5",
+            "--log-every",
+            "5",
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ckpt = run / "checkpoints" / "last.pt"
     deadline = time.time() + 90
-    while time.time() < deadline and not (ckpt.exists() and torch.load(ckpt, weights_only=True)["step"] >= 10):
+    while time.time() < deadline and not (
+        ckpt.exists() and torch.load(ckpt, weights_only=True)["step"] >= 10
+    ):
         time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -124,9 +189,25 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
 def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "train", *TINY, "--steps", "100000", "--run-dir", str(run),
-                             "--checkpoint-every", "1000"], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            *TINY,
+            "--steps",
+            "100000",
+            "--run-dir",
+            str(run),
+            "--checkpoint-every",
+            "1000",
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 90
     while time.time() < deadline and not (run / "events.jsonl").exists():
         time.sleep(0.2)
@@ -143,14 +224,23 @@ def test_conditional_model_samples_the_class_asked_for(tmp_path, capsys):
     tiny = [a if a != "dcgan" else "cgan" for a in TINY]
     assert main(["train", *tiny, "--steps", "4", "--run-dir", str(run), "--d-condition", "concat"]) == 0
     assert Run(run).config()["d_condition"] == "concat"
-    assert main(["sample", "--run-dir", str(run), "--n", "3", "--class", "7", "--out", str(tmp_path / "s.npz")]) == 0
+    assert (
+        main(["sample", "--run-dir", str(run), "--n", "3", "--class", "7", "--out", str(tmp_path / "s.npz")])
+        == 0
+    )
     assert np.load(tmp_path / "s.npz")["labels"].tolist() == [7, 7, 7]
     assert "of class 7" in capsys.readouterr().err  # digits' class names are "0".."9"
-    assert main(["sample", "--run-dir", str(run), "--n", "3", "--class", "shoe", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["sample", "--run-dir", str(run), "--n", "3", "--class", "shoe", "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "unknown class 'shoe'" in capsys.readouterr().err
     plain = tmp_path / "plain"
     assert main(["train", *TINY, "--steps", "2", "--run-dir", str(plain)]) == 0
-    assert main(["sample", "--run-dir", str(plain), "--n", "3", "--class", "1", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["sample", "--run-dir", str(plain), "--n", "3", "--class", "1", "--out", str(tmp_path / "o")])
+        == 2
+    )
     assert "needs a conditional model" in capsys.readouterr().err
 
 
@@ -158,22 +248,80 @@ def test_model_presets_apply_unless_overridden(tmp_path):
     tiny = [a if a != "dcgan" else "wgan-gp" for a in TINY]
     assert main(["train", *tiny, "--steps", "1", "--run-dir", str(tmp_path / "a")]) == 0
     c = Run(tmp_path / "a").config()
-    assert (c["loss"], c["n_critic"], c["gp_weight"], c["beta1"], c["beta2"]) == ("wasserstein", 5, 10.0, 0.0, 0.9)
-    assert main(["train", *tiny, "--steps", "1", "--run-dir", str(tmp_path / "b"), "--n-critic", "2",
-                 "--gp-weight", "1", "--lr", "1e-4"]) == 0
+    assert (c["loss"], c["n_critic"], c["gp_weight"], c["beta1"], c["beta2"]) == (
+        "wasserstein",
+        5,
+        10.0,
+        0.0,
+        0.9,
+    )
+    assert (
+        main(
+            [
+                "train",
+                *tiny,
+                "--steps",
+                "1",
+                "--run-dir",
+                str(tmp_path / "b"),
+                "--n-critic",
+                "2",
+                "--gp-weight",
+                "1",
+                "--lr",
+                "1e-4",
+            ]
+        )
+        == 0
+    )
     c = Run(tmp_path / "b").config()
     assert (c["n_critic"], c["gp_weight"], c["lr_g"], c["lr_d"]) == (2, 1.0, 1e-4, 1e-4)
 
 
 def test_augment_logs_its_state(tmp_path):
     run = tmp_path / "ada"
-    assert main(["train", *TINY, "--steps", "4", "--log-every", "2", "--augment", "ada", "--ada-target", "0.5",
-                 "--limit", "100", "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--steps",
+                "4",
+                "--log-every",
+                "2",
+                "--augment",
+                "ada",
+                "--ada-target",
+                "0.5",
+                "--limit",
+                "100",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
     rows = Run(run).metrics()
     assert all("ada_p" in r and "d_real_sign" in r for r in rows)
     assert Run(run).config()["ada_target"] == 0.5 and Run(run).config()["limit"] == 100
     run = tmp_path / "diff"
-    assert main(["train", *TINY, "--steps", "2", "--log-every", "2", "--augment", "diffusion", "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--steps",
+                "2",
+                "--log-every",
+                "2",
+                "--augment",
+                "diffusion",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert "diffusion_t" in Run(run).metrics()[-1]
 
 

@@ -1,11 +1,13 @@
 """Class-conditional models, ACGAN, the WGAN critics and the Diffusion-GAN D."""
+
 import pytest
 import torch
 
 from toolkit.errors import ToolkitError
 from toolkit.models import build_models, is_conditional
-from toolkit.models.conditional import ConditionalDiscriminator, ConditionalGenerator, TimestepDiscriminator
+from toolkit.models.conditional import ConditionalDiscriminator, ConditionalGenerator
 from toolkit.models.dcgan import DCGANGenerator
+from toolkit.models.timestep import TimestepDiscriminator
 
 
 def test_cgan_generator_and_projection_discriminator_shapes():
@@ -97,7 +99,9 @@ def test_soft_labels_interpolate_between_classes(mode):
     z = torch.randn(2, 16)
     one_hot = torch.nn.functional.one_hot(torch.tensor([3, 3]), 10).float()
     with torch.no_grad():
-        assert torch.allclose(G(z, one_hot), G(z, torch.tensor([3, 3])), atol=1e-6)  # one-hot = the hard label
+        assert torch.allclose(
+            G(z, one_hot), G(z, torch.tensor([3, 3])), atol=1e-6
+        )  # one-hot = the hard label
         mixed = G(z, 0.5 * one_hot + 0.5 * torch.nn.functional.one_hot(torch.tensor([7, 7]), 10).float())
     assert mixed.shape == (2, 1, 32, 32)
     with pytest.raises(ToolkitError, match="soft labels must have shape"):

@@ -4,12 +4,21 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from conftest import fashion_mnist_or_skip
 from PIL import Image
 
-from conftest import fashion_mnist_or_skip
-from toolkit.data import (BatchSampler, TensorData, balanced_subset, imbalanced_subset, load_dataset,
-                          load_image_folder, mixture_means, mode_quality, sample_mixture)
-from toolkit.data import fashion_mnist
+from toolkit.data import (
+    BatchSampler,
+    TensorData,
+    balanced_subset,
+    fashion_mnist,
+    imbalanced_subset,
+    load_dataset,
+    load_image_folder,
+    mixture_means,
+    mode_quality,
+    sample_mixture,
+)
 from toolkit.errors import ToolkitError
 
 
@@ -40,7 +49,9 @@ def test_mode_quality_counts_collapse_and_bad_samples():
     q = mode_quality(half, "ring")
     assert q.modes_covered == 4 and q.high_quality == pytest.approx(0.5)
     # min_count: a mode needs that many high-quality samples
-    assert mode_quality(torch.cat([means[:1].repeat(5, 1), means[1:2]]), "ring", min_count=2).modes_covered == 1
+    assert (
+        mode_quality(torch.cat([means[:1].repeat(5, 1), means[1:2]]), "ring", min_count=2).modes_covered == 1
+    )
     # 3 standard deviations is the border: 2.9 std is in, 3.1 std is out
     std = 0.02
     near = means[:1] + torch.tensor([[2.9 * std, 0.0]])
@@ -79,13 +90,13 @@ def test_imbalanced_subset_reduces_one_class():
 def test_batch_sampler_covers_each_epoch_and_resumes_exactly():
     data = TensorData("t", torch.arange(10).float().view(10, 1))
     s = BatchSampler(data, 3, seed=0)
-    first_epoch = torch.cat([s.next()[0] for _ in range(3)]).view(-1).tolist()
+    first_epoch = torch.cat([s.next()["image"] for _ in range(3)]).view(-1).tolist()
     assert len(set(first_epoch)) == 9  # 3 full batches, the 10th sample dropped this epoch
     state = s.state_dict()
-    ahead = [s.next()[0].tolist() for _ in range(5)]
+    ahead = [s.next()["image"].tolist() for _ in range(5)]
     s2 = BatchSampler(data, 3, seed=0)
     s2.load_state_dict(state)
-    assert [s2.next()[0].tolist() for _ in range(5)] == ahead
+    assert [s2.next()["image"].tolist() for _ in range(5)] == ahead
     with pytest.raises(ToolkitError, match="batch size 11 is larger than the dataset"):
         BatchSampler(data, 11, seed=0)
 

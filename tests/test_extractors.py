@@ -1,11 +1,12 @@
 """Feature extractors: the shipped Fashion-MNIST network, InceptionV3 from a local file, the cache."""
+
 import json
 
 import numpy as np
 import pytest
 import torch
-
 from conftest import fashion_mnist_or_skip
+
 from toolkit.errors import ToolkitError
 from toolkit.metrics.extractors import INCEPTION_FILE, build_fid_inception, load_extractor
 
@@ -95,7 +96,12 @@ def test_missing_or_broken_inception_weights_say_where_to_put_them(tmp_path, mon
     with pytest.raises(ToolkitError) as err:
         load_extractor("inception")
     msg = str(err.value)
-    assert "\n" not in msg and INCEPTION_FILE in msg and "TOOLKIT_INCEPTION_WEIGHTS" in msg and "fmnist-cnn" in msg
+    assert (
+        "\n" not in msg
+        and INCEPTION_FILE in msg
+        and "TOOLKIT_INCEPTION_WEIGHTS" in msg
+        and "fmnist-cnn" in msg
+    )
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not weights")
     with pytest.raises(ToolkitError, match="not a usable FID InceptionV3 weight file"):
@@ -110,9 +116,35 @@ def test_training_callback_logs_fid_and_kid_and_eval_cli_records(tmp_path, monke
     from toolkit.runs import Run
 
     run = tmp_path / "run"
-    assert main(["train", "--model", "dcgan", "--data", "digits", "--batch-size", "16", "--width", "8",
-                 "--z-dim", "16", "--steps", "20", "--log-every", "10", "--eval-every", "10", "--eval-n", "64",
-                 "--no-progress", "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "dcgan",
+                "--data",
+                "digits",
+                "--batch-size",
+                "16",
+                "--width",
+                "8",
+                "--z-dim",
+                "16",
+                "--steps",
+                "20",
+                "--log-every",
+                "10",
+                "--eval-every",
+                "10",
+                "--eval-n",
+                "64",
+                "--no-progress",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
     rows = Run(run).metrics()
     assert [r["step"] for r in rows if "fid" in r] == [10, 20]
     assert all(r["features"] == "fmnist-cnn" and np.isfinite(r["kid"]) for r in rows if "fid" in r)

@@ -1,4 +1,5 @@
 """Each loss against values computed by hand (log and exp written out, no torch helpers)."""
+
 import math
 
 import pytest
@@ -19,14 +20,18 @@ def test_bce_d_loss_hand_computed():
     expected = math.log(1 + math.exp(-2)) + math.log(1 + math.exp(-1))
     assert losses.bce_d_loss(t([2.0]), t([-1.0])).item() == pytest.approx(expected, rel=1e-6)
     # means over the batch: real [2, 0], fake [-1, 1]
-    expected = (math.log(1 + math.exp(-2)) + math.log(2)) / 2 + (math.log(1 + math.exp(-1)) + math.log(1 + math.e)) / 2
+    expected = (math.log(1 + math.exp(-2)) + math.log(2)) / 2 + (
+        math.log(1 + math.exp(-1)) + math.log(1 + math.e)
+    ) / 2
     assert losses.bce_d_loss(t([2.0, 0.0]), t([-1.0, 1.0])).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_generator_losses_hand_computed():
     f = t([-1.0, 3.0])
     sig = [1 / (1 + math.exp(1)), 1 / (1 + math.exp(-3))]
-    assert losses.nonsaturating_g_loss(f).item() == pytest.approx(-sum(math.log(s) for s in sig) / 2, rel=1e-6)
+    assert losses.nonsaturating_g_loss(f).item() == pytest.approx(
+        -sum(math.log(s) for s in sig) / 2, rel=1e-6
+    )
     assert losses.minimax_g_loss(f).item() == pytest.approx(sum(math.log(1 - s) for s in sig) / 2, rel=1e-6)
 
 

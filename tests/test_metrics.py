@@ -25,11 +25,15 @@ def test_matches_pytorch_fid():
     fid_ref = pytest.importorskip("pytorch_fid.fid_score")
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(300, 20)), rng.normal(0.2, 1.3, size=(400, 20)) @ rng.normal(size=(20, 20))
-    ref = fid_ref.calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    ref = fid_ref.calculate_frechet_distance(
+        a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
+    )
     assert frechet_distance(a, b) == pytest.approx(ref, rel=1e-6)
     # fewer samples than dimensions: singular covariances (the eigen fallback)
     a, b = rng.normal(size=(40, 60)), rng.normal(0.5, 2.0, size=(50, 60))
-    ref = fid_ref.calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    ref = fid_ref.calculate_frechet_distance(
+        a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
+    )
     assert frechet_distance(a, b) == pytest.approx(ref, rel=1e-6)
 
 
@@ -50,8 +54,14 @@ def test_kid_equals_torch_fidelity():
 
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(600, 32)), rng.normal(0.1, 1.1, size=(500, 32))
-    ref = tf_kid.kid_features_to_metric(torch.from_numpy(a), torch.from_numpy(b), kid_subsets=20, kid_subset_size=200,
-                                        rng_seed=7, verbose=False)
+    ref = tf_kid.kid_features_to_metric(
+        torch.from_numpy(a),
+        torch.from_numpy(b),
+        kid_subsets=20,
+        kid_subset_size=200,
+        rng_seed=7,
+        verbose=False,
+    )
     mean, std = kernel_inception_distance(a, b, subsets=20, subset_size=200, seed=7)
     assert mean == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-6)
     assert std == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-6)
@@ -84,7 +94,7 @@ def test_kid_with_fewer_samples_than_the_subset_size_adapts_with_a_warning():
 
 
 # --- precision / recall / density / coverage ------------------------------------------------------------
-from toolkit.metrics.prdc import density_coverage, precision_recall, prdc  # noqa: E402
+from toolkit.metrics.prdc import density_coverage, prdc, precision_recall  # noqa: E402
 
 
 def _clusters(n_per, centres, rng, std=0.05):
@@ -93,7 +103,9 @@ def _clusters(n_per, centres, rng, std=0.05):
 
 def test_prdc_identical_disjoint_and_half_the_modes():
     rng = np.random.default_rng(5)
-    centres = [5 * np.array([np.cos(a), np.sin(a)]) for a in np.arange(10) * 2 * np.pi / 10]  # 10 modes in 2-D
+    centres = [
+        5 * np.array([np.cos(a), np.sin(a)]) for a in np.arange(10) * 2 * np.pi / 10
+    ]  # 10 modes in 2-D
     real = _clusters(100, centres, rng, std=0.3)
     same = prdc(real, real)
     assert (same.precision, same.recall, same.coverage) == (1.0, 1.0, 1.0) and same.density >= 1.0
@@ -111,5 +123,6 @@ def test_prdc_equals_the_reference_package():
     expected = ref.compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
     p, r = precision_recall(real, fake, k=5)
     d, c = density_coverage(real, fake, k=5)
-    assert (p, r, d, c) == pytest.approx((expected["precision"], expected["recall"], expected["density"],
-                                          expected["coverage"]), rel=1e-9)
+    assert (p, r, d, c) == pytest.approx(
+        (expected["precision"], expected["recall"], expected["density"], expected["coverage"]), rel=1e-9
+    )

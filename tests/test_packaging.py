@@ -1,9 +1,10 @@
 """The project's own housekeeping: environment.yml in step with pyproject.toml, notebooks stripped."""
+
 import re
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda name -> pip name
@@ -29,12 +30,20 @@ def test_notebooks_are_committed_without_outputs():
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
-                assert not cell.outputs and cell.execution_count is None, \
+                assert not cell.outputs and cell.execution_count is None, (
                     f"{path.name} has outputs: run `make clean-notebooks`"
+                )
         assert "widgets" not in nb.metadata, f"{path.name} stores widget state: run `make clean-notebooks`"
 
 
 def test_lessons_are_numbered_in_teaching_order():
     names = [p.name for p in sorted((ROOT / "lessons").glob("*.ipynb"))]
-    assert names[:7] == ["01_vanilla_gan.ipynb", "02_dcgan.ipynb", "03_evaluating_gans.ipynb",
-                         "04_conditional_gan.ipynb", "05_wgan_gp.ipynb", "06_ada.ipynb", "07_diffusion_gan.ipynb"]
+    assert names[:7] == [
+        "01_vanilla_gan.ipynb",
+        "02_dcgan.ipynb",
+        "03_evaluating_gans.ipynb",
+        "04_conditional_gan.ipynb",
+        "05_wgan_gp.ipynb",
+        "06_ada.ipynb",
+        "07_diffusion_gan.ipynb",
+    ]

@@ -1,4 +1,5 @@
 """Penalties and constraints against hand-computed values."""
+
 import torch
 
 from toolkit.regularizers import clip_weights_, gradient_penalty, r1_penalty
@@ -16,10 +17,12 @@ def test_gradient_penalty_uses_the_interpolates():
     """critic(x) = ||x||^2 has gradient 2 x_hat, with x_hat = eps * real + (1 - eps) * fake."""
     real, fake = torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.tensor([[0.0, 0.0], [0.0, 0.0]])
     eps = torch.tensor([0.5, 0.25])
-    gp, norms = gradient_penalty(lambda x: (x ** 2).sum(1), real, fake, weight=1.0, eps=eps)
+    gp, norms = gradient_penalty(lambda x: (x**2).sum(1), real, fake, weight=1.0, eps=eps)
     # x_hat = (0.5, 0), (0, 0.5) -> gradients (1, 0), (0, 1) -> norms 1 and 1 -> penalty 0
     assert torch.allclose(norms, torch.ones(2)) and gp.item() == 0.0
-    gp, norms = gradient_penalty(lambda x: (x ** 2).sum(1), real, fake, weight=1.0, eps=torch.tensor([1.0, 1.0]))
+    gp, norms = gradient_penalty(
+        lambda x: (x**2).sum(1), real, fake, weight=1.0, eps=torch.tensor([1.0, 1.0])
+    )
     assert torch.allclose(norms, torch.tensor([2.0, 4.0]))  # x_hat = real
     assert torch.isclose(gp, torch.tensor(((2 - 1) ** 2 + (4 - 1) ** 2) / 2))
 

@@ -6,12 +6,24 @@ import torch
 from toolkit.data import load_dataset, mode_quality
 from toolkit.errors import ToolkitError
 from toolkit.runs import Run, atomic_write_text, read_jsonl
-from toolkit.train import EMA, TrainConfig, Trainer, TrainingDiverged, adversarial_step
+from toolkit.training import EMA, TrainConfig, Trainer, TrainingDiverged
 
 
 def tiny_config(**kw):
-    base = dict(model="dcgan", data="digits", steps=20, batch_size=16, width=8, z_dim=16, log_every=3,
-                sample_every=7, checkpoint_every=4, grid_size=16, seed=5, threads=1)
+    base = dict(
+        model="dcgan",
+        data="digits",
+        steps=20,
+        batch_size=16,
+        width=8,
+        z_dim=16,
+        log_every=3,
+        sample_every=7,
+        checkpoint_every=4,
+        grid_size=16,
+        seed=5,
+        threads=1,
+    )
     base.update(kw)
     return TrainConfig.for_model(base.pop("model"), **base)  # with the model's presets (wgan-gp: GP, ...)
 
@@ -21,9 +33,11 @@ def _rows_without_time(run_dir):
 
 
 def _state(trainer):
-    return {**{f"G.{k}": v for k, v in trainer.G.state_dict().items()},
-            **{f"D.{k}": v for k, v in trainer.D.state_dict().items()},
-            **{f"E.{k}": v for k, v in trainer.ema.model.state_dict().items()}}
+    return {
+        **{f"G.{k}": v for k, v in trainer.G.state_dict().items()},  # trainer.G is the family's
+        **{f"D.{k}": v for k, v in trainer.D.state_dict().items()},
+        **{f"E.{k}": v for k, v in trainer.ema["G"].model.state_dict().items()},
+    }
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -44,7 +58,9 @@ def test_resume_continues_exactly(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    assert straight.opt_g.state_dict()["state"][0]["exp_avg"].equal(second.opt_g.state_dict()["state"][0]["exp_avg"])
+    assert straight.opt_g.state_dict()["state"][0]["exp_avg"].equal(
+        second.opt_g.state_dict()["state"][0]["exp_avg"]
+    )
     assert _rows_without_time(tmp_path / "a") == _rows_without_time(tmp_path / "b")
     assert [r["step"] for r in Run(tmp_path / "a").metrics()] == [3, 6, 9, 12, 15, 18, 20]
 
@@ -57,23 +73,37 @@ def test_run_directory_format(tmp_path):
     assert config["sample_shape"] == [1, 32, 32] and config["kind"] == "images"
     rows = read_jsonl(tmp_path / "metrics.jsonl")
     assert all({"step", "time", "loss_g", "loss_d", "d_real_acc", "d_fake_acc"} <= r.keys() for r in rows)
-    assert [p.name for p in sorted((tmp_path / "samples").iterdir())] == ["step_000007.png", "step_000008.png"]
+    assert [p.name for p in sorted((tmp_path / "samples").iterdir())] == [
+        "step_000007.png",
+        "step_000008.png",
+    ]
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
-    assert state["step"] == 8
+    assert state["step"] == 8 and state["family"] == "gan"
+    assert (
+        set(state["nets"]) == {"G", "D"}
+        and set(state["ema"]) == {"G"}
+        and set(state["optimizers"]) == {"G", "D"}
+    )
     assert not list((tmp_path / "checkpoints").glob("*.tmp"))
     assert [e["event"] for e in Run(tmp_path).events()] == ["started", "finished"]
 
 
 def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):
-    def exploding_step(t, real, labels):
-        out = adversarial_step(t, real, labels)
-        if t.step >= 5:  # steps are counted from 0 inside the step function
-            out["loss_d"] = out["loss_d"] * float("nan")
-        return out
+    t = Trainer(tiny_config(steps=30, log_every=2, checkpoint_every=4), run_dir=tmp_path, progress=False)
+    d_step = t.family.d_step
 
-    t = Trainer(tiny_config(steps=30, log_every=2, checkpoint_every=4), run_dir=tmp_path, step_fn=exploding_step,
-                progress=False)
-    with pytest.raises(TrainingDiverged, match=r"loss_d became NaN/inf by step 6; the last good checkpoint is kept"):
+    def exploding_d_step(
+        batch,
+    ):  # the family's own D phase, whose loss turns NaN from step 5 (counted from 0)
+        loss, stats = d_step(batch)
+        if t.step >= 5:
+            stats["loss_d"] = stats["loss_d"] * float("nan")
+        return loss, stats
+
+    t.family.d_step = exploding_d_step
+    with pytest.raises(
+        TrainingDiverged, match=r"loss_d became NaN/inf by step 6; the last good checkpoint is kept"
+    ):
         t.fit()
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
     assert Run(tmp_path).events()[-1]["event"] == "diverged"
@@ -83,8 +113,22 @@ def test_training_improves_the_ring():
     """The MLP GAN on the 8-Gaussian ring: the share of high-quality samples rises from ~0 (untrained)
     to a large share, and several modes are found (seeded, ~20 s on one core)."""
     data = load_dataset("ring")
-    config = TrainConfig(model="mlp", data="ring", steps=2000, batch_size=256, lr_g=1e-3, lr_d=1e-3, z_dim=2,
-                         width=64, ema=0.0, log_every=100, sample_every=0, checkpoint_every=0, seed=0, threads=1)
+    config = TrainConfig(
+        model="mlp",
+        data="ring",
+        steps=2000,
+        batch_size=256,
+        lr_g=1e-3,
+        lr_d=1e-3,
+        z_dim=2,
+        width=64,
+        ema=0.0,
+        log_every=100,
+        sample_every=0,
+        checkpoint_every=0,
+        seed=0,
+        threads=1,
+    )
     t = Trainer(config, data=data, progress=False)
     before = mode_quality(t.sample(n=2000), "ring")
     t.fit()
@@ -107,8 +151,12 @@ def test_ema_update_hand_computed():
 
 
 def test_bad_config_values_are_rejected():
-    for kw, msg in ((dict(lr_g=-1.0), "--lr-g must be a positive number"), (dict(steps=0), "--steps must be >= 1"),
-                    (dict(ema=1.5), r"--ema must be in \[0, 1\)"), (dict(loss="nope"), "unknown loss")):
+    for kw, msg in (
+        (dict(lr_g=-1.0), "--lr-g must be a positive number"),
+        (dict(steps=0), "--steps must be >= 1"),
+        (dict(ema=1.5), r"--ema must be in \[0, 1\)"),
+        (dict(loss="nope"), "unknown loss"),
+    ):
         with pytest.raises(ValueError, match=msg):
             tiny_config(**kw).validate()
 
@@ -140,8 +188,16 @@ def test_reader_skips_a_partial_last_line(tmp_path):
     assert read_jsonl(tmp_path / "missing.jsonl") == []
 
 
-@pytest.mark.parametrize("kw", [dict(augment="ada", ada_kimg=0.2, ada_interval=2), dict(augment="diffusion", ada_kimg=0.2),
-                                dict(model="cgan"), dict(model="acgan"), dict(model="wgan-gp", n_critic=2)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(augment="ada", ada_kimg=0.2, ada_interval=2),
+        dict(augment="diffusion", ada_kimg=0.2),
+        dict(model="cgan"),
+        dict(model="acgan"),
+        dict(model="wgan-gp", n_critic=2),
+    ],
+)
 def test_resume_continues_exactly_with_augmentation_and_conditioning(tmp_path, kw):
     """ADA's p / Diffusion-GAN's T (and the controller's half-finished interval), class labels and
     extra critic steps all resume exactly."""
@@ -161,7 +217,7 @@ def test_resume_continues_exactly_with_augmentation_and_conditioning(tmp_path, k
 def test_n_critic_draws_a_fresh_real_batch_for_each_critic_step():
     t = Trainer(tiny_config(model="wgan-gp", n_critic=3, steps=2, log_every=1), progress=False)
     t.fit()
-    assert t.sampler.position == 2 * 3 * 16  # 2 G steps x 3 critic steps x batch 16
+    assert t.batches.position == 2 * 3 * 16  # 2 G steps x 3 critic steps x batch 16
     assert {"gp", "grad_norm", "w_estimate"} <= set(t.history[-1])
 
 
@@ -173,8 +229,10 @@ def test_weight_clipping_holds_after_every_critic_step():
 
 def test_ada_p_rises_when_d_overfits_a_tiny_dataset():
     """64 images, a strong D: D soon calls every real image real (r_t -> 1 > 0.6), so p must rise."""
-    t = Trainer(tiny_config(augment="ada", limit=64, steps=60, width=16, ada_kimg=1.0, log_every=10,
-                            lr_d=2e-3), progress=False)
+    t = Trainer(
+        tiny_config(augment="ada", limit=64, steps=60, width=16, ada_kimg=1.0, log_every=10, lr_d=2e-3),
+        progress=False,
+    )
     rows = t.fit()
     assert rows[-1]["ada_p"] > rows[0]["ada_p"] and t.augment.p.item() > 0.05
 

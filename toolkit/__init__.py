@@ -1,2 +1,3 @@
 """GAN lessons toolkit: data, models, losses, training loop, metrics, run logging and plots."""
+
 __version__ = "0.1.0"

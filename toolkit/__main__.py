@@ -2,23 +2,25 @@
 
 Bad input ends with exit status 2 and one line, ``error: <what is wrong and how to fix it>``.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from pathlib import Path
 
 import torch
 
-from .augment import AUGMENTS
+from .config import RunConfig, cli_fields, config_for, field_type, flag
 from .data import DATASETS
 from .errors import ToolkitError
-from .losses import LOSSES
-from .models import MODELS
-from .train import TrainConfig
+from .families import FAMILIES, MODELS, family_for
+from .runs import Run
 
-DEFAULTS = TrainConfig()
+# on --resume only these may change; the rest is the run's own (see Trainer.resume)
+RESUME_SETTINGS = ("steps", "device", "threads")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -28,60 +30,69 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _add_train(sub) -> None:
+def _model_in(argv: list[str]) -> str:
+    """The --model a train command names (its flags depend on the model's family), else the default."""
+    for i, arg in enumerate(argv):
+        if arg == "--model" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--model="):
+            return arg.split("=", 1)[1]
+    if "--resume" in argv:  # the run's own model
+        for i, arg in enumerate(argv):
+            run_dir = (
+                argv[i + 1]
+                if arg == "--run-dir" and i + 1 < len(argv)
+                else (arg.split("=", 1)[1] if arg.startswith("--run-dir=") else None)
+            )
+            if run_dir:
+                with contextlib.suppress(ToolkitError, OSError):
+                    return str(Run(run_dir).config().get("model"))
+    return RunConfig().model
+
+
+def _add_train(sub, model: str) -> None:
+    """The train command's flags: the loop's and ``model``'s family's, one per config field, with the
+    defaults and presets read from the config classes. Every flag defaults to "not given"
+    (``argparse.SUPPRESS``), so the settings a user typed are exactly the ones in ``args``."""
+    family = family_for(model) if model in MODELS else FAMILIES["gan"]
     models = "; ".join(f"{k}: {v}" for k, v in MODELS.items())
     datasets = "; ".join(f"{k}: {v}" for k, v in DATASETS.items())
-    p = sub.add_parser("train", help="train a GAN and write a run directory",
-                       description="Train a GAN and write a run directory (config.json, metrics.jsonl, samples/, "
-                                   "checkpoints/last.pt).",
-                       epilog=f"Models -- {models}. Datasets -- {datasets}; or the path of an image folder or .zip.")
-    p.add_argument("--model", default=DEFAULTS.model, help=f"one of: {', '.join(MODELS)} (default %(default)s)")
-    p.add_argument("--data", default=DEFAULTS.data, help=f"one of: {', '.join(DATASETS)}, or a folder/.zip of images")
-    p.add_argument("--steps", type=int, default=None,
-                   help=f"total training steps (default {DEFAULTS.steps}; with --resume, the run's own)")
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p = sub.add_parser(
+        "train",
+        help="train a GAN and write a run directory",
+        argument_default=argparse.SUPPRESS,
+        description=f"Train a GAN and write a run directory (config.json, metrics.jsonl, samples/, "
+        f"checkpoints/last.pt). Flags shown are those of the {family.name} family "
+        f"({', '.join(family.models)}); `train --model NAME --help` shows another's.",
+        epilog=f"Models -- {models}. Datasets -- {datasets}; or the path of an image folder or .zip.",
+    )
+    p.add_argument("--model", help=f"one of: {', '.join(MODELS)} (default {RunConfig().model})")
     p.add_argument("--run-dir", required=True, help="where the run directory is written")
-    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from checkpoints/last.pt")
-    p.add_argument("--device", default=DEFAULTS.device, help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: $TOOLKIT_THREADS, $OMP_NUM_THREADS, else all cores up to 8)")
-    p.add_argument("--lr", type=float, default=None, help="one learning rate for both G and D")
-    p.add_argument("--lr-g", type=float, default=None, help=f"generator learning rate (default {DEFAULTS.lr_g}; wgan/wgan-gp presets differ)")
-    p.add_argument("--lr-d", type=float, default=None, help=f"discriminator learning rate (default {DEFAULTS.lr_d}; wgan/wgan-gp presets differ)")
-    p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {DEFAULTS.beta1})")
-    p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {DEFAULTS.beta2})")
-    p.add_argument("--loss", default=None, choices=list(LOSSES), help=f"adversarial loss (default {DEFAULTS.loss})")
-    p.add_argument("--n-critic", type=int, default=None, help="D (critic) steps per G step (default 1; wgan/wgan-gp 5)")
-    p.add_argument("--gp-weight", type=float, default=None, help="WGAN-GP gradient penalty lambda (wgan-gp: 10; 0 = off)")
-    p.add_argument("--r1-weight", type=float, default=None, help="R1 penalty gamma on real images (0 = off)")
-    p.add_argument("--clip", type=float, default=None, help="WGAN weight clipping bound (wgan: 0.01; 0 = off)")
-    p.add_argument("--g-condition", default=None, choices=["cbn", "concat"], help="cgan generator conditioning")
-    p.add_argument("--d-condition", default=None, choices=["projection", "concat"], help="cgan discriminator conditioning")
-    p.add_argument("--augment", default=None, choices=list(AUGMENTS),
-                   help="what D sees: " + "; ".join(f"{k}: {v}" for k, v in AUGMENTS.items()))
-    p.add_argument("--ada-target", type=float, default=None, help=f"target r_t for ADA's p / Diffusion-GAN's T (default {DEFAULTS.ada_target})")
-    p.add_argument("--ada-kimg", type=float, default=None, help=f"thousand images for p to go 0 -> 1 (default {DEFAULTS.ada_kimg:g})")
-    p.add_argument("--diffusion-t-max", type=int, default=None, help=f"Diffusion-GAN's largest T (default {DEFAULTS.diffusion_t_max})")
-    p.add_argument("--limit", type=int, default=None, help="train on a seeded, class-balanced subset of N images")
-    p.add_argument("--resolution", type=int, default=None, help="image size (default: the dataset's, 32 for Fashion-MNIST)")
-    p.add_argument("--z-dim", type=int, default=DEFAULTS.z_dim)
-    p.add_argument("--width", type=int, default=DEFAULTS.width, help="model width (default %(default)s)")
-    p.add_argument("--ema", type=float, default=DEFAULTS.ema, help="EMA decay of the sampling generator; 0 = off")
-    p.add_argument("--log-every", type=int, default=DEFAULTS.log_every)
-    p.add_argument("--sample-every", type=int, default=DEFAULTS.sample_every)
-    p.add_argument("--checkpoint-every", type=int, default=DEFAULTS.checkpoint_every)
-    p.add_argument("--eval-every", type=int, default=0, help="log fid/kid every N steps (0: never; a multiple of --log-every)")
-    p.add_argument("--eval-n", type=int, default=DEFAULTS.eval_n, help="generated samples per evaluation")
-    p.add_argument("--eval-features", default=DEFAULTS.eval_features, help="feature extractor for --eval-every")
-    p.add_argument("--gap-every", type=int, default=0,
-                   help="log D's overfitting gap (mean output on training vs held-out reals) every N steps")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        default=False,
+        help="continue the run in --run-dir from checkpoints/last.pt",
+    )
+    p.add_argument("--no-progress", action="store_true", default=False, help="no progress bar")
+    defaults = family.Config()
+    if hasattr(defaults, "lr_g") and hasattr(defaults, "lr_d"):
+        p.add_argument("--lr", type=float, help="one learning rate for both G and D")
+    for f in cli_fields(family.Config):
+        default = getattr(defaults, f.name)
+        presets = ", ".join(f"{m}: {v[f.name]}" for m, v in family.presets.items() if f.name in v)
+        shown = "none" if default is None else default
+        help_text = f"{f.metadata['help']} (default {shown}{'; ' + presets if presets else ''})"
+        choices = f.metadata.get("choices")
+        p.add_argument(flag(f.name), dest=f.name, type=field_type(f), choices=choices, help=help_text)
 
 
 def _add_sample(sub) -> None:
-    p = sub.add_parser("sample", help="write images from a run's generator",
-                       description="Write N images from a run's generator (EMA weights when present).")
+    p = sub.add_parser(
+        "sample",
+        help="write images from a run's generator",
+        description="Write N images from a run's generator (EMA weights when present).",
+    )
     p.add_argument("--run-dir", required=True)
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--out", required=True, help="a folder for PNGs, or a file ending in .npz")
@@ -93,55 +104,71 @@ def _add_sample(sub) -> None:
 def _add_eval(sub) -> None:
     from .metrics.extractors import EXTRACTORS
 
-    p = sub.add_parser("eval", help="score a run's generator (FID, KID, precision/recall, density/coverage)",
-                       description="Score a run's generator against real data and record the result in "
-                                   "RUN_DIR/evaluations.jsonl. Real features are cached on disk.",
-                       epilog="Extractors -- " + "; ".join(f"{k}: {v}" for k, v in EXTRACTORS.items()))
+    p = sub.add_parser(
+        "eval",
+        help="score a run's generator (FID, KID, precision/recall, density/coverage)",
+        description="Score a run's generator against real data and record the result in "
+        "RUN_DIR/evaluations.jsonl. Real features are cached on disk.",
+        epilog="Extractors -- " + "; ".join(f"{k}: {v}" for k, v in EXTRACTORS.items()),
+    )
     p.add_argument("--run-dir", required=True)
-    p.add_argument("--extractor", default="fmnist-cnn", help=f"one of: {', '.join(EXTRACTORS)} (default %(default)s)")
+    p.add_argument(
+        "--extractor", default="fmnist-cnn", help=f"one of: {', '.join(EXTRACTORS)} (default %(default)s)"
+    )
     p.add_argument("--n", type=int, default=5000, help="generated samples (default %(default)s)")
     p.add_argument("--n-real", type=int, default=10000, help="real samples (default %(default)s)")
-    p.add_argument("--weights", default=None, help="weight file for the extractor (e.g. the InceptionV3 .pth)")
+    p.add_argument(
+        "--weights", default=None, help="weight file for the extractor (e.g. the InceptionV3 .pth)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them.")
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    _add_train(sub)
+    _add_train(sub, _model_in(sys.argv[1:] if argv is None else argv))
     _add_sample(sub)
     _add_eval(sub)
     return parser
 
 
 def cmd_train(args) -> int:
-    from .train import Trainer
+    from .jobs import Steering
+    from .training import Trainer
 
-    if args.lr is not None and (args.lr_g is not None or args.lr_d is not None):
-        raise ToolkitError("give either --lr or --lr-g/--lr-d, not both")
+    given = {
+        k: v
+        for k, v in vars(args).items()
+        if k not in ("command", "model", "run_dir", "resume", "no_progress", "lr")
+    }
+    model = vars(args).get("model")  # None unless typed
+    if getattr(args, "lr", None) is not None:
+        if "lr_g" in given or "lr_d" in given:
+            raise ToolkitError("give either --lr or --lr-g/--lr-d, not both")
+        given["lr_g"] = given["lr_d"] = args.lr
     run_dir = Path(args.run_dir)
     progress = not args.no_progress
     if args.resume:
-        # settings come from the run's config.json; only the length and where it runs may change
-        trainer = Trainer.resume(run_dir, steps=args.steps, progress=progress, device=args.device, threads=args.threads)
+        saved = Run(run_dir).config() if Run(run_dir).checkpoint_path() else {}
+        fixed = sorted(
+            k
+            for k, v in {**given, **({"model": model} if model else {})}.items()
+            if k not in RESUME_SETTINGS and k in saved and saved[k] != v
+        )
+        if fixed:
+            raise ToolkitError(
+                f"{', '.join(flag(k) for k in fixed)} cannot change on --resume: the run keeps its "
+                f"own settings (only {', '.join(flag(k) for k in RESUME_SETTINGS)} may change)"
+            )
+        given = {k: v for k, v in given.items() if k in RESUME_SETTINGS}
+        trainer = Trainer.resume(run_dir, progress=progress, **given)
         print(f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
     else:
-        # the model's paper settings (TrainConfig.for_model) unless an option sets them explicitly
-        options = ("data", "steps", "batch_size", "beta1", "beta2", "loss", "n_critic", "gp_weight", "r1_weight",
-                   "clip", "g_condition", "d_condition", "augment", "ada_target", "ada_kimg", "diffusion_t_max",
-                   "z_dim", "width", "ema", "seed", "limit", "resolution", "log_every", "sample_every",
-                   "checkpoint_every", "device", "threads", "eval_every", "eval_n", "eval_features", "gap_every")
-        given = {k: getattr(args, k) for k in options if getattr(args, k) is not None}
-        if args.lr is not None:
-            given["lr_g"] = given["lr_d"] = args.lr
-        for k in ("lr_g", "lr_d"):
-            if getattr(args, k) is not None:
-                given[k] = getattr(args, k)
-        config = TrainConfig.for_model(args.model, **given)
-        trainer = Trainer(config, run_dir=run_dir, progress=progress)  # validates config and run_dir
-
-    from .jobs import Steering
+        # the model's paper settings (its preset) unless a flag the user typed sets them
+        trainer = Trainer(config_for(model or RunConfig().model, **given), run_dir=run_dir, progress=progress)
 
     trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
 
@@ -171,7 +198,9 @@ def cmd_sample(args) -> int:
         from .models import is_conditional
 
         if not is_conditional(G):
-            raise ToolkitError(f"--class needs a conditional model (cgan, acgan); {args.run_dir} is a {config['model']}")
+            raise ToolkitError(
+                f"--class needs a conditional model (cgan, acgan); {args.run_dir} is a {config['model']}"
+            )
         labels = torch.full((args.n,), class_index(args.cls, config["class_names"]))
     images = generate(G, args.n, config["z_dim"], seed=args.seed, labels=labels)
     if config["kind"] != "images":
@@ -196,8 +225,18 @@ def cmd_eval(args) -> int:
     G, config = load_generator(args.run_dir, device)
     if config["kind"] != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points; score it with toolkit.data.mode_quality")
-    scores = evaluate_generator(G, config["z_dim"], config["data"], args.extractor, args.n, args.n_real, args.seed,
-                                config.get("resolution"), device=device, weights=args.weights)
+    scores = evaluate_generator(
+        G,
+        config["z_dim"],
+        config["data"],
+        args.extractor,
+        args.n,
+        args.n_real,
+        args.seed,
+        config.get("resolution"),
+        device=device,
+        weights=args.weights,
+    )
     step = config["checkpoint_step"]
     print(f"step {step}: {format_scores(scores)}")
     with open(Path(args.run_dir) / "evaluations.jsonl", "a", encoding="utf-8") as f:
@@ -206,7 +245,7 @@ def cmd_eval(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval}[args.command](args)
     except ToolkitError as exc:

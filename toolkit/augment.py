@@ -23,6 +23,7 @@ Simplification: ADA filters with a wavelet before rotating/scaling; we resample 
 Every module has ``observe(d_real_logits)`` (called after each D step) and ``stats()`` (tensors to
 log); for DiffAugment both do nothing.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,6 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ToolkitError
+
+ADA_TARGET = 0.6  # the ADA paper's target for r_t (section 3); Diffusion-GAN uses the same controller
 
 AUGMENTS = {
     "none": "D sees the images as they are",
@@ -95,10 +98,27 @@ class AdaptiveAugment(_Controlled):
     ``ops`` picks a subset (e.g. ``("xflip", "rotate90")`` to show one op's effect).
     """
 
-    OPS = ("xflip", "rotate90", "translate", "scale", "rotate", "aniso", "brightness", "contrast", "saturation")
+    OPS = (
+        "xflip",
+        "rotate90",
+        "translate",
+        "scale",
+        "rotate",
+        "aniso",
+        "brightness",
+        "contrast",
+        "saturation",
+    )
 
-    def __init__(self, p: float = 0.0, target: float = 0.6, kimg: float = 20.0, interval: int = 4,
-                 ops: tuple[str, ...] = OPS, max_translate: float = 0.125):
+    def __init__(
+        self,
+        p: float = 0.0,
+        target: float = ADA_TARGET,
+        kimg: float = 20.0,
+        interval: int = 4,
+        ops: tuple[str, ...] = OPS,
+        max_translate: float = 0.125,
+    ):
         super().__init__(target, kimg, interval, p)
         unknown = set(ops) - set(self.OPS)
         if unknown:
@@ -144,7 +164,10 @@ class AdaptiveAugment(_Controlled):
         if "rotate" in self.ops:  # p_rot = 1 - sqrt(1 - p): the paper rotates before and after aniso
             hit = on(1 - torch.sqrt(1 - p))
             theta = _when(hit, (torch.rand(b, device=dev) * 2 - 1) * math.pi, 0.0)
-            m, moved = then(torch.cos(theta), -torch.sin(theta), torch.sin(theta), torch.cos(theta)), moved | hit
+            m, moved = (
+                then(torch.cos(theta), -torch.sin(theta), torch.sin(theta), torch.cos(theta)),
+                moved | hit,
+            )
         if "aniso" in self.ops:
             hit = on()
             s = _when(hit, _lognormal(b, 0.2 * math.log(2), dev), 1.0)
@@ -184,12 +207,22 @@ class DiffAugment(nn.Module):
         mean = x.mean((1, 2, 3), keepdim=True)
         x = (x - mean) * (u(b, 1, 1, 1) + 0.5) + mean
         # translation by whole pixels: integer offsets make bilinear sampling exact
-        shift = torch.stack([torch.randint(-(w // 8), w // 8 + 1, (b,), device=dev) * 2 / w,
-                             torch.randint(-(h // 8), h // 8 + 1, (b,), device=dev) * 2 / h], 1)
+        shift = torch.stack(
+            [
+                torch.randint(-(w // 8), w // 8 + 1, (b,), device=dev) * 2 / w,
+                torch.randint(-(h // 8), h // 8 + 1, (b,), device=dev) * 2 / h,
+            ],
+            1,
+        )
         theta = torch.eye(2, 3, device=dev).repeat(b, 1, 1)
         theta[:, :, 2] = shift
-        x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), mode="bilinear",
-                          padding_mode="zeros", align_corners=False)
+        x = F.grid_sample(
+            x,
+            F.affine_grid(theta, list(x.shape), align_corners=False),
+            mode="bilinear",
+            padding_mode="zeros",
+            align_corners=False,
+        )
         # cutout: zero a (h/2 x w/2) square at a random centre
         cy, cx = torch.randint(0, h, (b, 1, 1), device=dev), torch.randint(0, w, (b, 1, 1), device=dev)
         yy, xx = torch.arange(h, device=dev).view(1, h, 1), torch.arange(w, device=dev).view(1, 1, w)
@@ -213,8 +246,16 @@ class ForwardDiffusion(_Controlled):
     weighting: larger t more often (P(t <= s) ~ (s / T)^2), so D is mostly shown the hard cases.
     """
 
-    def __init__(self, t_max: int = 500, t_min: int = 5, sigma: float = 0.05, target: float = 0.6,
-                 kimg: float = 20.0, interval: int = 4, p: float = 0.0):
+    def __init__(
+        self,
+        t_max: int = 500,
+        t_min: int = 5,
+        sigma: float = 0.05,
+        target: float = ADA_TARGET,
+        kimg: float = 20.0,
+        interval: int = 4,
+        p: float = 0.0,
+    ):
         super().__init__(target, kimg, interval, p)
         if not 0 <= t_min <= t_max:
             raise ToolkitError(f"need 0 <= t_min <= t_max, got {t_min}, {t_max}")
@@ -228,7 +269,11 @@ class ForwardDiffusion(_Controlled):
         return self.t_min + self.p * (self.t_max - self.t_min)
 
     def sample_t(self, n: int, device) -> torch.Tensor:
-        return torch.floor((self.T.round() + 1) * torch.sqrt(torch.rand(n, device=device))).long().clamp(0, self.t_max)
+        return (
+            torch.floor((self.T.round() + 1) * torch.sqrt(torch.rand(n, device=device)))
+            .long()
+            .clamp(0, self.t_max)
+        )
 
     def diffuse(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         a = self.alpha_bar[t].view(-1, *([1] * (x.dim() - 1)))
@@ -254,6 +299,11 @@ def build_augment(config, sample_shape: tuple[int, ...], kind: str = "images") -
     if name == "diffaugment":
         return DiffAugment()
     if name == "diffusion":
-        return ForwardDiffusion(config.diffusion_t_max, sigma=config.diffusion_sigma, target=config.ada_target,
-                                kimg=config.ada_kimg, interval=config.ada_interval)
+        return ForwardDiffusion(
+            config.diffusion_t_max,
+            sigma=config.diffusion_sigma,
+            target=config.ada_target,
+            kimg=config.ada_kimg,
+            interval=config.ada_interval,
+        )
     raise ToolkitError(f"unknown --augment {name!r}; choose one of {', '.join(AUGMENTS)}")

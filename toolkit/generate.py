@@ -3,6 +3,7 @@
 ``load_generator(run_dir)`` rebuilds G from config.json and loads checkpoints/last.pt, taking the
 EMA weights when the run kept them (they give smoother, better samples).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,39 +13,23 @@ import torch
 from torch import nn
 
 from .errors import ToolkitError
-from .models import build_models, is_conditional
+from .models import is_conditional
 from .models.conditional import check_labels
 from .runs import Run, atomic_write
-from .train import load_checkpoint_file
 from .viz import to_uint8
 
 
-def load_generator(run_dir: str | Path, device: str | torch.device = "cpu", use_ema: bool = True) -> tuple[nn.Module, dict]:
-    run = Run(run_dir)
-    if not Path(run_dir).is_dir():
-        raise ToolkitError(f"run directory {run_dir} does not exist")
-    config = run.config()
-    ckpt = run.checkpoint_path()
-    if ckpt is None:
-        raise ToolkitError(f"{run_dir} has no checkpoint yet (checkpoints/last.pt); wait for the first one or train longer")
-    state = load_checkpoint_file(ckpt, device)
-    G, _ = build_models(config["model"], tuple(config["sample_shape"]), config["z_dim"], config["width"], config["kind"],
-                        len(config.get("class_names") or []), config.get("g_condition", "cbn"),
-                        config.get("d_condition", "projection"))
-    weights = state["G_ema"] if use_ema and state.get("G_ema") is not None else state["G"]
-    try:
-        G.load_state_dict(weights)
-    except RuntimeError:
-        raise ToolkitError(f"the checkpoint in {run_dir} does not match its config.json (model {config['model']!r}); "
-                           "was it copied from another run?") from None
-    G.to(device).eval()
-    config["checkpoint_step"] = int(state["step"])
-    return G, config
+def load_generator(
+    run_dir: str | Path, device: str | torch.device = "cpu", use_ema: bool = True
+) -> tuple[nn.Module, dict]:
+    """The run's generator (EMA weights when kept) and its config (see ``Run.load_generator``)."""
+    return Run(run_dir).load_generator(device, use_ema)
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 256,
-             labels: torch.Tensor | None = None) -> torch.Tensor:
+def generate(
+    G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 256, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """n samples from seeded latents, in batches, on the CPU. A conditional generator gets ``labels``
     (one per sample, or one for all; default: balanced 0, 1, ..., C-1, 0, ...)."""
     device = next(G.parameters()).device
@@ -56,8 +41,10 @@ def generate(G: nn.Module, n: int, z_dim: int, seed: int = 0, batch_size: int = 
         labels = check_labels(labels, n, G.num_classes, "cpu")  # one label for all, or one per sample
     out = []
     for i in range(0, n, batch_size):
-        zb = z[i:i + batch_size].to(device)
-        out.append((G(zb, labels[i:i + batch_size].to(device)) if labels is not None else G(zb)).float().cpu())
+        zb = z[i : i + batch_size].to(device)
+        out.append(
+            (G(zb, labels[i : i + batch_size].to(device)) if labels is not None else G(zb)).float().cpu()
+        )
     return torch.cat(out)
 
 
@@ -73,7 +60,9 @@ def class_index(value: str | int, class_names: list[str]) -> int:
             raise ToolkitError(f"class {i} is out of range; this run has classes 0..{len(class_names) - 1}")
         return i
     if text.lower() not in names:
-        raise ToolkitError(f"unknown class {text!r}; choose one of: {', '.join(class_names)} (or 0..{len(class_names) - 1})")
+        raise ToolkitError(
+            f"unknown class {text!r}; choose one of: {', '.join(class_names)} (or 0..{len(class_names) - 1})"
+        )
     return names.index(text.lower())
 
 

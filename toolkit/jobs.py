@@ -7,9 +7,10 @@ CPU), its output in ``RUN_DIR/train.log`` and its process id in ``RUN_DIR/job.js
 * pause / resume: SIGSTOP / SIGCONT (the process simply freezes; nothing is lost);
 * stop: SIGTERM; the training loop finishes its step, writes a checkpoint and exits;
 * steer: write ``RUN_DIR/control.json`` (e.g. ``{"lr_g": 5e-4}``). :class:`Steering`, a training
-  callback the command line installs, reads it at each logging interval, applies it to the
-  optimizers and records the change in events.jsonl (and the next checkpoint keeps it).
+  callback the command line installs, reads it at each logging interval and hands it to
+  ``Trainer.steer``, which validates it, applies it, rewrites config.json and records the change.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,11 +22,11 @@ import sys
 from pathlib import Path
 
 from .errors import ToolkitError
+from .families import family_for
 from .runs import Run, atomic_write_text
 
 JOB = "job.json"
 CONTROL = "control.json"
-STEERABLE = ("lr_g", "lr_d", "ada_target")
 
 
 def start_job(run_dir: str | Path, args: list[str]) -> int:
@@ -35,8 +36,21 @@ def start_job(run_dir: str | Path, args: list[str]) -> int:
         raise ToolkitError(f"a job is already running in {run_dir}; stop it first")
     run_dir.mkdir(parents=True, exist_ok=True)
     log = open(run_dir / "train.log", "ab")
-    cmd = [sys.executable, "-m", "toolkit", "train", "--run-dir", str(run_dir), "--threads", "1", "--no-progress", *args]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--run-dir",
+        str(run_dir),
+        "--threads",
+        "1",
+        "--no-progress",
+        *args,
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     atomic_write_text(run_dir / JOB, json.dumps({"pid": proc.pid, "command": cmd}))
     return proc.pid
 
@@ -85,10 +99,12 @@ def _signal(run_dir: str | Path, sig: int) -> None:
     os.kill(pid, sig)
 
 
-def pause_job(run_dir): _signal(run_dir, signal.SIGSTOP)
+def pause_job(run_dir):
+    _signal(run_dir, signal.SIGSTOP)
 
 
-def resume_job(run_dir): _signal(run_dir, signal.SIGCONT)
+def resume_job(run_dir):
+    _signal(run_dir, signal.SIGCONT)
 
 
 def stop_job(run_dir) -> None:
@@ -98,21 +114,23 @@ def stop_job(run_dir) -> None:
 
 
 def steer(run_dir: str | Path, **settings: float) -> None:
-    """Ask the running job to change settings (learning rates) at its next logging interval."""
-    bad = [k for k in settings if k not in STEERABLE]
+    """Ask the running job to change settings (e.g. learning rates) at its next logging interval.
+
+    The names must be the run's family's ``steerable`` ones and the values pass the same validation as
+    the command line's; the job validates them again before applying them."""
+    config = Run(run_dir).config()
+    family = family_for(config.get("model", ""))
+    bad = [k for k in settings if k not in family.steerable]
     if bad:
-        raise ToolkitError(f"cannot change {', '.join(bad)} during a run; only {', '.join(STEERABLE)}")
-    for k, v in settings.items():
-        if k == "ada_target":
-            if not (isinstance(v, (int, float)) and -1 <= v <= 1):
-                raise ToolkitError(f"ada_target is a target for r_t, in [-1, 1]; got {v!r}")
-        elif not (isinstance(v, (int, float)) and v > 0):
-            raise ToolkitError(f"{k} must be a positive number, got {v!r}")
+        raise ToolkitError(f"cannot change {', '.join(bad)} during a run; only {', '.join(family.steerable)}")
+    family.Config.from_dict({**config, **settings}).validate()
     atomic_write_text(Path(run_dir) / CONTROL, json.dumps(settings))
 
 
 class Steering:
-    """Training callback: applies RUN_DIR/control.json when it changes (checked at each log)."""
+    """Training callback: applies RUN_DIR/control.json when it changes (checked at each log) through
+    :meth:`Trainer.steer`, which validates, applies and records the change. A rejected file is recorded
+    as a "rejected" event and changes nothing."""
 
     def __init__(self, run_dir: str | Path):
         self.path = Path(run_dir) / CONTROL
@@ -128,23 +146,12 @@ class Steering:
         self._seen = mtime
         try:
             settings = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return
-        applied = {}
-        for key, opt in (("lr_g", trainer.opt_g), ("lr_d", trainer.opt_d)):
-            if isinstance(settings.get(key), (int, float)) and settings[key] > 0:
-                for group in opt.param_groups:
-                    group["lr"] = float(settings[key])
-                applied[key] = float(settings[key])
-        target = settings.get("ada_target")
-        if isinstance(target, (int, float)) and trainer.augment is not None and hasattr(trainer.augment, "target"):
-            trainer.augment.target = trainer.config.ada_target = float(target)
-            applied["ada_target"] = float(target)
-            if trainer.writer is not None:  # config.json carries it, so a resumed run keeps the new target
-                trainer.writer.write_config(trainer.describe())
-        if applied and trainer.writer is not None:
-            trainer.writer.event("changed", step=trainer.step, **applied)
-        row.update(applied)
+            if not isinstance(settings, dict):
+                raise ToolkitError(f"{self.path} must hold a JSON object of settings")
+            row.update(trainer.steer(**settings))
+        except (OSError, ValueError, TypeError, ToolkitError) as exc:
+            if trainer.writer is not None:
+                trainer.writer.event("rejected", step=trainer.step, reason=str(exc)[:200])
 
     def on_sample(self, trainer, step, images) -> None: ...
 

@@ -8,6 +8,7 @@ log(sigmoid) would underflow.
 Each pair (discriminator loss, generator loss) is exposed as an :class:`AdversarialLoss` in
 ``LOSSES`` so the training loop can pick one by name.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,10 +68,15 @@ LOSSES: dict[str, AdversarialLoss] = {
     "nonsaturating": AdversarialLoss(
         "nonsaturating", bce_d_loss, nonsaturating_g_loss, "BCE for D, -log D(G(z)) for G (the default)"
     ),
-    "minimax": AdversarialLoss("minimax", bce_d_loss, minimax_g_loss, "eq. 1 of Goodfellow et al. as written"),
+    "minimax": AdversarialLoss(
+        "minimax", bce_d_loss, minimax_g_loss, "eq. 1 of Goodfellow et al. as written"
+    ),
     "hinge": AdversarialLoss("hinge", hinge_d_loss, hinge_g_loss, "hinge loss (SAGAN, BigGAN)"),
     "wasserstein": AdversarialLoss(
-        "wasserstein", wasserstein_d_loss, wasserstein_g_loss, "WGAN critic loss (needs a Lipschitz constraint)"
+        "wasserstein",
+        wasserstein_d_loss,
+        wasserstein_g_loss,
+        "WGAN critic loss (needs a Lipschitz constraint)",
     ),
 }
 

@@ -10,6 +10,7 @@
 Each returns the penalty term, to be *added* to the critic's loss; ``weight`` is lambda or gamma.
 The penalties build a graph (``create_graph=True``) so that their own gradient reaches D's weights.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -27,8 +28,13 @@ def clip_weights_(module: nn.Module, c: float = 0.01) -> None:
         p.clamp_(-c, c)
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, weight: float = 10.0,
-                     eps: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    weight: float = 10.0,
+    eps: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """WGAN-GP's two-sided penalty; returns ``(penalty, grad_norms)``.
 
     ``critic`` maps a batch to one score per sample (wrap it in a lambda to pass labels).

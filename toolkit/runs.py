@@ -11,10 +11,20 @@ dashboard read.
       checkpoints/last.pt  everything needed to resume, written atomically
       events.jsonl         notes: started, resumed, settings changed, stopped, diverged
 
+This module is the one owner of that format: the training loop writes through :class:`RunWriter` and
+:func:`save_checkpoint`; ``sample``, ``eval``, the dashboard and the lessons read through :class:`Run`
+(``Run(dir).load_generator()`` rebuilds a trained generator from config.json and the checkpoint).
+
+A checkpoint (format 2) holds, by name: ``nets``, ``ema`` (EMA copies), ``optimizers``, plus
+``family_state`` (e.g. an augmentation's p), ``batches`` (the data position), the RNG states, the
+half-finished logging interval, ``step`` and ``config``. Checkpoints from before the engine redesign
+(format 1: "G", "D", "G_ema", "opt_g", "opt_d", "augment") are converted when they are loaded.
+
 Writers never leave a half-written file in place: whole files are written to a temporary name and
 renamed (``os.replace`` is atomic on POSIX and Windows); JSONL rows are appended one whole line
 at a time and flushed. Readers skip a partial last line (a writer may be mid-append).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
 
 from .errors import ToolkitError
 
@@ -55,6 +68,47 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text), mode="w")
 
 
+def save_checkpoint(path: str | Path, state: dict) -> Path:
+    """Write a checkpoint atomically: a crash mid-write leaves the previous one in place."""
+    atomic_write(path, lambda f: torch.save(state, f))
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path, device="cpu") -> dict:
+    """Load a checkpoint safely (``weights_only=True``: tensors and plain containers, never code)."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise ToolkitError(f"checkpoint {path} does not exist") from None
+    except Exception as exc:  # truncated file, not a torch file, unsafe pickle...
+        raise ToolkitError(
+            f"cannot load checkpoint {path} ({type(exc).__name__}); it is damaged or not a toolkit checkpoint"
+        ) from None
+    if isinstance(state, dict) and "G" in state and "nets" not in state:
+        state = _from_format_1(state)
+    if not isinstance(state, dict) or not isinstance(state.get("nets"), dict) or "config" not in state:
+        raise ToolkitError(f"{path} is not a toolkit checkpoint (no network weights or config inside)")
+    return state
+
+
+def _from_format_1(old: dict) -> dict:
+    """A checkpoint written before the engine redesign (one G, one D), in today's format."""
+    return {
+        **{
+            k: old[k]
+            for k in ("step", "rng_cpu", "rng_cuda", "log_sums", "log_count", "elapsed", "config")
+            if k in old
+        },
+        "format": 2,
+        "family": "gan",
+        "nets": {"G": old["G"], "D": old["D"]},
+        "ema": {"G": old["G_ema"]} if old.get("G_ema") is not None else {},
+        "optimizers": {"G": old["opt_g"], "D": old["opt_d"]} if "opt_g" in old else {},
+        "family_state": {"augment": old.get("augment")},
+        "batches": old.get("sampler", {}),
+    }
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     """All complete rows of a JSONL file; a missing file is empty; a torn or corrupt line is skipped."""
     rows = []
@@ -85,7 +139,9 @@ def check_writable(run_dir: str | Path) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise ToolkitError(f"cannot write to run directory {run_dir} ({exc.strerror}); choose another --run-dir") from None
+        raise ToolkitError(
+            f"cannot write to run directory {run_dir} ({exc.strerror}); choose another --run-dir"
+        ) from None
     return run_dir
 
 
@@ -127,7 +183,11 @@ class RunWriter:
         """On resume: drop rows logged after the checkpoint (they will be logged again), and rows
         marked ``partial`` (an interval cut short by the end of a call; the checkpoint holds its sums)."""
         self.close()
-        rows = [r for r in read_jsonl(self.dir / METRICS) if r.get("step", 0) <= last_step and not r.get("partial")]
+        rows = [
+            r
+            for r in read_jsonl(self.dir / METRICS)
+            if r.get("step", 0) <= last_step and not r.get("partial")
+        ]
         atomic_write_text(self.dir / METRICS, "".join(json.dumps(r) + "\n" for r in rows))
 
     def log(self, row: dict) -> None:
@@ -142,6 +202,11 @@ class RunWriter:
 
     def sample_path(self, step: int) -> Path:
         return self.dir / SAMPLES / f"step_{step:06d}.png"
+
+    def save_grid(self, step: int, images: torch.Tensor, nrow: int | None = None) -> None:
+        from .viz import save_grid
+
+        save_grid(images, self.sample_path(step), nrow=nrow)
 
     def close(self) -> None:
         if self._metrics is not None:
@@ -168,7 +233,9 @@ class Run:
         except FileNotFoundError:
             raise ToolkitError(f"{self.dir} is not a run directory (no {CONFIG})") from None
         except json.JSONDecodeError:
-            raise ToolkitError(f"{self.dir / CONFIG} is not valid JSON; the run cannot be re-created from it") from None
+            raise ToolkitError(
+                f"{self.dir / CONFIG} is not valid JSON; the run cannot be re-created from it"
+            ) from None
 
     def metrics(self) -> list[dict]:
         return read_jsonl(self.dir / METRICS)
@@ -189,15 +256,68 @@ class Run:
         p = self.dir / LAST_CHECKPOINT
         return p if p.is_file() else None
 
+    def load_checkpoint(self, device="cpu") -> dict:
+        ckpt = self.checkpoint_path()
+        if not self.dir.is_dir():
+            raise ToolkitError(f"run directory {self.dir} does not exist")
+        if ckpt is None:
+            raise ToolkitError(
+                f"{self.dir} has no checkpoint yet ({LAST_CHECKPOINT}); wait for the first one or "
+                "train longer"
+            )
+        return load_checkpoint(ckpt, device)
+
+    def load_nets(self, device="cpu", use_ema: bool = True) -> tuple[dict[str, nn.Module], dict, dict]:
+        """Rebuild the run's nets from config.json and load the checkpoint, in eval mode: EMA weights where
+        the run kept them (``use_ema``). Returns (nets by name, config with "checkpoint_step", family
+        state)."""
+        from .families import DataSpec, family_for
+
+        if not self.dir.is_dir():
+            raise ToolkitError(f"run directory {self.dir} does not exist")
+        config = self.config()
+        state = self.load_checkpoint(device)
+        if not isinstance(config, dict) or "model" not in config or "sample_shape" not in config:
+            raise ToolkitError(
+                f"{self.dir / CONFIG} is not a toolkit run's config (no model or sample_shape)"
+            )
+        family = family_for(config["model"])
+        nets = family.build_nets(family.Config.from_dict(config), DataSpec.from_config(config))
+        for name, net in nets.items():
+            weights = state["ema"].get(name) if use_ema else None
+            try:
+                net.load_state_dict(weights if weights is not None else state["nets"][name])
+            except (RuntimeError, KeyError):
+                raise ToolkitError(
+                    f"the checkpoint in {self.dir} does not match its config.json (model "
+                    f"{config['model']!r}); was it copied from another run?"
+                ) from None
+            net.to(device).eval()
+        config["checkpoint_step"] = int(state["step"])
+        return nets, config, state.get("family_state", {})
+
+    def load_generator(self, device="cpu", use_ema: bool = True) -> tuple[nn.Module, dict]:
+        """The run's generator, ready to sample: ``G(z)`` (``G(z, y)`` for conditional models), in eval mode.
+        A family whose generator needs more than z (PGGAN's stage) wraps it (see its ``sampler``)."""
+        from .families import family_for
+
+        nets, config, family_state = self.load_nets(device, use_ema)
+        return family_for(config["model"]).sampler(nets, config, family_state), config
+
 
 def list_runs(root: str | Path) -> list[Run]:
     """Run directories directly under ``root`` (or nested one level deeper), newest first."""
     root = Path(root)
     if not root.is_dir():
         return []
-    found = [Run(p.parent) for p in root.glob("*/" + CONFIG)] + [Run(p.parent) for p in root.glob("*/*/" + CONFIG)]
-    return sorted(found, key=lambda r: (r.dir / CONFIG).stat().st_mtime if (r.dir / CONFIG).exists() else 0,
-                  reverse=True)
+    found = [Run(p.parent) for p in root.glob("*/" + CONFIG)] + [
+        Run(p.parent) for p in root.glob("*/*/" + CONFIG)
+    ]
+    return sorted(
+        found,
+        key=lambda r: (r.dir / CONFIG).stat().st_mtime if (r.dir / CONFIG).exists() else 0,
+        reverse=True,
+    )
 
 
 def iter_metric(rows: list[dict], key: str) -> Iterator[tuple[int, float]]:

@@ -11,6 +11,7 @@ threads wait on each other). So:
 Processes that run side by side (the dashboard's background runs, tests, DDP ranks) should each
 get one thread: pass ``threads=1`` / ``--threads 1``.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,9 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ToolkitError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ToolkitError("--device mps was asked for but Apple's MPS backend is not available; use --device cpu or auto")
+        raise ToolkitError(
+            "--device mps was asked for but Apple's MPS backend is not available; use --device cpu or auto"
+        )
     if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
         raise ToolkitError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
     return torch.device(name)

@@ -1,5 +1,6 @@
 """Pictures of what a GAN does: image grids, plotly curves that update while training, 2-D point
 plots, and latent-space interpolation (with an ipywidgets slider for notebooks)."""
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,7 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     for i in range(n):
         r, col = divmod(i, nrow)
         y, x = padding + r * (h + padding), padding + col * (w + padding)
-        grid[:, y:y + h, x:x + w] = imgs[i]
+        grid[:, y : y + h, x : x + w] = imgs[i]
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
@@ -73,24 +74,48 @@ def metrics_figure(rows: list[dict], keys: list[str], title: str = "", yaxis: st
         if pts:
             xs, ys = zip(*pts)
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=k))
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title=yaxis, height=320,
-                      margin=dict(l=40, r=10, t=40, b=40), template="plotly_white")
+    fig.update_layout(
+        title=title,
+        xaxis_title="step",
+        yaxis_title=yaxis,
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+        template="plotly_white",
+    )
     return fig
 
 
-def points_figure(samples: torch.Tensor, real: torch.Tensor | None = None, title: str = "", lim: float | None = None):
+def points_figure(
+    samples: torch.Tensor, real: torch.Tensor | None = None, title: str = "", lim: float | None = None
+):
     """2-D scatter of generated points over the real ones."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     if real is not None:
         r = real[:2000].cpu().numpy()
-        fig.add_trace(go.Scatter(x=r[:, 0], y=r[:, 1], mode="markers", name="real",
-                                 marker=dict(size=4, color="rgba(30,30,30,0.35)")))
+        fig.add_trace(
+            go.Scatter(
+                x=r[:, 0],
+                y=r[:, 1],
+                mode="markers",
+                name="real",
+                marker=dict(size=4, color="rgba(30,30,30,0.35)"),
+            )
+        )
     s = samples.detach().cpu().numpy()
-    fig.add_trace(go.Scatter(x=s[:, 0], y=s[:, 1], mode="markers", name="generated",
-                             marker=dict(size=4, color="rgba(220,60,40,0.6)")))
-    fig.update_layout(title=title, width=430, height=420, template="plotly_white", margin=dict(l=30, r=10, t=40, b=30))
+    fig.add_trace(
+        go.Scatter(
+            x=s[:, 0],
+            y=s[:, 1],
+            mode="markers",
+            name="generated",
+            marker=dict(size=4, color="rgba(220,60,40,0.6)"),
+        )
+    )
+    fig.update_layout(
+        title=title, width=430, height=420, template="plotly_white", margin=dict(l=30, r=10, t=40, b=30)
+    )
     if lim:
         fig.update_xaxes(range=[-lim, lim])
         fig.update_yaxes(range=[-lim, lim], scaleanchor="x")
@@ -101,7 +126,9 @@ class LivePlot:
     """Training callback for notebooks: redraws loss curves (and the latest samples) in place every
     time the loop logs, using an IPython display handle (works in JupyterLab, VS Code and nbval)."""
 
-    def __init__(self, keys=("loss_d", "loss_g"), title: str = "training", every: int = 1, show_samples: bool = True):
+    def __init__(
+        self, keys=("loss_d", "loss_g"), title: str = "training", every: int = 1, show_samples: bool = True
+    ):
         self.keys, self.title, self.every, self.show_samples = list(keys), title, every, show_samples
         self._plot = self._img = None
         self._n = 0
@@ -131,7 +158,9 @@ class LivePlot:
 
     def on_end(self, trainer):
         if self.keys and self._plot is not None:
-            self._plot.update(metrics_figure(trainer.history, self.keys, f"{self.title} - finished at step {trainer.step}"))
+            self._plot.update(
+                metrics_figure(trainer.history, self.keys, f"{self.title} - finished at step {trainer.step}")
+            )
 
 
 # --- latent interpolation ------------------------------------------------------------------------
@@ -159,7 +188,9 @@ def latent_from_seed(seed: int, z_dim: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def latent_walk_widget(generator, z_dim: int, seed_a: int = 0, seed_b: int = 1, method: str = "slerp", scale: int = 6):
+def latent_walk_widget(
+    generator, z_dim: int, seed_a: int = 0, seed_b: int = 1, method: str = "slerp", scale: int = 6
+):
     """An ipywidgets slider that walks from seed_a's latent to seed_b's through ``generator``."""
     import ipywidgets as widgets
 

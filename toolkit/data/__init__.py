@@ -11,6 +11,7 @@ a folder or ``.zip``      your own images, validated; see folder.py
 
 ``limit=N`` keeps a seeded, class-balanced subset of N samples (``--limit`` on the command line).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,9 @@ TOY_SIZE = 20_000
 def _resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
     if x.shape[-1] == resolution:
         return x
-    return F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False,
-                         antialias=True).clamp_(-1, 1)
+    return F.interpolate(
+        x, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True
+    ).clamp_(-1, 1)
 
 
 def load_digits(resolution: int = 32) -> TensorData:
@@ -47,12 +49,24 @@ def load_digits(resolution: int = 32) -> TensorData:
 
     d = sk_digits()
     x = torch.from_numpy(d.images).float().div_(8.0).sub_(1.0).unsqueeze(1)  # values 0..16 -> [-1, 1]
-    return TensorData("digits", _resize(x, resolution), torch.from_numpy(d.target).long(),
-                      [str(i) for i in range(10)], "images", {"source": "scikit-learn (built in)"})
+    return TensorData(
+        "digits",
+        _resize(x, resolution),
+        torch.from_numpy(d.target).long(),
+        [str(i) for i in range(10)],
+        "images",
+        {"source": "scikit-learn (built in)"},
+    )
 
 
-def load_dataset(name: str, split: str = "train", resolution: int | None = None, limit: int | None = None,
-                 seed: int = 0, channels: int | None = None) -> TensorData:
+def load_dataset(
+    name: str,
+    split: str = "train",
+    resolution: int | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    channels: int | None = None,
+) -> TensorData:
     """Load a dataset by name (see the table above) or from a folder/zip path."""
     if name == "fashion-mnist":
         data = load_fashion_mnist(split, pad_to_32=resolution != 28)
@@ -66,7 +80,9 @@ def load_dataset(name: str, split: str = "train", resolution: int | None = None,
         data = load_image_folder(name, resolution=resolution or 64, channels=channels)
     else:
         known = ", ".join(DATASETS)
-        raise ToolkitError(f"unknown dataset {name!r}: use one of {known}, or the path of an image folder or .zip")
+        raise ToolkitError(
+            f"unknown dataset {name!r}: use one of {known}, or the path of an image folder or .zip"
+        )
     if limit is not None:
         if data.labels is None:
             g = torch.Generator().manual_seed(seed)
@@ -81,7 +97,18 @@ def load_dataset(name: str, split: str = "train", resolution: int | None = None,
 
 
 __all__ = [
-    "BatchSampler", "TensorData", "DATASETS", "FASHION_MNIST_CLASSES", "ModeQuality", "balanced_subset",
-    "imbalanced_subset", "load_dataset", "load_digits", "load_fashion_mnist", "load_image_folder",
-    "mixture_means", "mode_quality", "sample_mixture",
+    "BatchSampler",
+    "TensorData",
+    "DATASETS",
+    "FASHION_MNIST_CLASSES",
+    "ModeQuality",
+    "balanced_subset",
+    "imbalanced_subset",
+    "load_dataset",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "mixture_means",
+    "mode_quality",
+    "sample_mixture",
 ]

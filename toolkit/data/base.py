@@ -3,6 +3,7 @@
 All datasets here fit in memory (Fashion-MNIST is 47 MB as uint8), so training draws batches by
 indexing one tensor: no DataLoader workers, no per-batch Python objects, no file I/O on the hot path.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,6 +36,12 @@ class TensorData:
         return len(self.class_names)
 
     @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys of the batches drawn from it: ("image",) or ("image", "label"). For 2-D points
+        "image" holds the (B, 2) coordinates."""
+        return ("image",) if self.labels is None else ("image", "label")
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """Shape of one sample, e.g. (1, 32, 32) or (2,)."""
         return tuple(self.x.shape[1:])
@@ -42,8 +49,12 @@ class TensorData:
     def subset(self, indices: torch.Tensor, name: str | None = None) -> "TensorData":
         indices = torch.as_tensor(indices, dtype=torch.long)
         return TensorData(
-            name or self.name, self.x[indices], None if self.labels is None else self.labels[indices],
-            list(self.class_names), self.kind, dict(self.info),
+            name or self.name,
+            self.x[indices],
+            None if self.labels is None else self.labels[indices],
+            list(self.class_names),
+            self.kind,
+            dict(self.info),
         )
 
 
@@ -75,13 +86,16 @@ class BatchSampler:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         return torch.randperm(self.n, generator=g).to(self.x.device)
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def next(self) -> dict[str, torch.Tensor]:
+        """The next batch as a dict: ``{"image"}`` or ``{"image", "label"}``."""
         if self.position + self.batch_size > self.n:
             self.epoch, self.position = self.epoch + 1, 0
             self._perm = self._permutation(self.epoch)
-        idx = self._perm[self.position:self.position + self.batch_size]
+        idx = self._perm[self.position : self.position + self.batch_size]
         self.position += self.batch_size
-        return self.x[idx], (None if self.labels is None else self.labels[idx])
+        if self.labels is None:
+            return {"image": self.x[idx]}
+        return {"image": self.x[idx], "label": self.labels[idx]}
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "position": self.position}

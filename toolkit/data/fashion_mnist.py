@@ -6,6 +6,7 @@ Looked for, in order, as the four original IDX files (``.gz`` or not):
 3. ``/usr/share/datasets/fashion-mnist`` (Debian/Ubuntu: ``apt-get install dataset-fashion-mnist``);
 4. finally a torchvision download into ``~/.cache/torchvision`` when the machine is online.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -19,8 +20,18 @@ import torch.nn.functional as F
 from ..errors import ToolkitError
 from .base import TensorData
 
-CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+CLASS_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -28,7 +39,8 @@ FILES = {
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 TORCHVISION_CACHE = Path.home() / ".cache" / "torchvision"
 HOW_TO_GET = (
-    "Fashion-MNIST not found: install the Debian/Ubuntu package (sudo apt-get install dataset-fashion-mnist), "
+    "Fashion-MNIST not found: install the Debian/Ubuntu package "
+    "(sudo apt-get install dataset-fashion-mnist), "
     "or put the four IDX files in a folder and set TOOLKIT_DATA to it, "
     "or run once online so torchvision can download it to ~/.cache/torchvision"
 )
@@ -70,7 +82,9 @@ def read_idx(path: Path) -> np.ndarray:
     dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
     offset = 4 + 4 * ndim
     if len(raw) - offset != int(np.prod(dims)):
-        raise ToolkitError(f"{path} is truncated ({len(raw) - offset} of {int(np.prod(dims))} bytes); get it again")
+        raise ToolkitError(
+            f"{path} is truncated ({len(raw) - offset} of {int(np.prod(dims))} bytes); get it again"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(*dims)
 
 
@@ -105,8 +119,14 @@ def load_fashion_mnist(split: str = "train", pad_to_32: bool = True) -> TensorDa
     x = torch.from_numpy(images.astype(np.float32)).unsqueeze(1).div_(127.5).sub_(1.0)
     if pad_to_32:
         x = F.pad(x, (2, 2, 2, 2), value=-1.0)
-    return TensorData("fashion-mnist", x, torch.from_numpy(labels.astype(np.int64)), list(CLASS_NAMES),
-                      "images", {"source": str(folder), "split": split})
+    return TensorData(
+        "fashion-mnist",
+        x,
+        torch.from_numpy(labels.astype(np.int64)),
+        list(CLASS_NAMES),
+        "images",
+        {"source": str(folder), "split": split},
+    )
 
 
 def is_available() -> bool:

@@ -16,6 +16,7 @@ Conversions (documented, never silent about failures):
 Errors (one line each): missing path, no images at all, a file that has an image extension but does
 not decode (named), mixed layout.
 """
+
 from __future__ import annotations
 
 import io
@@ -78,8 +79,9 @@ def _square(img: Image.Image, resolution: int) -> Image.Image:
     return img.crop((left, top, left + s, top + s)).resize((resolution, resolution), Image.LANCZOS)
 
 
-def load_image_folder(path: str | Path, resolution: int = 64, channels: int | None = None,
-                      name: str | None = None) -> TensorData:
+def load_image_folder(
+    path: str | Path, resolution: int = 64, channels: int | None = None, name: str | None = None
+) -> TensorData:
     path = Path(path).expanduser()
     if channels not in (None, 1, 3):
         raise ToolkitError(f"channels must be 1 or 3, got {channels}")
@@ -88,7 +90,8 @@ def load_image_folder(path: str | Path, resolution: int = 64, channels: int | No
     entries, skipped = _list_entries(path)
     if not entries:
         raise ToolkitError(
-            f"no images found in {path} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}; {skipped} other files skipped)"
+            f"no images found in {path} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}; "
+            f"{skipped} other files skipped)"
         )
     depths = {len(PurePosixPath(rel).parts) for rel, _ in entries}
     if depths - {1, 2} or len(depths) > 1:
@@ -104,7 +107,9 @@ def load_image_folder(path: str | Path, resolution: int = 64, channels: int | No
             img = Image.open(io.BytesIO(read()))
             img.load()
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise ToolkitError(f"cannot read image {rel} in {path} ({type(exc).__name__}); remove or replace it") from None
+            raise ToolkitError(
+                f"cannot read image {rel} in {path} ({type(exc).__name__}); remove or replace it"
+            ) from None
         modes.add(img.mode)
         images.append(img)
         class_of.append(PurePosixPath(rel).parts[0] if labelled else None)
@@ -128,6 +133,11 @@ def load_image_folder(path: str | Path, resolution: int = 64, channels: int | No
     if labelled:
         class_names = sorted(set(class_of))
         labels = torch.tensor([class_names.index(c) for c in class_of], dtype=torch.long)
-    info = {"source": str(path), "skipped": skipped, "modes": sorted(modes), "resolution": resolution,
-            "channels": channels}
+    info = {
+        "source": str(path),
+        "skipped": skipped,
+        "modes": sorted(modes),
+        "resolution": resolution,
+        "channels": channels,
+    }
     return TensorData(name or path.stem, x, labels, class_names, "images", info)

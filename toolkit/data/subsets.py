@@ -3,6 +3,7 @@
 Both return index tensors, so the same subset can be taken of images and labels alike, and both
 depend on nothing but the labels and the seed: the same call gives the same subset on any machine.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,9 @@ def balanced_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor
     if n < 1:
         raise ToolkitError(f"--limit must be >= 1, got {n}")
     if n > len(labels):
-        raise ToolkitError(f"--limit {n} is more than the {len(labels)} samples available; use a smaller limit")
+        raise ToolkitError(
+            f"--limit {n} is more than the {len(labels)} samples available; use a smaller limit"
+        )
     k = len(classes)
     chosen = []
     for i, cls in enumerate(classes):

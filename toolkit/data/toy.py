@@ -8,6 +8,7 @@ Because the true modes are known, quality can be measured exactly (:func:`mode_q
 a sample is *high quality* if it lies within 3 standard deviations of its nearest mode, and a mode
 is *covered* if at least ``min_count`` high-quality samples fall nearest to it (VEEGAN: 1).
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,9 @@ def sample_mixture(name: str, n: int, seed: int = 0) -> TensorData:
     g = torch.Generator().manual_seed(seed)
     modes = torch.randint(len(means), (n,), generator=g)
     x = means[modes] + std * torch.randn(n, 2, generator=g)
-    return TensorData(name, x, modes, [f"mode {i}" for i in range(len(means))], "points",
-                      {"source": "built in", "std": std})
+    return TensorData(
+        name, x, modes, [f"mode {i}" for i in range(len(means))], "points", {"source": "built in", "std": std}
+    )
 
 
 @dataclass
@@ -57,8 +59,10 @@ class ModeQuality:
     counts: list[int]  # high-quality samples per mode
 
     def __str__(self) -> str:
-        return (f"{self.modes_covered}/{self.num_modes} modes covered, "
-                f"{100 * self.high_quality:.1f}% high-quality samples")
+        return (
+            f"{self.modes_covered}/{self.num_modes} modes covered, "
+            f"{100 * self.high_quality:.1f}% high-quality samples"
+        )
 
 
 def mode_quality(samples: torch.Tensor, name: str, min_count: int = 1, n_std: float = 3.0) -> ModeQuality:
@@ -71,4 +75,6 @@ def mode_quality(samples: torch.Tensor, name: str, min_count: int = 1, n_std: fl
     nearest_dist, nearest = dist.min(dim=1)
     good = nearest_dist <= n_std * std
     counts = torch.bincount(nearest[good], minlength=len(means))
-    return ModeQuality(int((counts >= min_count).sum()), len(means), float(good.float().mean()), counts.tolist())
+    return ModeQuality(
+        int((counts >= min_count).sum()), len(means), float(good.float().mean()), counts.tolist()
+    )

@@ -8,6 +8,7 @@
 * :class:`MetricsCallback`: logs ``fid``/``kid`` (and ``features``, the extractor's name) into
   metrics.jsonl every K steps of training, from the EMA generator when there is one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,13 @@ def real_split(data_name: str) -> str:
     return "test" if data_name == "fashion-mnist" else "train"
 
 
-def real_features(data_name: str, extractor: Extractor, n: int = 10_000, split: str | None = None,
-                  resolution: int | None = None) -> np.ndarray:
+def real_features(
+    data_name: str,
+    extractor: Extractor,
+    n: int = 10_000,
+    split: str | None = None,
+    resolution: int | None = None,
+) -> np.ndarray:
     from ..data import load_dataset
 
     split = split or real_split(data_name)
@@ -54,7 +60,9 @@ def real_features(data_name: str, extractor: Extractor, n: int = 10_000, split: 
             pass  # damaged cache file: recompute and replace it
     data = load_dataset(data_name, split=split, resolution=resolution)
     if data.kind != "images":
-        raise ToolkitError(f"{data_name} holds 2-D points, not images; score it with toolkit.data.mode_quality")
+        raise ToolkitError(
+            f"{data_name} holds 2-D points, not images; score it with toolkit.data.mode_quality"
+        )
     images = data.x[:n]
     feats = extractor(images).numpy().astype(np.float32)
     try:
@@ -65,8 +73,14 @@ def real_features(data_name: str, extractor: Extractor, n: int = 10_000, split: 
 
 
 @torch.no_grad()
-def generated_features(generator: nn.Module, z_dim: int, extractor: Extractor, n: int = 5000, seed: int = 0,
-                       batch_size: int = 250) -> np.ndarray:
+def generated_features(
+    generator: nn.Module,
+    z_dim: int,
+    extractor: Extractor,
+    n: int = 5000,
+    seed: int = 0,
+    batch_size: int = 250,
+) -> np.ndarray:
     """Features of n generated images from seeded latents (its own RNG: training is not disturbed)."""
     was_training = generator.training
     generator.eval()
@@ -80,14 +94,27 @@ def generated_features(generator: nn.Module, z_dim: int, extractor: Extractor, n
     return torch.cat(feats).numpy().astype(np.float32)
 
 
-def score(real: np.ndarray, fake: np.ndarray, features: str, with_prdc: bool = True, kid_subset_size: int = 1000,
-          seed: int = 2020) -> dict:
+def score(
+    real: np.ndarray,
+    fake: np.ndarray,
+    features: str,
+    with_prdc: bool = True,
+    kid_subset_size: int = 1000,
+    seed: int = 2020,
+) -> dict:
     """All scores on one pair of feature sets; ``features`` names the extractor they came from."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # KID's subset shrinking on small n is reported via kid_subset
         kid_mean, kid_std = kernel_inception_distance(real, fake, subset_size=kid_subset_size, seed=seed)
-    out = {"features": features, "n_real": len(real), "n_fake": len(fake), "fid": frechet_distance(real, fake),
-           "kid": kid_mean, "kid_std": kid_std, "kid_subset": min(kid_subset_size, len(real), len(fake))}
+    out = {
+        "features": features,
+        "n_real": len(real),
+        "n_fake": len(fake),
+        "fid": frechet_distance(real, fake),
+        "kid": kid_mean,
+        "kid_std": kid_std,
+        "kid_subset": min(kid_subset_size, len(real), len(fake)),
+    }
     if with_prdc:
         out.update(prdc(real, fake).as_dict())
     return out
@@ -97,14 +124,26 @@ def format_scores(s: dict) -> str:
     f = s["features"]
     text = f"fid[{f}] {s['fid']:.3f} | kid[{f}] {s['kid']:.5f} ± {s['kid_std']:.5f}"
     if "precision" in s:
-        text += (f" | precision {s['precision']:.3f} recall {s['recall']:.3f} density {s['density']:.3f} "
-                 f"coverage {s['coverage']:.3f}")
+        text += (
+            f" | precision {s['precision']:.3f} recall {s['recall']:.3f} density {s['density']:.3f} "
+            f"coverage {s['coverage']:.3f}"
+        )
     return text + f" ({s['n_fake']} generated vs {s['n_real']} real)"
 
 
-def evaluate_generator(generator: nn.Module, z_dim: int, data_name: str = "fashion-mnist", extractor: str = "fmnist-cnn",
-                       n: int = 5000, n_real: int = 10_000, seed: int = 0, resolution: int | None = None,
-                       with_prdc: bool = True, device: str | torch.device = "cpu", weights: str | None = None) -> dict:
+def evaluate_generator(
+    generator: nn.Module,
+    z_dim: int,
+    data_name: str = "fashion-mnist",
+    extractor: str = "fmnist-cnn",
+    n: int = 5000,
+    n_real: int = 10_000,
+    seed: int = 0,
+    resolution: int | None = None,
+    with_prdc: bool = True,
+    device: str | torch.device = "cpu",
+    weights: str | None = None,
+) -> dict:
     ext = load_extractor(extractor, device, weights)
     real = real_features(data_name, ext, n_real, resolution=resolution)
     fake = generated_features(generator, z_dim, ext, n, seed)
@@ -125,8 +164,12 @@ class MetricsCallback:
             return
         if self._ext is None:
             self._ext = load_extractor(self.extractor_name, trainer.device)
-            self._real = real_features(trainer.config.data, self._ext, self.n_real, resolution=trainer.config.resolution)
-        fake = generated_features(trainer.generator, trainer.config.z_dim, self._ext, self.n, seed=trainer.config.seed)
+            self._real = real_features(
+                trainer.config.data, self._ext, self.n_real, resolution=trainer.config.resolution
+            )
+        fake = generated_features(
+            trainer.generator, trainer.config.z_dim, self._ext, self.n, seed=trainer.config.seed
+        )
         s = score(self._real, fake, self._ext.name, with_prdc=False)
         row.update(fid=s["fid"], kid=s["kid"], features=s["features"])
 

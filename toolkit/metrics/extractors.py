@@ -14,6 +14,7 @@ InceptionV3 weights cannot be downloaded here. They are taken, in order, from th
 Preprocessing is pytorch-fid's: [0, 1] images resized bilinearly to 299x299, scaled to [-1, 1];
 grey images are repeated to 3 channels.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,10 @@ class Extractor:
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        out = [self._fn(images[i:i + self.batch_size].to(self.device)).float().cpu()
-               for i in range(0, len(images), self.batch_size)]
+        out = [
+            self._fn(images[i : i + self.batch_size].to(self.device)).float().cpu()
+            for i in range(0, len(images), self.batch_size)
+        ]
         return torch.cat(out)
 
 
@@ -71,9 +74,11 @@ def inception_weights_path(path: str | Path | None = None) -> Path:
         if c.expanduser().is_file():
             return c.expanduser()
     raise ToolkitError(
-        f"InceptionV3 FID weights not found (looked in {', '.join(str(c) for c in candidates)}): download {INCEPTION_URL} "
+        f"InceptionV3 FID weights not found (looked in {', '.join(str(c) for c in candidates)}): "
+        f"download {INCEPTION_URL} "
         f"on a machine with internet and put it in {hub}/ or set TOOLKIT_INCEPTION_WEIGHTS to its path; "
-        "or use the offline extractor fmnist-cnn")
+        "or use the offline extractor fmnist-cnn"
+    )
 
 
 def build_fid_inception(weights: dict) -> nn.Module:
@@ -85,13 +90,19 @@ def build_fid_inception(weights: dict) -> nn.Module:
     original = pf.load_state_dict_from_url
     pf.load_state_dict_from_url = lambda *args, **kwargs: weights
     try:
-        return pf.InceptionV3([pf.InceptionV3.BLOCK_INDEX_BY_DIM[2048]], resize_input=True, normalize_input=True,
-                              use_fid_inception=True)
+        return pf.InceptionV3(
+            [pf.InceptionV3.BLOCK_INDEX_BY_DIM[2048]],
+            resize_input=True,
+            normalize_input=True,
+            use_fid_inception=True,
+        )
     finally:
         pf.load_state_dict_from_url = original
 
 
-def load_extractor(name: str = "fmnist-cnn", device: str | torch.device = "cpu", path: str | Path | None = None) -> Extractor:
+def load_extractor(
+    name: str = "fmnist-cnn", device: str | torch.device = "cpu", path: str | Path | None = None
+) -> Extractor:
     device = torch.device(device)
     if name == "fmnist-cnn":
         net = load_fmnist_cnn(path, device)
@@ -106,8 +117,10 @@ def load_extractor(name: str = "fmnist-cnn", device: str | torch.device = "cpu",
         except ToolkitError:
             raise
         except Exception as exc:
-            raise ToolkitError(f"{file} is not a usable FID InceptionV3 weight file ({type(exc).__name__}); "
-                               f"get {INCEPTION_FILE} again") from None
+            raise ToolkitError(
+                f"{file} is not a usable FID InceptionV3 weight file ({type(exc).__name__}); "
+                f"get {INCEPTION_FILE} again"
+            ) from None
         net = net.to(device).eval().requires_grad_(False)
 
         def features(images: torch.Tensor) -> torch.Tensor:

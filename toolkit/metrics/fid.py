@@ -13,6 +13,7 @@ the symmetric square root from an eigendecomposition. This avoids scipy's genera
 "FID" is this distance on InceptionV3 features; on other features (pixels, a domain classifier) it
 is a Fréchet distance in *those* features, and every score here carries the extractor's name.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,7 +49,9 @@ def frechet_distance_from_stats(mu_a, sigma_a, mu_b, sigma_b) -> float:
     mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
     sigma_a, sigma_b = np.atleast_2d(sigma_a).astype(np.float64), np.atleast_2d(sigma_b).astype(np.float64)
     if mu_a.shape != mu_b.shape or sigma_a.shape != sigma_b.shape:
-        raise ToolkitError(f"feature dimensions differ: {mu_a.shape} vs {mu_b.shape}; use the same extractor for both sets")
+        raise ToolkitError(
+            f"feature dimensions differ: {mu_a.shape} vs {mu_b.shape}; use the same extractor for both sets"
+        )
     r = _factor(sigma_a)
     m = r.T @ sigma_b @ r
     tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)).sum()

@@ -15,6 +15,7 @@ for conditional models.
 Scores on these features are written ``fid[fmnist-cnn]``: they are comparable with each other, never
 with published (Inception) FIDs - a different feature space gives a different number.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,12 @@ class FashionCNN(nn.Module):
         super().__init__()
 
         def block(cin, cout):
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True),
-                                 nn.MaxPool2d(2))
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(True),
+                nn.MaxPool2d(2),
+            )
 
         self.conv = nn.Sequential(block(1, 32), block(32, 64), block(64, 128))  # 32 -> 16 -> 8 -> 4
         self.embed = nn.Sequential(nn.Flatten(), nn.Linear(128 * 4 * 4, FEATURE_DIM), nn.ReLU(True))
@@ -44,10 +49,11 @@ class FashionCNN(nn.Module):
 
     @staticmethod
     def prepare(images: torch.Tensor) -> torch.Tensor:
-        """Accept what generators produce: 1 or 3 channels (RGB -> grey), 28x28 (padded), other sizes (resized)."""
+        """Accept what generators produce: 1 or 3 channels (RGB -> grey), 28x28 (padded), other sizes
+        (resized)."""
         x = images.float()
         if x.shape[1] == 3:
-            x = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+            x = 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
         if x.shape[-1] == 28:
             x = F.pad(x, (2, 2, 2, 2), value=-1.0)
         elif x.shape[-1] != 32:
@@ -67,7 +73,9 @@ class FashionCNN(nn.Module):
     def calibrate(self, images: torch.Tensor, batch: int = 1000) -> float:
         """Set ``feature_scale`` so that the mean of |f|^2 / D over ``images`` is 1."""
         self.eval()
-        sq = sum(self.embedding(images[i:i + batch]).pow(2).sum().item() for i in range(0, len(images), batch))
+        sq = sum(
+            self.embedding(images[i : i + batch]).pow(2).sum().item() for i in range(0, len(images), batch)
+        )
         self.feature_scale.fill_((len(images) * FEATURE_DIM / sq) ** 0.5)
         return float(self.feature_scale)
 
@@ -77,7 +85,9 @@ def load_fmnist_cnn(path: str | Path | None = None, device: str | torch.device =
 
     path = Path(path) if path else WEIGHTS
     if not path.is_file():
-        raise ToolkitError(f"feature-network weights {path} are missing; run `python -m toolkit.metrics.train_feature_net`")
+        raise ToolkitError(
+            f"feature-network weights {path} are missing; run `python -m toolkit.metrics.train_feature_net`"
+        )
     net = FashionCNN()
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return net.to(device).eval().requires_grad_(False)

@@ -7,6 +7,7 @@ small sample sets can be compared (and it can be slightly negative when the sets
 Subsets are drawn exactly as torch-fidelity draws them (``numpy.random.RandomState(seed)``, set a
 then set b, without replacement), so with the same seed the numbers are identical to its KID.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -17,8 +18,9 @@ from ..errors import ToolkitError
 from .fid import _as_features
 
 
-def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None,
-                      coef0: float = 1.0) -> np.ndarray:
+def polynomial_kernel(
+    x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None, coef0: float = 1.0
+) -> np.ndarray:
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     return (x @ y.T * gamma + coef0) ** degree
 
@@ -31,8 +33,16 @@ def mmd2_unbiased(k_xx: np.ndarray, k_xy: np.ndarray, k_yy: np.ndarray) -> float
     return float(within - 2 * k_xy.sum() / (m * m))
 
 
-def kernel_inception_distance(feats_a, feats_b, subsets: int = 100, subset_size: int = 1000, degree: int = 3,
-                              gamma: float | None = None, coef0: float = 1.0, seed: int = 2020) -> tuple[float, float]:
+def kernel_inception_distance(
+    feats_a,
+    feats_b,
+    subsets: int = 100,
+    subset_size: int = 1000,
+    degree: int = 3,
+    gamma: float | None = None,
+    coef0: float = 1.0,
+    seed: int = 2020,
+) -> tuple[float, float]:
     """(mean, std) of the unbiased MMD^2 over ``subsets`` random subsets of ``subset_size`` from each set.
 
     With fewer samples than ``subset_size`` in a set, the subset size shrinks to the smaller set's
@@ -40,18 +50,25 @@ def kernel_inception_distance(feats_a, feats_b, subsets: int = 100, subset_size:
     """
     a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
     if a.shape[1] != b.shape[1]:
-        raise ToolkitError(f"feature dimensions differ: {a.shape[1]} vs {b.shape[1]}; use the same extractor for both sets")
+        raise ToolkitError(
+            f"feature dimensions differ: {a.shape[1]} vs {b.shape[1]}; use the same extractor for both sets"
+        )
     if subsets < 1:
         raise ToolkitError(f"subsets must be >= 1, got {subsets}")
     size = min(subset_size, len(a), len(b))
     if size < subset_size:
-        warnings.warn(f"KID: only {min(len(a), len(b))} samples, so subsets of {size} instead of {subset_size}",
-                      stacklevel=2)
+        warnings.warn(
+            f"KID: only {min(len(a), len(b))} samples, so subsets of {size} instead of {subset_size}",
+            stacklevel=2,
+        )
     rng = np.random.RandomState(seed)
     mmds = np.empty(subsets)
     for i in range(subsets):
         x = a[rng.choice(len(a), size, replace=False)]
         y = b[rng.choice(len(b), size, replace=False)]
-        mmds[i] = mmd2_unbiased(polynomial_kernel(x, x, degree, gamma, coef0), polynomial_kernel(x, y, degree, gamma, coef0),
-                                polynomial_kernel(y, y, degree, gamma, coef0))
+        mmds[i] = mmd2_unbiased(
+            polynomial_kernel(x, x, degree, gamma, coef0),
+            polynomial_kernel(x, y, degree, gamma, coef0),
+            polynomial_kernel(y, y, degree, gamma, coef0),
+        )
     return float(mmds.mean()), float(mmds.std())

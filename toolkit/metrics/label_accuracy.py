@@ -6,6 +6,7 @@ chance, ~92% is what real images score. This is the "classification accuracy sco
 for conditional GANs (cf. Ravuri & Vinyals 2019 for the reverse direction); it says nothing about
 diversity (a generator drawing one perfect shirt scores 100% on shirts), so read it next to FID.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,8 +17,9 @@ from .fmnist_cnn import load_fmnist_cnn
 
 
 @torch.no_grad()
-def label_accuracy(G: nn.Module, z_dim: int, n_per_class: int = 200, seed: int = 0,
-                   classifier: nn.Module | None = None) -> torch.Tensor:
+def label_accuracy(
+    G: nn.Module, z_dim: int, n_per_class: int = 200, seed: int = 0, classifier: nn.Module | None = None
+) -> torch.Tensor:
     """Per-class accuracy, shape (num_classes,), of ``classifier`` (default fmnist-cnn) on G's images."""
     C = getattr(G, "num_classes", 0)
     if C < 2:

@@ -5,6 +5,7 @@ Fréchet distance on them (reported as ``fd[pixels8]``) sees layout and brightne
 noise from garments, blind to texture and detail. It needs no trained network, so the first lessons
 can measure progress with it; lesson 03 introduces learned features (and why they are better).
 """
+
 from __future__ import annotations
 
 import torch

@@ -12,6 +12,7 @@ separate them using k-nearest-neighbour balls around samples in feature space:
   matching distributions; unlike precision, robust to real outliers);
 * **coverage**: share of real samples whose ball contains at least one generated sample.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -23,14 +24,14 @@ from .fid import _as_features
 
 def _distances(x: torch.Tensor, y: torch.Tensor, chunk: int = 2048):
     for i in range(0, len(x), chunk):
-        yield i, torch.cdist(x[i:i + chunk], y)
+        yield i, torch.cdist(x[i : i + chunk], y)
 
 
 def kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each sample to its k-th nearest *other* sample of the same set."""
     radii = torch.empty(len(x), dtype=x.dtype)
     for i, d in _distances(x, x):
-        radii[i:i + len(d)] = d.kthvalue(k + 1, dim=1).values  # +1: the sample itself is at distance 0
+        radii[i : i + len(d)] = d.kthvalue(k + 1, dim=1).values  # +1: the sample itself is at distance 0
     return radii
 
 
@@ -38,7 +39,7 @@ def _inside(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) ->
     """For each point, how many balls (centres, radii) contain it."""
     counts = torch.empty(len(points), dtype=torch.long)
     for i, d in _distances(points, centres):
-        counts[i:i + len(d)] = (d <= radii[None, :]).sum(dim=1)
+        counts[i : i + len(d)] = (d <= radii[None, :]).sum(dim=1)
     return counts
 
 
@@ -69,7 +70,7 @@ def density_coverage(real_feats, fake_feats, k: int = 5) -> tuple[float, float]:
     # coverage: a real sample is covered if its nearest generated sample lies inside its ball
     nearest_fake = torch.empty(len(real), dtype=real.dtype)
     for i, d in _distances(real, fake):
-        nearest_fake[i:i + len(d)] = d.min(dim=1).values
+        nearest_fake[i : i + len(d)] = d.min(dim=1).values
     coverage = (nearest_fake <= radii).double().mean().item()
     return density, coverage
 

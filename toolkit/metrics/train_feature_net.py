@@ -5,6 +5,7 @@
 Seeded; about 5 minutes on 2 CPU cores. Prints the test-set accuracy (tests/test_feature_net.py
 asserts >= 90% for the shipped weights).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,15 @@ from .fmnist_cnn import WEIGHTS, FashionCNN
 @torch.no_grad()
 def accuracy(net: FashionCNN, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
     net.eval()
-    correct = sum((net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item() for i in range(0, len(x), batch))
+    correct = sum(
+        (net(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum().item() for i in range(0, len(x), batch)
+    )
     return correct / len(x)
 
 
-def train(epochs: int = 4, batch_size: int = 128, lr: float = 2e-3, seed: int = 0) -> tuple[FashionCNN, float]:
+def train(
+    epochs: int = 4, batch_size: int = 128, lr: float = 2e-3, seed: int = 0
+) -> tuple[FashionCNN, float]:
     torch.manual_seed(seed)
     train_set, test_set = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
     net = FashionCNN()
@@ -39,7 +44,7 @@ def train(epochs: int = 4, batch_size: int = 128, lr: float = 2e-3, seed: int = 
         net.train()
         perm = torch.randperm(len(train_set), generator=g)
         for i in range(len(train_set) // batch_size):
-            idx = perm[i * batch_size:(i + 1) * batch_size]
+            idx = perm[i * batch_size : (i + 1) * batch_size]
             x = train_set.x[idx]
             x = torch.where(torch.rand(len(x), 1, 1, 1, generator=g) < 0.5, x, x.flip(3))  # horizontal flips
             loss = F.cross_entropy(net(x), train_set.labels[idx])
@@ -48,7 +53,10 @@ def train(epochs: int = 4, batch_size: int = 128, lr: float = 2e-3, seed: int = 
             opt.step()
             sched.step()
         acc = accuracy(net, test_set.x, test_set.labels)
-        print(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}, test accuracy {acc:.4f} ({time.time() - t0:.0f} s)")
+        print(
+            f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}, test accuracy {acc:.4f} "
+            f"({time.time() - t0:.0f} s)"
+        )
     print(f"feature scale {net.calibrate(train_set.x):.4f}")
     return net, acc
 

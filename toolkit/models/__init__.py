@@ -5,6 +5,7 @@ knows nothing else about them. Every discriminator returns one raw logit (or cri
 sample, shape (B,); conditional ones take ``D(x, y)``, and ACGAN's also returns class logits.
 A conditional generator has a ``num_classes`` attribute and is called as ``G(z, y)``.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -29,29 +30,46 @@ def is_conditional(module: nn.Module) -> bool:
     return getattr(module, "num_classes", 0) > 0
 
 
-def build_models(name: str, sample_shape: tuple[int, ...], z_dim: int = 64, width: int = 64,
-                 kind: str = "images", num_classes: int = 0, g_condition: str = "cbn",
-                 d_condition: str = "projection") -> tuple[nn.Module, nn.Module]:
+def build_models(
+    name: str,
+    sample_shape: tuple[int, ...],
+    z_dim: int = 64,
+    width: int = 64,
+    kind: str = "images",
+    num_classes: int = 0,
+    g_condition: str = "cbn",
+    d_condition: str = "projection",
+) -> tuple[nn.Module, nn.Module]:
     sample_shape = tuple(sample_shape)
     if name not in MODELS:
         raise ToolkitError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     if name == "mlp" or (kind == "points" and name in ("wgan", "wgan-gp")):
         hidden = max(width, 32) * 4 if kind == "images" else max(width, 32) * 2
-        return (MLPGenerator(z_dim, sample_shape, hidden=hidden, tanh_output=kind == "images"),
-                MLPDiscriminator(sample_shape, hidden=hidden))
+        return (
+            MLPGenerator(z_dim, sample_shape, hidden=hidden, tanh_output=kind == "images"),
+            MLPDiscriminator(sample_shape, hidden=hidden),
+        )
     if kind != "images" or len(sample_shape) != 3 or sample_shape[1] != sample_shape[2]:
-        raise ToolkitError(f"{name} needs square images, but the data has samples of shape {sample_shape}; "
-                           "use --model mlp (or wgan/wgan-gp) for 2-D points")
+        raise ToolkitError(
+            f"{name} needs square images, but the data has samples of shape {sample_shape}; "
+            "use --model mlp (or wgan/wgan-gp) for 2-D points"
+        )
     channels, resolution = sample_shape[0], sample_shape[1]
     if name in CONDITIONAL and num_classes < 2:
-        raise ToolkitError(f"{name} is class-conditional, but the data has no labels (or one class); "
-                           "use a labelled dataset such as fashion-mnist, or an unconditional model")
+        raise ToolkitError(
+            f"{name} is class-conditional, but the data has no labels (or one class); "
+            "use a labelled dataset such as fashion-mnist, or an unconditional model"
+        )
     if name == "cgan":
-        return (ConditionalGenerator(z_dim, channels, resolution, width, num_classes, g_condition),
-                ConditionalDiscriminator(channels, resolution, width, num_classes, d_condition))
+        return (
+            ConditionalGenerator(z_dim, channels, resolution, width, num_classes, g_condition),
+            ConditionalDiscriminator(channels, resolution, width, num_classes, d_condition),
+        )
     if name == "acgan":
-        return (ConditionalGenerator(z_dim, channels, resolution, width, num_classes, "concat"),
-                ACGANDiscriminator(channels, resolution, width, num_classes))
+        return (
+            ConditionalGenerator(z_dim, channels, resolution, width, num_classes, "concat"),
+            ACGANDiscriminator(channels, resolution, width, num_classes),
+        )
     G = DCGANGenerator(z_dim, channels, resolution, width)
     if name == "wgan":  # a critic: no batch norm (clipping is the only constraint), no dropout
         return G, DCGANDiscriminator(channels, resolution, width, dropout=0.0, norm="none")
@@ -60,6 +78,16 @@ def build_models(name: str, sample_shape: tuple[int, ...], z_dim: int = 64, widt
     return G, DCGANDiscriminator(channels, resolution, width)
 
 
-__all__ = ["MODELS", "CONDITIONAL", "build_models", "is_conditional", "DCGANGenerator", "DCGANDiscriminator",
-           "MLPGenerator", "MLPDiscriminator", "ConditionalGenerator", "ConditionalDiscriminator",
-           "ACGANDiscriminator"]
+__all__ = [
+    "MODELS",
+    "CONDITIONAL",
+    "build_models",
+    "is_conditional",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "MLPGenerator",
+    "MLPDiscriminator",
+    "ConditionalGenerator",
+    "ConditionalDiscriminator",
+    "ACGANDiscriminator",
+]

@@ -18,9 +18,8 @@ Discriminators:
 When ``y`` is not given, a conditional generator uses the labels 0, 1, ..., C-1, 0, 1, ... so code
 written for unconditional generators (evaluation, interpolation) gets a class-balanced batch.
 """
-from __future__ import annotations
 
-import math
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
@@ -76,17 +75,29 @@ class ConditionalBatchNorm2d(nn.Module):
 
 
 class ConditionalGenerator(nn.Module):
-    def __init__(self, z_dim: int = 64, channels: int = 1, resolution: int = 32, width: int = 32,
-                 num_classes: int = 10, mode: str = "cbn", embed_dim: int = 16):
+    def __init__(
+        self,
+        z_dim: int = 64,
+        channels: int = 1,
+        resolution: int = 32,
+        width: int = 32,
+        num_classes: int = 10,
+        mode: str = "cbn",
+        embed_dim: int = 16,
+    ):
         super().__init__()
         if mode not in ("concat", "cbn"):
             raise ToolkitError(f"conditional generator mode must be 'concat' or 'cbn', got {mode!r}")
         if num_classes < 2:
-            raise ToolkitError(f"a conditional model needs labelled data with >= 2 classes, got {num_classes}")
+            raise ToolkitError(
+                f"a conditional model needs labelled data with >= 2 classes, got {num_classes}"
+            )
         self.z_dim, self.num_classes, self.mode = z_dim, num_classes, mode
         if mode == "concat":
             self.embed = nn.Embedding(num_classes, embed_dim)
-            self.body = DCGANGenerator(z_dim + embed_dim, channels, resolution, width)  # z_dim grows by the label
+            self.body = DCGANGenerator(
+                z_dim + embed_dim, channels, resolution, width
+            )  # z_dim grows by the label
             nn.init.normal_(self.embed.weight, 0.0, 1.0)  # on the scale of z
             return
         n_up = _check(resolution, channels)
@@ -112,11 +123,21 @@ class ConditionalGenerator(nn.Module):
 
 
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, channels: int = 1, resolution: int = 32, width: int = 32, num_classes: int = 10,
-                 mode: str = "projection", dropout: float = 0.3, norm: str = "batch"):
+    def __init__(
+        self,
+        channels: int = 1,
+        resolution: int = 32,
+        width: int = 32,
+        num_classes: int = 10,
+        mode: str = "projection",
+        dropout: float = 0.3,
+        norm: str = "batch",
+    ):
         super().__init__()
         if mode not in ("concat", "projection"):
-            raise ToolkitError(f"conditional discriminator mode must be 'concat' or 'projection', got {mode!r}")
+            raise ToolkitError(
+                f"conditional discriminator mode must be 'concat' or 'projection', got {mode!r}"
+            )
         self.num_classes, self.mode = num_classes, mode
         in_channels = channels + num_classes if mode == "concat" else channels
         self.body = DCGANDiscriminator(in_channels, resolution, width, dropout, norm)
@@ -126,7 +147,9 @@ class ConditionalDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if y is None:
-            raise ToolkitError("this discriminator is conditional: call it as D(x, y) with one label per image")
+            raise ToolkitError(
+                "this discriminator is conditional: call it as D(x, y) with one label per image"
+            )
         y = check_labels(y, x.shape[0], self.num_classes, x.device)
         if self.mode == "concat":
             planes = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
@@ -139,44 +162,21 @@ class ConditionalDiscriminator(nn.Module):
 class ACGANDiscriminator(nn.Module):
     """x -> (real/fake logit (B,), class logits (B, C)). Both heads share the conv features."""
 
-    def __init__(self, channels: int = 1, resolution: int = 32, width: int = 32, num_classes: int = 10,
-                 dropout: float = 0.3):
+    def __init__(
+        self,
+        channels: int = 1,
+        resolution: int = 32,
+        width: int = 32,
+        num_classes: int = 10,
+        dropout: float = 0.3,
+    ):
         super().__init__()
         self.num_classes = num_classes
         self.body = DCGANDiscriminator(channels, resolution, width, dropout)
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(self.body.feature_dim, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(self.body.feature_dim, num_classes)
+        )
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body.features(x)  # y is accepted and ignored: ACGAN's D must *find* the class
         return self.body.head(h).view(-1), self.classifier(h)
-
-
-def timestep_features(t: torch.Tensor, t_max: int, dim: int = 32) -> torch.Tensor:
-    """Sinusoidal features of t / t_max (as the transformer's positional encoding), shape (B, dim)."""
-    freqs = torch.exp(torch.arange(dim // 2, device=t.device) * (-math.log(1000.0) / (dim // 2)))
-    angles = (t.float() / t_max * 1000.0)[:, None] * freqs[None]
-    return torch.cat([angles.sin(), angles.cos()], dim=1)
-
-
-class TimestepDiscriminator(nn.Module):
-    """Diffusion-GAN's D(y, t) (Wang et al. 2022): a DCGAN D that also knows the diffusion timestep,
-    by projection as for class labels, with the label embedding replaced by an embedding of t.
-
-    ``num_classes`` (t_max + 1) is the number of conditions it accepts: timesteps 0..t_max.
-    """
-
-    def __init__(self, channels: int = 1, resolution: int = 32, width: int = 32, t_max: int = 500,
-                 dropout: float = 0.3):
-        super().__init__()
-        self.t_max, self.num_classes = t_max, t_max + 1
-        self.body = DCGANDiscriminator(channels, resolution, width, dropout)
-        self.embed = nn.Sequential(nn.Linear(32, 128), nn.LeakyReLU(0.2), nn.Linear(128, self.body.feature_dim))
-        nn.init.normal_(self.embed[2].weight, 0.0, 0.02)  # starts close to the plain DCGAN D
-        nn.init.zeros_(self.embed[2].bias)
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
-        if t is None:
-            t = torch.zeros(x.shape[0], device=x.device)  # t = 0: the clean image
-        h = self.body.features(x)
-        score = self.body.head(h).view(-1)
-        return score + (self.embed(timestep_features(t, self.t_max)) * h.flatten(1)).sum(1)

@@ -11,6 +11,7 @@ Plus one tip from the Keras ADA example: dropout before D's last layer.
 The generator's channel count halves at every doubling of resolution: for 32x32 and width w,
 4x4x4w -> 8x8x2w -> 16x16xw -> 32x32xC.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,10 +54,16 @@ class DCGANGenerator(nn.Module):
         ch = width * 2 ** (n_up - 1)
         layers: list[nn.Module] = [
             # project z to a 4x4 map: a transposed conv with a 4x4 kernel on a 1x1 input
-            nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True),
+            nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
         ]
         for _ in range(n_up - 1):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ch // 2),
+                nn.ReLU(True),
+            ]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]  # no BN on the output
         self.net = nn.Sequential(*layers)
@@ -77,17 +84,29 @@ class DCGANDiscriminator(nn.Module):
     score of that map) so that the conditional discriminators can reuse both parts.
     """
 
-    def __init__(self, channels: int = 1, resolution: int = 32, width: int = 64, dropout: float = 0.3,
-                 norm: str = "batch"):
+    def __init__(
+        self,
+        channels: int = 1,
+        resolution: int = 32,
+        width: int = 64,
+        dropout: float = 0.3,
+        norm: str = "batch",
+    ):
         super().__init__()
         n_down = _check(resolution, None)
         if norm not in NORMS:
             raise ToolkitError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
         ch = width
-        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no norm on input
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, ch, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+        ]  # no norm on input
         for _ in range(n_down - 1):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"), NORMS[norm](ch * 2),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),
+                NORMS[norm](ch * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
             ch *= 2
         self.features = nn.Sequential(*layers)
         self.feature_dim = ch * 4 * 4

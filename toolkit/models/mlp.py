@@ -2,6 +2,7 @@
 
 Used for 2-D toy mixtures (output is a point) and for flattened images (output reshaped).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,14 @@ class MLPGenerator(nn.Module):
     ``tanh_output``: squash to [-1, 1] for images scaled that way; leave False for 2-D points.
     """
 
-    def __init__(self, z_dim: int, out_shape: tuple[int, ...], hidden: int = 256, layers: int = 2,
-                 tanh_output: bool = True):
+    def __init__(
+        self,
+        z_dim: int,
+        out_shape: tuple[int, ...],
+        hidden: int = 256,
+        layers: int = 2,
+        tanh_output: bool = True,
+    ):
         super().__init__()
         self.z_dim = z_dim
         self.out_shape = tuple(out_shape)

@@ -1,0 +1,146 @@
+"""Configuration as plain dataclasses: each default written once, validated once, and the command line
+built from the fields.
+
+* :class:`RunConfig` holds what the training loop owns (length, batch size, seed, intervals, EMA,
+  device). Every family's config extends it (``GANConfig``, ``PGGANConfig``, ...).
+* Each field is declared with :func:`option`: its default and a one-line help. The command line
+  (``python -m toolkit train --model NAME --help``) lists exactly these fields, for that model's family.
+* A preset (the paper's settings for one model, e.g. WGAN-GP's n_critic 5) is a dict of field values;
+  :func:`config_for` applies it, then the settings the user gave. The CLI passes only the flags that were
+  typed, so a preset is overridden only by a flag the user actually gave.
+* ``validate()`` is the one place where values are checked; the CLI, the dashboard, steering and the
+  lessons all go through it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ToolkitError
+
+
+def option(default: Any, help: str, choices: tuple | list | None = None, cli: bool = True):
+    """A config field with its default and help text (shown by ``--help``)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "cli": cli})
+
+
+def need(ok: bool, message: str) -> None:
+    """Raise a one-line :class:`ToolkitError` unless ``ok``."""
+    if not ok:
+        raise ToolkitError(message)
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of a field: ``lr_g`` -> ``--lr-g``."""
+    return "--" + name.replace("_", "-")
+
+
+def need_positive(config, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        need(
+            isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
+            f"{flag(name)} must be a positive number, got {value}",
+        )
+
+
+def need_at_least(config, low: float, *names: str, off: bool = False) -> None:
+    for name in names:
+        value = getattr(config, name)
+        need(
+            value >= low, f"{flag(name)} must be >= {low:g}{' (0 turns it off)' if off else ''}, got {value}"
+        )
+
+
+@dataclass
+class RunConfig:
+    """What the training loop owns; every family's config extends it. Saved in config.json."""
+
+    model: str = option("dcgan", "the model to train (python -m toolkit --help lists them)", cli=False)
+    data: str = option("fashion-mnist", "a built-in dataset name, or the path of an image folder or .zip")
+    steps: int = option(1500, "total training steps (with --resume: the run's own unless given)")
+    batch_size: int = option(64, "images per batch")
+    seed: int = option(0, "seed of weights, noise and data order")
+    limit: int | None = option(None, "train on a seeded, class-balanced subset of N images")
+    resolution: int | None = option(
+        None, "image size (default: the dataset's, 32 for Fashion-MNIST, 64 for folders)"
+    )
+    ema: float = option(0.99, "EMA decay of the sampling network(s); 0 turns the EMA off")
+    log_every: int = option(25, "write a metrics row every N steps (one host sync per row)")
+    sample_every: int = option(250, "save a sample grid every N steps (0: only at the end)")
+    checkpoint_every: int = option(250, "write checkpoints/last.pt every N steps (0: only at the end)")
+    grid_size: int = option(64, "samples in each saved grid (from fixed inputs)")
+    eval_every: int = option(0, "log fid/kid every N steps (0: never; a multiple of --log-every)")
+    eval_n: int = option(2000, "generated samples per --eval-every evaluation")
+    eval_features: str = option("fmnist-cnn", "feature extractor for --eval-every")
+    gap_every: int = option(
+        0, "log D's overfitting gap (training vs held-out reals) every N steps (0: never)"
+    )
+    device: str = option("auto", "auto, cpu, cuda or mps")
+    threads: int | None = option(
+        None, "CPU threads for torch (default: $TOOLKIT_THREADS, $OMP_NUM_THREADS, else all cores up to 8)"
+    )
+
+    def validate(self):
+        """Check every setting; a bad one raises a one-line ToolkitError naming the flag. Returns self."""
+        from .families import family_for  # the registry imports the family configs, which import this module
+
+        family_for(self.model)
+        need(self.steps >= 1, f"--steps must be >= 1, got {self.steps}")
+        need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
+        need(self.limit is None or self.limit >= 1, f"--limit must be >= 1, got {self.limit}")
+        need(
+            self.resolution is None or self.resolution >= 1,
+            f"--resolution must be >= 1, got {self.resolution}",
+        )
+        need(0 <= self.ema < 1, f"--ema must be in [0, 1) (0 turns it off), got {self.ema}")
+        need(self.log_every >= 1, "--log-every must be >= 1")
+        need_at_least(self, 0, "sample_every", "checkpoint_every", off=True)
+        need(self.grid_size >= 1, "--grid-size must be >= 1")
+        for name in ("eval_every", "gap_every"):
+            every = getattr(self, name)
+            need(
+                every >= 0 and every % self.log_every == 0,
+                f"{flag(name)} must be 0 or a multiple of --log-every ({self.log_every}), got {every}",
+            )
+        need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
+        need(self.threads is None or self.threads >= 1, f"--threads must be >= 1, got {self.threads}")
+        return self
+
+    @classmethod
+    def for_model(cls, model: str, **settings) -> "RunConfig":
+        """The config for ``model``: its family's defaults, the model's preset, then ``settings``."""
+        return config_for(model, **settings)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        """Re-create a config from config.json (entries that are not settings are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def config_for(model: str, **settings):
+    """``model``'s family config with the model's preset applied, then ``settings`` (they win)."""
+    from .families import family_for
+
+    family = family_for(model)
+    unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(family.Config)})
+    need(not unknown, f"{', '.join(flag(k) for k in unknown)} is not a setting of --model {model}")
+    return family.Config(model=model, **{**family.presets.get(model, {}), **settings})
+
+
+def cli_fields(config_cls) -> list[dataclasses.Field]:
+    """The fields the command line offers as flags."""
+    return [f for f in dataclasses.fields(config_cls) if f.metadata.get("cli", False)]
+
+
+def field_type(f: dataclasses.Field) -> type:
+    """int, float or str from a field's annotation (``int | None`` -> int)."""
+    text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    for t in (int, float, bool):
+        if text.split("|")[0].strip() == t.__name__:
+            return t
+    return str

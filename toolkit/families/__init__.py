@@ -1,0 +1,41 @@
+"""Training recipes, one module per family, found by model name.
+
+================  ==============================================================================
+family            models
+================  ==============================================================================
+``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp: noise -> image games (lessons 01-07)
+================  ==============================================================================
+
+``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
+with a one-line description. Adding a family: write its module (see docs/architecture.md), then add it
+to ``FAMILIES`` below; the training loop, the command line and the dashboard pick it up from here.
+"""
+
+from __future__ import annotations
+
+from ..errors import ToolkitError
+from .base import DataSpec, Family, Phase
+from .gan import GANConfig, GANFamily
+
+FAMILIES: dict[str, type[Family]] = {f.name: f for f in (GANFamily,)}
+MODELS: dict[str, str] = {m: d for f in FAMILIES.values() for m, d in f.models.items()}
+
+
+def family_for(model: str) -> type[Family]:
+    """The family that trains ``model``, or a one-line error listing the models there are."""
+    for family in FAMILIES.values():
+        if model in family.models:
+            return family
+    raise ToolkitError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+
+
+__all__ = [
+    "FAMILIES",
+    "MODELS",
+    "DataSpec",
+    "Family",
+    "Phase",
+    "family_for",
+    "GANConfig",
+    "GANFamily",
+]

@@ -1,0 +1,130 @@
+"""What a family (one training recipe) gives the loop.
+
+A family is a small class. The loop (:class:`toolkit.training.Trainer`) builds it from a config and
+data, then, every step, runs its :meth:`Family.phases` in order. A phase names the optimizer it
+steps and the nets it trains; the loop freezes every other net, zeroes the gradients, calls the
+phase's ``run(batch)`` for the loss, back-propagates, steps the optimizer and calls ``after()``.
+That is all the loop knows: no "G", no "D", no noise, no labels.
+
+A family declares, as class attributes:
+
+* ``name``, ``Config`` (a :class:`~toolkit.config.RunConfig` subclass with its defaults), ``models``
+  (model names it trains, with one-line descriptions) and ``presets`` (per-model settings);
+* ``ema_nets``: the nets the loop keeps an exponential moving average of (used for samples);
+* ``steerable``: settings the dashboard may change while the run trains.
+
+and implements :meth:`build_nets` (a classmethod: the nets from a config alone, so a trained run can be
+rebuilt for sampling without data), :meth:`phases`, :meth:`grid` (what sample grids show) and, when
+it keeps state beyond its nets and optimizers (an augmentation's p, a growth schedule), ``state_dict``
+and ``load_state_dict``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import ToolkitError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a family needs to know of the data to build its nets (saved in config.json)."""
+
+    shape: tuple[int, ...]  # one sample, e.g. (1, 32, 32) or (2,)
+    kind: str = "images"  # "images" or "points"
+    num_classes: int = 0
+
+    @classmethod
+    def of(cls, data) -> "DataSpec":
+        return cls(tuple(data.shape), data.kind, data.num_classes)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "DataSpec":
+        return cls(tuple(config["sample_shape"]), config["kind"], len(config.get("class_names") or []))
+
+
+@dataclass
+class Phase:
+    """One optimizer update within a training step (stylegan2-ada's Gmain / Dmain / Dreg)."""
+
+    name: str  # "D", "G", ...
+    run: Callable[[dict | None], tuple[torch.Tensor, dict[str, torch.Tensor]]]  # batch -> (loss, stats)
+    optimizer: str  # key of ``family.optimizers``
+    nets: tuple[str, ...]  # the nets this phase trains; all others are frozen while it runs
+    repeat: int = 1  # e.g. n_critic D updates per G update, each on a fresh batch
+    needs_batch: bool = True  # False: ``run(None)`` (e.g. G's update draws only noise)
+    after: Callable[[], None] | None = None  # after the optimizer step (weight clipping, controllers)
+
+
+class Family(ABC):
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    models: ClassVar[dict[str, str]]
+    presets: ClassVar[dict[str, dict]] = {}
+    ema_nets: ClassVar[tuple[str, ...]] = ()
+    steerable: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config, data, device: torch.device, nets: dict[str, nn.Module] | None = None):
+        self.config, self.data, self.device = config, data, device
+        built = nets if nets is not None else self.build_nets(config, DataSpec.of(data))
+        self.nets: dict[str, nn.Module] = {k: v.to(device).train() for k, v in built.items()}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.averaged: dict[str, nn.Module] = {}  # EMA copies, filled in by the loop (see ema_nets)
+
+    # --- what a family implements ------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def build_nets(cls, config, spec: DataSpec) -> dict[str, nn.Module]:
+        """The family's nets by name, freshly initialised (seeded by the loop)."""
+
+    @classmethod
+    def needs(cls, config) -> tuple[str, ...]:
+        """The batch keys this family's step reads, e.g. ("image",) or ("image", "label")."""
+        return ("image",)
+
+    @abstractmethod
+    def phases(self) -> list[Phase]:
+        """The phases of one training step, in order."""
+
+    @abstractmethod
+    def grid(self) -> tuple[torch.Tensor, int | None]:
+        """(images for the sample grid, images per row or None), from fixed inputs."""
+
+    @classmethod
+    def sampler(cls, nets: dict[str, nn.Module], config: dict, family_state: dict) -> nn.Module:
+        """The module that draws samples from a trained run (``sample``, ``eval``, the dashboard)."""
+        raise ToolkitError(f"--model {config['model']} has no generator to sample from")
+
+    def apply_settings(self, settings: dict) -> None:
+        """Apply steered settings (already validated, names from ``steerable``) to optimizers etc."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+    # --- shared helpers ------------------------------------------------------------------------
+    def sampling_net(self, name: str) -> nn.Module:
+        """The net to draw samples from: its EMA copy when the loop keeps one."""
+        return self.averaged.get(name, self.nets[name])
+
+    @staticmethod
+    def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = float(lr)
+
+    @classmethod
+    def check_data(cls, config, data) -> None:
+        """A one-line error when the dataset does not give the batch keys this family needs."""
+        missing = [k for k in cls.needs(config) if k not in data.keys]
+        if missing:
+            hint = " (put one sub-folder per class)" if missing == ["label"] else ""
+            raise ToolkitError(
+                f"--model {config.model} needs batches with {', '.join(cls.needs(config))}, but "
+                f"{data.name} gives {', '.join(data.keys)}{hint}"
+            )

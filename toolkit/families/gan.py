@@ -1,0 +1,342 @@
+"""The ``gan`` family: the noise-to-image games of lessons 01-07 (vanilla/MLP GAN, DCGAN, conditional GAN,
+ACGAN, WGAN and WGAN-GP), with the augmentations of lessons 06-07.
+
+Objective (Goodfellow et al. 2014, eq. 1), for the loss the config names (``toolkit.losses``):
+
+    min_G max_D  E_x[log D(A(x))] + E_z[log(1 - D(A(G(z))))]
+
+where A is what D sees (nothing, ADA, DiffAugment, or Diffusion-GAN's forward diffusion), applied to
+real and generated images alike and inside G's graph, so G learns through it.
+
+One training step has two phases:
+
+* **D** (repeated ``n_critic`` times, each on a fresh real batch; WGAN's Algorithm 1):
+  *D main*, the loss on a real and a generated batch (passed through D separately, so batch norm never
+  mixes their statistics), plus ACGAN's class loss (Odena et al. eq. 2-3); then *D reg*, the gradient
+  penalty (Gulrajani et al. eq. 3) or R1 (Mescheder et al. 2018). After the update: WGAN's weight
+  clipping, and the augmentation controller observes r_t = E[sign D(real)].
+* **G**: fresh noise (and fresh uniform labels) through the just-updated, frozen D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..augment import ADA_TARGET, AUGMENTS, ForwardDiffusion, build_augment
+from ..config import RunConfig, need, need_at_least, need_positive, option
+from ..losses import LOSSES, AdversarialLoss, get_loss
+from ..models import CONDITIONAL, MODELS, build_models, is_conditional
+from ..models.conditional import balanced_labels
+from ..models.timestep import TimestepDiscriminator
+from ..regularizers import clip_weights_, gradient_penalty, r1_penalty
+from .base import DataSpec, Family, Phase
+
+# Settings a model needs to train as its paper intends; applied unless given explicitly.
+PRESETS: dict[str, dict] = {
+    # Arjovsky et al. 2017, Algorithm 1: n_critic 5, clip 0.01, RMSProp 5e-5 (Adam with beta1 = 0 is
+    # RMSProp plus bias correction; the paper found momentum unstable with clipping)
+    "wgan": {
+        "loss": "wasserstein",
+        "n_critic": 5,
+        "clip": 0.01,
+        "lr_g": 5e-5,
+        "lr_d": 5e-5,
+        "beta1": 0.0,
+        "beta2": 0.9,
+    },
+    # Gulrajani et al. 2017, Algorithm 1: lambda 10, n_critic 5, Adam(1e-4, beta1 0, beta2 0.9); we use 2e-4
+    # for CPU-length runs (measured in lesson 05)
+    "wgan-gp": {
+        "loss": "wasserstein",
+        "n_critic": 5,
+        "gp_weight": 10.0,
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+    },
+}
+
+
+@dataclass
+class GANConfig(RunConfig):
+    """Settings of the ``gan`` family (on top of the loop's :class:`RunConfig`).
+
+    Defaults are chosen for sample quality per CPU-minute on a 2-core machine: a width-32 DCGAN at batch
+    64 runs ~6 steps/s. With Adam at 1e-3 (beta1 0.5) it draws clothing-like shapes after ~250 steps and
+    recognisable garments after ~1,000 (about 3 minutes); the DCGAN paper's 2e-4 needed ~1,500 steps for less.
+    """
+
+    lr_g: float = option(1e-3, "generator learning rate")
+    lr_d: float = option(1e-3, "discriminator learning rate")
+    beta1: float = option(0.5, "Adam beta1 (DCGAN tip: Adam's default 0.9 makes this GAN fail)")
+    beta2: float = option(0.999, "Adam beta2")
+    loss: str = option("nonsaturating", "adversarial loss", choices=tuple(LOSSES))
+    n_critic: int = option(1, "D (critic) updates per G update")
+    gp_weight: float = option(0.0, "lambda of WGAN-GP's gradient penalty (0: off; the paper uses 10)")
+    r1_weight: float = option(0.0, "gamma of the R1 penalty on real images (0: off)")
+    clip: float = option(0.0, "WGAN weight clipping: clamp D's weights to [-clip, clip] (0: off)")
+    aux_weight: float = option(1.0, "ACGAN: weight of the auxiliary classification loss")
+    g_condition: str = option("cbn", "cgan generator conditioning", choices=("cbn", "concat"))
+    d_condition: str = option(
+        "projection", "cgan discriminator conditioning", choices=("projection", "concat")
+    )
+    augment: str = option("none", "what D sees", choices=tuple(AUGMENTS))
+    ada_target: float = option(
+        ADA_TARGET, "target of r_t = E[sign(D(real))] for ADA's p and Diffusion-GAN's T"
+    )
+    ada_kimg: float = option(
+        20.0, "thousand images for p to move 0 -> 1 (paper: 500; short CPU runs need faster)"
+    )
+    ada_interval: int = option(4, "update p (or T) every N D steps")
+    diffusion_t_max: int = option(500, "Diffusion-GAN: largest timestep T may reach")
+    diffusion_sigma: float = option(0.05, "Diffusion-GAN: std of the added noise (the paper's default)")
+    z_dim: int = option(64, "size of the latent vector z")
+    width: int = option(32, "channels of the widest conv layer (DCGAN) or hidden-size unit (MLP)")
+
+    def validate(self) -> "GANConfig":
+        super().validate()
+        need(self.model in MODELS, f"--model {self.model} is not a gan-family model")
+        need_positive(self, "lr_g", "lr_d")
+        need(
+            0 <= self.beta1 < 1 and 0 <= self.beta2 < 1,
+            f"Adam betas must be in [0, 1), got {self.beta1}, {self.beta2}",
+        )
+        get_loss(self.loss)
+        need(self.n_critic >= 1, f"--n-critic must be >= 1, got {self.n_critic}")
+        need_at_least(self, 0, "gp_weight", "r1_weight", "clip", "aux_weight", off=True)
+        need(
+            self.augment in AUGMENTS,
+            f"unknown --augment {self.augment!r}; choose one of {', '.join(AUGMENTS)}",
+        )
+        need(
+            -1 <= self.ada_target <= 1,
+            f"--ada-target is a target for E[sign(D(real))], in [-1, 1]; got {self.ada_target}",
+        )
+        need(self.ada_kimg > 0 and self.ada_interval >= 1, "--ada-kimg must be > 0 and --ada-interval >= 1")
+        need(
+            self.diffusion_t_max >= 1 and self.diffusion_sigma > 0,
+            "--diffusion-t-max must be >= 1, --diffusion-sigma > 0",
+        )
+        need(
+            self.augment != "diffusion" or self.model == "dcgan",
+            f"--augment diffusion is built for --model dcgan; use ada or diffaugment with {self.model}",
+        )
+        need(self.z_dim >= 1 and self.width >= 1, "--z-dim and --width must be >= 1")
+        return self
+
+
+class GANFamily(Family):
+    name = "gan"
+    Config = GANConfig
+    models = MODELS
+    presets = PRESETS
+    ema_nets = ("G",)
+    steerable = ("lr_g", "lr_d", "ada_target")
+
+    @classmethod
+    def build_nets(cls, config: GANConfig, spec: DataSpec) -> dict[str, nn.Module]:
+        G, D = build_models(
+            config.model,
+            spec.shape,
+            config.z_dim,
+            config.width,
+            spec.kind,
+            spec.num_classes,
+            config.g_condition,
+            config.d_condition,
+        )
+        if config.augment == "diffusion":  # Diffusion-GAN's D also sees the timestep t; it replaces the plain
+            # D, which is still built first so that a seed gives the same initial G and D in every version
+            D = TimestepDiscriminator(spec.shape[0], spec.shape[1], config.width, config.diffusion_t_max)
+        return {"G": G, "D": D}
+
+    @classmethod
+    def needs(cls, config: GANConfig) -> tuple[str, ...]:
+        return ("image", "label") if config.model in CONDITIONAL else ("image",)
+
+    def __init__(self, config: GANConfig, data, device, nets=None):
+        super().__init__(config, data, device, nets)
+        self.G, self.D = self.nets["G"], self.nets["D"]
+        self.conditional = is_conditional(self.G)
+        self.num_classes = self.G.num_classes if self.conditional else 0
+        self.augment = build_augment(config, data.shape, data.kind)
+        if self.augment is not None:
+            self.augment.to(device)
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "G": torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas),
+            "D": torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas),
+        }
+        self.opt_g, self.opt_d = self.optimizers["G"], self.optimizers["D"]
+        self.loss: AdversarialLoss = get_loss(config.loss)
+        g = torch.Generator().manual_seed(
+            config.seed + 2**20
+        )  # own generator: sampling never moves training RNG
+        self.fixed_z = torch.randn(config.grid_size, config.z_dim, generator=g).to(device)
+        self.fixed_y = None
+        if self.conditional:  # one row of 8 per class, the same 8 latents in every row (style vs class)
+            self.fixed_z = self.fixed_z[:8].repeat(self.num_classes, 1)
+            self.fixed_y = torch.arange(self.num_classes, device=device).repeat_interleave(8)
+        self._d_real = None  # D's logits on the last real batch, for the controller in after_d
+
+    # --- the two phases --------------------------------------------------------------------------
+    def phases(self) -> list[Phase]:
+        return [
+            Phase(
+                "D", self.d_step, optimizer="D", nets=("D",), repeat=self.config.n_critic, after=self.after_d
+            ),
+            Phase("G", self.g_step, optimizer="G", nets=("G",), needs_batch=False),
+        ]
+
+    def d_step(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        cfg, real = self.config, batch["image"]
+        y = batch["label"] if self.conditional else None  # fakes for D's step get the real batch's labels
+        with torch.no_grad():  # G's output is a constant here
+            fake = self.generate(self.noise(real.shape[0]), y)
+        if cfg.r1_weight:
+            real = real.detach().requires_grad_(True)
+        # D main
+        d_real, c_real = self.discriminate(real, y)
+        d_fake, c_fake = self.discriminate(fake, y)
+        loss = self.loss.d_loss(d_real, d_fake)
+        stats = {}
+        if c_real is not None:  # ACGAN (Odena et al. eq. 2-3): D also names the class of reals and fakes
+            loss = loss + cfg.aux_weight * (F.cross_entropy(c_real, y) + F.cross_entropy(c_fake, y))
+            stats["class_acc_real"] = (c_real.argmax(1) == y).float().mean()
+        # D reg
+        if cfg.gp_weight:
+            gp, norms = gradient_penalty(lambda x: self.discriminate(x, y)[0], real, fake, cfg.gp_weight)
+            loss = loss + gp
+            stats["gp"], stats["grad_norm"] = gp.detach(), norms.mean()
+        if cfg.r1_weight:
+            r1 = r1_penalty(d_real, real, cfg.r1_weight)
+            loss = loss + r1
+            stats["r1"] = r1.detach()
+        d_real, d_fake = d_real.detach(), d_fake.detach()
+        self._d_real = d_real
+        stats.update(
+            {
+                "loss_d": loss.detach(),
+                "d_real_acc": (d_real > 0).float().mean(),  # D says "real" (sigmoid > 0.5) on real images
+                "d_fake_acc": (d_fake < 0).float().mean(),  # D says "fake" on generated images
+                "d_real_sign": torch.sign(d_real).mean(),  # r_t of the ADA paper: the overfitting heuristic
+            }
+        )
+        if cfg.loss == "wasserstein":  # the critic's estimate of W(P_real, P_G) (Arjovsky et al. eq. 3)
+            stats["w_estimate"] = d_real.mean() - d_fake.mean()
+        return loss, stats
+
+    def after_d(self) -> None:
+        if self.config.clip:
+            clip_weights_(self.D, self.config.clip)
+        if self.augment is not None:
+            self.augment.observe(self._d_real)  # ADA's p / Diffusion-GAN's T follow r_t
+
+    def g_step(self, batch: None) -> tuple[torch.Tensor, dict]:
+        b = self.config.batch_size
+        y = self.random_labels(b)
+        d_gen, c_gen = self.discriminate(self.generate(self.noise(b), y), y)
+        loss = self.loss.g_loss(d_gen)
+        if c_gen is not None:
+            loss = loss + self.config.aux_weight * F.cross_entropy(c_gen, y)
+        stats = {"loss_g": loss.detach()}
+        if self.augment is not None:
+            stats.update(self.augment.stats())
+        return loss, stats
+
+    # --- the pieces the phases use (public: lessons and callbacks call them) --------------------
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.z_dim, device=self.device)
+
+    def random_labels(self, n: int) -> torch.Tensor | None:
+        """Uniformly drawn class labels for a conditional generator (None for an unconditional one)."""
+        return torch.randint(self.num_classes, (n,), device=self.device) if self.conditional else None
+
+    def generate(
+        self, z: torch.Tensor, y: torch.Tensor | None = None, G: nn.Module | None = None
+    ) -> torch.Tensor:
+        """G(z, y) for a conditional generator, G(z) otherwise."""
+        G = self.G if G is None else G
+        return G(z, y) if self.conditional else G(z)
+
+    def discriminate(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's verdict on a batch as ``(logits, class_logits or None)``, after the augmentation.
+
+        Diffusion-GAN's augmentation returns ``(x_t, t)``: its D takes the timestep in place of a label."""
+        condition = y
+        if self.augment is not None:
+            x = self.augment(x)
+            if isinstance(x, tuple):
+                x, condition = x
+        out = self.D(x, condition) if condition is not None else self.D(x)
+        return out if isinstance(out, tuple) else (out, None)
+
+    @property
+    def generator(self) -> nn.Module:
+        """The generator to sample from: the EMA copy when there is one."""
+        return self.sampling_net("G")
+
+    @torch.no_grad()
+    def sample(
+        self, z: torch.Tensor | None = None, n: int = 64, use_ema: bool = True, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Images (or points) from the generator in eval mode, on the CPU. A conditional generator
+        gets ``y`` (default: balanced labels 0, 1, ..., C-1, 0, ...)."""
+        G = self.generator if use_ema else self.G
+        was_training = G.training
+        G.eval()
+        z = z.to(self.device) if z is not None else self.noise(n)
+        if self.conditional and y is None:
+            y = balanced_labels(z.shape[0], self.num_classes, self.device)
+        out = self.generate(z, None if y is None else torch.as_tensor(y, device=self.device), G)
+        G.train(was_training)
+        return out.float().cpu()
+
+    @classmethod
+    def sampler(cls, nets: dict[str, nn.Module], config: dict, family_state: dict) -> nn.Module:
+        return nets["G"]  # G(z), or G(z, y) for the conditional models
+
+    def grid(self) -> tuple[torch.Tensor, int | None]:
+        return self.sample(self.fixed_z, y=self.fixed_y), (8 if self.conditional else None)  # class rows
+
+    @classmethod
+    def augmentation_at(cls, run) -> tuple[nn.Module | None, str]:
+        """A run's augmentation with the state of its checkpoint (ADA's p, Diffusion-GAN's T) and a caption
+        saying which: what D saw then (the dashboard's "What D sees")."""
+        config, state = run.config(), run.load_checkpoint()
+        augment = build_augment(GANConfig.from_dict(config), tuple(config["sample_shape"]), config["kind"])
+        if augment is None:
+            return None, "D sees the images as they are"
+        if state["family_state"].get("augment") is not None:
+            augment.load_state_dict(state["family_state"]["augment"])
+        at = f"at the checkpoint of step {state['step']}"
+        if isinstance(augment, ForwardDiffusion):
+            what = f"Diffusion-GAN with T = {augment.T.item():.0f} {at}; t drawn per image"
+        elif hasattr(augment, "p"):
+            what = f"ADA at p = {augment.p.item():.2f} {at}"
+        else:
+            what = "DiffAugment (colour, translation, cutout), applied to every image"
+        return augment.eval(), what
+
+    # --- steering and state ----------------------------------------------------------------------
+    def apply_settings(self, settings: dict) -> None:
+        if "lr_g" in settings:
+            self.set_lr(self.opt_g, settings["lr_g"])
+        if "lr_d" in settings:
+            self.set_lr(self.opt_d, settings["lr_d"])
+        if "ada_target" in settings and self.augment is not None and hasattr(self.augment, "target"):
+            self.augment.target = float(settings["ada_target"])
+
+    def state_dict(self) -> dict:
+        return {"augment": self.augment.state_dict() if self.augment is not None else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.augment is not None and state.get("augment") is not None:
+            self.augment.load_state_dict(state["augment"])  # ADA's p / Diffusion-GAN's T, exactly

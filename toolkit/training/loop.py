@@ -1,0 +1,294 @@
+"""The training loop: one loop for every family. It knows no model.
+
+A family (``toolkit/families/``) brings its nets by name, its optimizers and its step as named phases;
+the loop owns everything around them: the device, seeding, the step counter, the EMA copies, the
+logging, sampling and checkpoint intervals, callbacks, the NaN guard and steering.
+
+One step, for each phase in the family's order (e.g. gan: D, then G)::
+
+    freeze every net but the phase's      (no gradients are computed for them)
+    repeat phase.repeat times:            (e.g. n_critic critic updates)
+        batch = next batch                (a dict: {"image"}, {"image", "label"}, ...)
+        zero the phase's optimizer; loss, stats = phase.run(batch); loss.backward(); optimizer.step()
+        phase.after()                     (weight clipping, augmentation controllers)
+    then: update the EMA copies
+
+Keeping the hot path fast: batches are slices of one in-memory tensor; per-step numbers stay on the
+device and are summed there, and are copied to the host (one sync) only every ``log_every`` steps;
+files are written only at those intervals.
+
+Resuming is exact: a checkpoint holds every net, EMA copy and optimizer, the family's own state (an
+augmentation's p, a growth schedule), the step, the RNG states, the data position and the
+half-finished logging interval, so 10 steps + resume + 10 steps equals 20 steps straight (tested).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..data import BatchSampler, TensorData, load_dataset
+from ..errors import ToolkitError
+from ..families import family_for
+from ..runs import LAST_CHECKPOINT, Run, RunWriter, load_checkpoint, save_checkpoint
+from ..runtime import pick_device, set_threads
+from .callbacks import measuring_callbacks
+from .checkpoint import checkpoint_state, restore_checkpoint_state
+from .ema import EMA
+from .interval import IntervalStats, non_finite
+
+
+class TrainingDiverged(ToolkitError):
+    """A logged value became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Trainer:
+    """Trains the family that ``config.model`` belongs to.
+
+    ``data``: a :class:`TensorData` to train on instead of ``config.data``. ``run_dir``: where to write the
+    run directory (None: keep everything in memory, e.g. in a notebook). ``nets``: hand-built nets by name
+    (e.g. ``{"G": my_G, "D": my_D}``) instead of the family's. ``overwrite``: a ``run_dir`` that already
+    holds a run is an error unless this is True; use :meth:`resume` to continue one.
+
+    What the loop does not have, the family does: ``trainer.G``, ``trainer.sample(...)``,
+    ``trainer.fixed_z`` are the family's attributes (see ``toolkit/families/gan.py``).
+    """
+
+    def __init__(
+        self,
+        config,
+        data: TensorData | None = None,
+        run_dir: str | Path | None = None,
+        callbacks=(),
+        nets: dict | None = None,
+        progress: bool = True,
+        overwrite: bool = False,
+        _resuming: bool = False,
+    ):
+        self.config = config.validate()
+        family_cls = family_for(config.model)
+        if (
+            run_dir is not None
+            and not (_resuming or overwrite)
+            and (Path(run_dir) / LAST_CHECKPOINT).exists()
+        ):
+            raise ToolkitError(
+                f"{run_dir} already holds a run; add --resume to continue it, or choose a new "
+                "--run-dir (in Python: Trainer.resume(run_dir), or overwrite=True)"
+            )
+        self.threads = set_threads(config.threads)
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)
+        self.data = (
+            data
+            if data is not None
+            else load_dataset(config.data, resolution=config.resolution, limit=config.limit, seed=config.seed)
+        )
+        family_cls.check_data(config, self.data)
+        self.family = family_cls(config, self.data, self.device, nets)
+        self.ema = (
+            {n: EMA(self.family.nets[n], config.ema) for n in family_cls.ema_nets} if config.ema > 0 else {}
+        )
+        self.family.averaged = {n: e.model for n, e in self.ema.items()}
+        self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device)
+        self.callbacks = [*measuring_callbacks(config), *callbacks]
+        # everything is validated: only now may an earlier run's files in run_dir be replaced
+        self.writer = RunWriter(run_dir, fresh=not _resuming) if run_dir is not None else None
+        self.progress = progress
+        self.step = 0
+        self.history: list[dict] = []  # every logged row, also kept in memory
+        self.stop_requested = False  # set from a signal handler or another thread to stop cleanly
+        self.interval = IntervalStats()  # this logging interval's sums, on the device
+        self.elapsed = 0.0  # seconds of training so far (across resumes)
+
+    def __getattr__(self, name: str):
+        """Attributes the loop does not have are the family's (``trainer.G``, ``trainer.sample``)."""
+        family = self.__dict__.get("family")
+        if family is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(family, name)
+
+    def describe(self) -> dict:
+        """config.json's content: the settings plus what the data turned out to be."""
+        return {
+            **dataclasses.asdict(self.config),
+            "family": self.family.name,
+            "sample_shape": list(self.data.shape),
+            "kind": self.data.kind,
+            "class_names": self.data.class_names,
+            "data_info": self.data.info,
+            "toolkit_version": __version__,
+        }
+
+    # --- the loop ------------------------------------------------------------------------------
+    def fit(self, until: int | None = None) -> list[dict]:
+        """Train until step ``until`` (default ``config.steps``); returns the logged rows."""
+        cfg = self.config
+        until = cfg.steps if until is None else until
+        if self.writer is not None:
+            self.writer.write_config(self.describe())
+            self.writer.event("resumed" if self.step else "started", step=self.step, until=until)
+        self.stop_requested = False
+        phases = self.family.phases()
+        interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+        bar = tqdm(
+            total=until,
+            initial=self.step,
+            disable=not self.progress,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
+            leave=True,
+            mininterval=0.2 if interactive else 15.0,
+        )
+        start = time.perf_counter() - self.elapsed
+        try:
+            while self.step < until and not self.stop_requested:
+                self.interval.add(self.train_step(phases))
+                self.step += 1
+                self.elapsed = time.perf_counter() - start
+                bar.update(1)
+                if self.step % cfg.log_every == 0:
+                    row = self._log()
+                    bar.set_postfix(
+                        {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "d_real_acc"))},
+                        refresh=False,
+                    )
+                if cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self._sample_grid()
+                if self.writer is not None and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            bar.close()
+            for net in self.family.nets.values():
+                net.requires_grad_(True)
+        # the end of this call: a last grid and checkpoint, then a row for any unlogged steps
+        if cfg.sample_every and self.step % cfg.sample_every != 0:
+            self._sample_grid()
+        if self.writer is not None and not (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
+            self.save_checkpoint()
+        if self.interval.count:
+            self._log(partial=True)
+        if self.writer is not None:
+            self.writer.event("stopped" if self.stop_requested else "finished", step=self.step)
+            self.writer.close()
+        for cb in self.callbacks:
+            cb.on_end(self)
+        return self.history
+
+    def train_step(self, phases) -> dict[str, torch.Tensor]:
+        """One step: every phase in order, then the EMA copies. Returns the phases' stats (on the device)."""
+        out: dict[str, torch.Tensor] = {}
+        for phase in phases:
+            for name, net in self.family.nets.items():
+                net.requires_grad_(name in phase.nets)
+            optimizer = self.family.optimizers[phase.optimizer]
+            for _ in range(phase.repeat):
+                batch = self.batches.next() if phase.needs_batch else None
+                optimizer.zero_grad(set_to_none=True)
+                loss, stats = phase.run(batch)
+                loss.backward()
+                optimizer.step()
+                if phase.after is not None:
+                    phase.after()
+                out.update(stats)
+        for name, ema in self.ema.items():
+            ema.update(self.family.nets[name], self.step)
+        return out
+
+    def _guard(self, values: dict[str, float]) -> None:
+        """The NaN guard: stop with a clear error before a NaN/inf value is logged or checkpointed."""
+        bad = non_finite(values)
+        if not bad:
+            return
+        last = self.writer is not None and (self.writer.dir / LAST_CHECKPOINT).exists()
+        kept = "the last good checkpoint is kept" if last else "no checkpoint was written"
+        if self.writer is not None:
+            self.writer.event("diverged", step=self.step, losses=bad)
+            self.writer.close()
+        raise TrainingDiverged(
+            f"training diverged: {', '.join(bad)} became NaN/inf by step {self.step}; {kept}; "
+            "lower the learning rates (--lr-g/--lr-d) or change the loss"
+        )
+
+    def _log(self, partial: bool = False) -> dict:
+        means = self.interval.take_means()
+        self._guard(means)
+        row = {"step": self.step, "time": round(self.elapsed, 3), **means}
+        if partial:
+            row["partial"] = True  # fewer than log_every steps; dropped if the run is resumed
+        self.history.append(row)
+        for cb in self.callbacks:  # a callback may add entries (e.g. fid); they are written below
+            cb.on_log(self, row)
+        if self.writer is not None:
+            self.writer.log(row)
+        return row
+
+    def _sample_grid(self) -> None:
+        images, nrow = self.family.grid()
+        if self.writer is not None and self.data.kind == "images":
+            self.writer.save_grid(self.step, images, nrow)
+        for cb in self.callbacks:
+            cb.on_sample(self, self.step, images)
+
+    # --- steering ----------------------------------------------------------------------------
+    def steer(self, **settings) -> dict:
+        """Change settings mid-run (the family's ``steerable`` ones, e.g. learning rates), validated by the
+        same rules as the command line. config.json is rewritten, so it shows the values in force."""
+        unknown = sorted(set(settings) - set(self.family.steerable))
+        if unknown:
+            raise ToolkitError(
+                f"cannot change {', '.join(unknown)} during a run; only {', '.join(self.family.steerable)}"
+            )
+        dataclasses.replace(self.config, **settings).validate()
+        for k, v in settings.items():
+            setattr(self.config, k, v)  # the family shares this config object
+        self.family.apply_settings(settings)
+        if self.writer is not None:
+            self.writer.write_config(self.describe())
+            self.writer.event("changed", step=self.step, **settings)
+        return settings
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return checkpoint_state(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        restore_checkpoint_state(self, state)
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        """Write checkpoints/last.pt atomically (temporary file + rename); never a NaN one."""
+        self._guard(self.interval.host_sums())
+        if path is None:
+            if self.writer is None:
+                raise ToolkitError("this trainer has no run directory; pass a path to save_checkpoint")
+            path = self.writer.dir / LAST_CHECKPOINT
+        return save_checkpoint(path, self.state_dict())
+
+    @classmethod
+    def resume(
+        cls, run_dir: str | Path, steps: int | None = None, callbacks=(), progress: bool = True, **overrides
+    ) -> "Trainer":
+        """Re-create a run from its config.json, load checkpoints/last.pt, and drop metrics rows
+        logged after that checkpoint (they will be logged again, identically)."""
+        run = Run(run_dir)
+        ckpt = run.checkpoint_path()
+        if ckpt is None:
+            raise ToolkitError(
+                f"nothing to resume in {run_dir}: no {LAST_CHECKPOINT}; start it without --resume"
+            )
+        saved = run.config()
+        config = family_for(saved.get("model", "")).Config.from_dict({**saved, **overrides})
+        if steps is not None:
+            config.steps = steps
+        trainer = cls(config, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True)
+        trainer.load_state_dict(load_checkpoint(ckpt, trainer.device))
+        trainer.writer.truncate_metrics(trainer.step)
+        trainer.history = Run(run_dir).metrics()
+        return trainer
