@@ -4,6 +4,7 @@
 family            models
 ================  ==============================================================================
 ``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp: noise -> image games (lessons 01-07)
+``pggan``         pggan: progressive growing with fade-in (lesson 08)
 ================  ==============================================================================
 
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
@@ -16,8 +17,9 @@ from __future__ import annotations
 from ..errors import ToolkitError
 from .base import DataSpec, Family, Phase
 from .gan import GANConfig, GANFamily
+from .pggan import PGGANConfig, PGGANFamily
 
-FAMILIES: dict[str, type[Family]] = {f.name: f for f in (GANFamily,)}
+FAMILIES: dict[str, type[Family]] = {f.name: f for f in (GANFamily, PGGANFamily)}
 MODELS: dict[str, str] = {m: d for f in FAMILIES.values() for m, d in f.models.items()}
 
 
@@ -38,4 +40,6 @@ __all__ = [
     "family_for",
     "GANConfig",
     "GANFamily",
+    "PGGANConfig",
+    "PGGANFamily",
 ]
