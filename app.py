@@ -18,7 +18,7 @@ import torch
 
 from toolkit import jobs, viz
 from toolkit.augment import ADA_TARGET, AUGMENTS
-from toolkit.config import config_for
+from toolkit.config import config_for, flag
 from toolkit.data import DATASETS, fashion_mnist
 from toolkit.errors import ToolkitError
 from toolkit.families import MODELS, family_for
@@ -64,19 +64,24 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
-    loss = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(preset.loss))
+    settings = {"model": model, "data": data, "steps": steps, "batch_size": batch, "lr_g": lr_g, "lr_d": lr_d}
+    if hasattr(preset, "loss"):  # the gan family's choices; other families bring their own objective
+        settings["loss"] = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(preset.loss))
     if model in family_for(model).presets:
         st.caption("preset: " + ", ".join(f"{k} {v}" for k, v in family_for(model).presets[model].items()))
-    augment = st.selectbox(
-        "What D sees (augmentation)", list(AUGMENTS), help="; ".join(f"{k}: {v}" for k, v in AUGMENTS.items())
-    )
+    if hasattr(preset, "augment"):
+        settings["augment"] = st.selectbox(
+            "What D sees (augmentation)",
+            list(AUGMENTS),
+            help="; ".join(f"{k}: {v}" for k, v in AUGMENTS.items()),
+        )
     limit = st.select_slider(
         "Training images",
         ["all", 200, 500, 1000, 2000, 5000, 10000],
         value="all",
         help="a seeded, class-balanced subset: little data makes D overfit (lessons 06-07)",
     )
-    seed = st.number_input("Seed", 0, 10_000, 0)
+    settings["seed"] = st.number_input("Seed", 0, 10_000, 0)
     st.session_state.setdefault("run_name", f"run-{time.strftime('%m%d-%H%M%S')}")
     name = st.text_input("Run name", key="run_name")
     if st.button("Start training", type="primary"):
@@ -85,36 +90,12 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         elif (root / name).exists():
             st.error(f"{root / name} exists already; choose another name.")
         else:
-            args = [
-                "--model",
-                model,
-                "--data",
-                data,
-                "--steps",
-                str(steps),
-                "--batch-size",
-                str(batch),
-                "--lr-g",
-                str(lr_g),
-                "--lr-d",
-                str(lr_d),
-                "--loss",
-                loss,
-                "--seed",
-                str(seed),
-                "--log-every",
-                "10",
-                "--sample-every",
-                "50",
-                "--checkpoint-every",
-                "100",
-                "--augment",
-                augment,
-            ]
+            settings.update(log_every=10, sample_every=50, checkpoint_every=100)
             if limit != "all":
-                args += ["--limit", str(limit), "--gap-every", "50"]
+                settings.update(limit=limit, gap_every=50)
             if model == "mlp" and data in ("ring", "grid"):
-                args += ["--z-dim", "2", "--width", "64"]
+                settings.update(z_dim=2, width=64)
+            args = [part for k, v in settings.items() for part in (flag(k), str(v))]
             try:
                 jobs.start_job(root / name, args)
                 st.session_state["run"] = name
@@ -225,9 +206,8 @@ def live_view():
         for title, keys in charts:
             fig = viz.metrics_figure(rows, keys, title)
             if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
-                target = run.config().get(
-                    "ada_target", ADA_TARGET
-                )  # re-read: it can be steered during the run
+                # re-read: it can be steered during the run
+                target = run.config().get("ada_target", ADA_TARGET)
                 fig.add_hline(y=target, line_dash="dot", annotation_text=f"target r_t {target:g}")
             st.plotly_chart(fig, width="stretch", key=f"chart-{title}")
     with right:

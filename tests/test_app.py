@@ -257,3 +257,48 @@ def test_steering_the_ada_target_reaches_the_controller_and_config(tmp_path):
     assert Run(tmp_path / "r").config()["ada_target"] == 0.8  # a resume keeps it
     with pytest.raises(ValueError, match="in \\[-1, 1\\]"):
         jobs.steer(tmp_path / "r", ada_target=3)
+
+
+def test_a_pggan_run_shows_its_fade_in_and_full_size_samples(tmp_path, monkeypatch):
+    from toolkit.config import config_for
+
+    cfg = config_for(
+        "pggan",
+        data="digits",
+        steps=12,
+        batch_size=16,
+        width=8,
+        z_dim=16,
+        stage_kimg=0.05,
+        fade_kimg=0.05,
+        log_every=3,
+        sample_every=6,
+        checkpoint_every=6,
+        threads=1,
+    )
+    Trainer(cfg, run_dir=tmp_path / "pg", progress=False).fit()
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("PGGAN fade-in" in s and "alpha" in s and "resolution" in s for s in specs)
+    assert at.get("image")  # the latest grid (at 16x16, upsampled to 32) and the latent walk
+
+
+def test_start_a_pggan_run_from_the_form(tmp_path, monkeypatch):
+    """The form offers the new family, with only the flags that family has (no --loss, no --augment)."""
+    at = app(tmp_path, monkeypatch)
+    sb = at.sidebar
+    next(s for s in sb.selectbox if s.label == "Model").set_value("pggan").run()
+    assert not any(s.label == "Loss" for s in at.sidebar.selectbox)
+    next(s for s in at.sidebar.selectbox if s.label == "Data").set_value("digits")
+    next(s for s in at.sidebar.slider if s.label == "Steps").set_value(50)
+    next(t for t in at.sidebar.text_input if t.label == "Run name").set_value("grown")
+    next(b for b in at.sidebar.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error
+    run = tmp_path / "grown"
+    try:
+        assert wait_for(lambda: len(Run(run).metrics()) >= 1, 60), (run / "train.log").read_text()
+        assert Run(run).config()["model"] == "pggan" and "resolution" in Run(run).metrics()[0]
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)

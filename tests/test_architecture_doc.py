@@ -1,5 +1,6 @@
 """docs/architecture.md's worked example is real: its family module registers, trains on the ring through
 the unchanged loop, resumes exactly, and finds most of the ring's modes."""
+
 import re
 from pathlib import Path
 
@@ -21,8 +22,18 @@ def test_the_worked_example_family_trains_and_resumes(tmp_path):
         assert quality.modes_covered >= 6 and quality.high_quality > 0.3, str(quality)
 
         Trainer, config_for = namespace["Trainer"], namespace["config_for"]
-        cfg = lambda steps: config_for("lsgan-toy", data="ring", steps=steps, batch_size=64, log_every=5,  # noqa: E731
-                                       checkpoint_every=7, threads=1)
+
+        def cfg(steps):
+            return config_for(
+                "lsgan-toy",
+                data="ring",
+                steps=steps,
+                batch_size=64,
+                log_every=5,
+                checkpoint_every=7,
+                threads=1,
+            )
+
         straight = Trainer(cfg(20), run_dir=tmp_path / "a", progress=False)
         straight.fit()
         Trainer(cfg(9), run_dir=tmp_path / "b", progress=False).fit()

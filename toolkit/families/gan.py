@@ -174,9 +174,8 @@ class GANFamily(Family):
         }
         self.opt_g, self.opt_d = self.optimizers["G"], self.optimizers["D"]
         self.loss: AdversarialLoss = get_loss(config.loss)
-        g = torch.Generator().manual_seed(
-            config.seed + 2**20
-        )  # own generator: sampling never moves training RNG
+        # its own generator: drawing the fixed latents never moves the training RNG
+        g = torch.Generator().manual_seed(config.seed + 2**20)
         self.fixed_z = torch.randn(config.grid_size, config.z_dim, generator=g).to(device)
         self.fixed_y = None
         if self.conditional:  # one row of 8 per class, the same 8 latents in every row (style vs class)

@@ -91,6 +91,11 @@ class PGGANConfig(RunConfig):
         24.0, "thousand images per stable phase (paper: 600; short CPU runs need fewer)"
     )
     fade_kimg: float = option(24.0, "thousand images per fade-in (paper: 600; 0: grow without fading)")
+    start_resolution: int = option(
+        4,
+        "resolution training starts at (the paper: 4); the data's size trains a "
+        "fixed-resolution network of the same final architecture, the baseline",
+    )
     z_dim: int = option(128, "size of the latent vector z (paper: 512)")
     width: int = option(64, "channels per stage up to 32x32, halved at each doubling above (paper: 512)")
 
@@ -135,13 +140,18 @@ class PGGANFamily(Family):
     def __init__(self, config: PGGANConfig, data, device, nets=None):
         super().__init__(config, data, device, nets)
         self.G, self.D = self.nets["G"], self.nets["D"]
-        self.resolutions = pggan_resolutions(self.G.max_resolution)
+        allowed = pggan_resolutions(self.G.max_resolution)
+        if config.start_resolution not in allowed:
+            raise ToolkitError(
+                f"--start-resolution must be one of {', '.join(map(str, allowed))} for these images, "
+                f"got {config.start_resolution}"
+            )
+        self.resolutions = [r for r in allowed if r >= config.start_resolution]
         self.images_seen = 0
         self.resolution, self.alpha = self.stage()
         self.optimizers = self.new_optimizers()
-        g = torch.Generator().manual_seed(
-            config.seed + 2**20
-        )  # own generator: sampling never moves training RNG
+        # its own generator: drawing the fixed latents never moves the training RNG
+        g = torch.Generator().manual_seed(config.seed + 2**20)
         self.fixed_z = torch.randn(config.grid_size, config.z_dim, generator=g).to(device)
 
     def stage(self) -> tuple[int, float]:

@@ -95,9 +95,8 @@ class ConditionalGenerator(nn.Module):
         self.z_dim, self.num_classes, self.mode = z_dim, num_classes, mode
         if mode == "concat":
             self.embed = nn.Embedding(num_classes, embed_dim)
-            self.body = DCGANGenerator(
-                z_dim + embed_dim, channels, resolution, width
-            )  # z_dim grows by the label
+            # z_dim grows by the label
+            self.body = DCGANGenerator(z_dim + embed_dim, channels, resolution, width)
             nn.init.normal_(self.embed.weight, 0.0, 1.0)  # on the scale of z
             return
         n_up = _check(resolution, channels)
