@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import RunConfig, need, need_at_least, need_positive, option
+from ..config import RunConfig, need, need_at_least, need_learning_rate, need_positive, option
 from ..errors import ToolkitError
 from ..losses import wasserstein_d_loss, wasserstein_g_loss
 from ..models.pggan import PGGANDiscriminator, PGGANGenerator, fade_in, pggan_resolutions
@@ -36,17 +36,18 @@ from .base import DataSpec, Family, Phase
 def stage_at(kimg: float, resolutions: list[int], stage_kimg: float, fade_kimg: float) -> tuple[int, float]:
     """(resolution, alpha) after ``kimg`` thousand images: resolutions[0] stable for ``stage_kimg``, then
     for each next resolution a fade-in of ``fade_kimg`` (alpha 0 -> 1) and a stable phase of
-    ``stage_kimg``."""
-    if kimg < stage_kimg:
+    ``stage_kimg``. Counted in whole images, so a phase ends exactly where it should (no rounding drift)."""
+    t, stage, fade = round(kimg * 1000), round(stage_kimg * 1000), round(fade_kimg * 1000)
+    if t < stage:
         return resolutions[0], 1.0
-    t = kimg - stage_kimg
+    t -= stage
     for r in resolutions[1:]:
-        if t < fade_kimg:
-            return r, t / fade_kimg
-        t -= fade_kimg
-        if t < stage_kimg:
+        if t < fade:
+            return r, t / fade
+        t -= fade
+        if t < stage:
             return r, 1.0
-        t -= stage_kimg
+        t -= stage
     return resolutions[-1], 1.0
 
 
@@ -102,7 +103,8 @@ class PGGANConfig(RunConfig):
     def validate(self) -> "PGGANConfig":
         super().validate()
         need(self.model == "pggan", f"--model {self.model} is not a pggan-family model")
-        need_positive(self, "lr_g", "lr_d", "stage_kimg")
+        need_learning_rate(self, "lr_g", "lr_d")
+        need_positive(self, "stage_kimg")
         need(
             0 <= self.beta1 < 1 and 0 <= self.beta2 < 1,
             f"Adam betas must be in [0, 1), got {self.beta1}, {self.beta2}",
@@ -121,6 +123,7 @@ class PGGANFamily(Family):
     }
     ema_nets = ("G",)
     steerable = ("lr_g", "lr_d")
+    resumable = (*steerable, "beta1", "beta2")
 
     @classmethod
     def build_nets(cls, config: PGGANConfig, spec: DataSpec) -> dict[str, nn.Module]:
@@ -232,6 +235,8 @@ class PGGANFamily(Family):
 
     # --- steering and state ----------------------------------------------------------------------
     def apply_settings(self, settings: dict) -> None:
+        if "beta1" in settings or "beta2" in settings:
+            self.set_betas()
         for key, name in (("lr_g", "G"), ("lr_d", "D")):
             if key in settings:
                 self.set_lr(self.optimizers[name], settings[key])
