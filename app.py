@@ -24,7 +24,7 @@ from toolkit.errors import ToolkitError
 from toolkit.families import MODELS, family_for
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
-from toolkit.runs import Run, default_runs_root, list_runs
+from toolkit.runs import MetricsTail, Run, default_runs_root, list_runs
 
 st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 torch.set_num_threads(1)  # training jobs run beside us: stay light
@@ -50,7 +50,15 @@ def default_data() -> tuple[str, str]:
 
 # --- sidebar: where runs live, starting a run ----------------------------------------------------
 st.sidebar.title("GAN dashboard")
-root = Path(st.sidebar.text_input("Runs folder", str(default_runs_root()))).expanduser()
+# The dashboard acts only on runs under its runs root ($TOOLKIT_RUNS_DIR or this checkout's runs/): the box
+# may pick a folder inside it, never one elsewhere on disk.
+ALLOWED_ROOT = default_runs_root().resolve()
+root = Path(st.sidebar.text_input("Runs folder", str(ALLOWED_ROOT))).expanduser().resolve()
+if root != ALLOWED_ROOT and ALLOWED_ROOT not in root.parents:
+    st.sidebar.error(
+        f"The dashboard only follows runs under {ALLOWED_ROOT} (set TOOLKIT_RUNS_DIR to change it)."
+    )
+    root = ALLOWED_ROOT
 runs = list_runs(root)
 
 with st.sidebar.expander("Start a new run", expanded=not runs):
@@ -58,9 +66,13 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     model = st.selectbox("Model", list(MODELS), index=list(MODELS).index(model0))
     data_names = list(DATASETS)
     data = st.selectbox("Data", data_names, index=data_names.index(data0))
-    steps = st.slider("Steps", 50, 5000, 1500 if model == "dcgan" else 3000, step=50)
-    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=64 if model == "dcgan" else 256)
     preset = config_for(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
+    if family_for(model).name == "gan":  # short CPU runs: DCGAN at batch 64, the 2-D toys at 256
+        steps0, batch0 = (1500, 64) if model == "dcgan" else (3000, 256)
+    else:  # other families: their own defaults
+        steps0, batch0 = min(preset.steps, 5000), preset.batch_size
+    steps = st.slider("Steps", 50, 5000, steps0, step=50)
+    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=batch0)
     lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
@@ -192,19 +204,25 @@ live_tab, latent_tab, augment_tab = st.tabs(["Live training", "Latent interpolat
 
 
 # --- live views ------------------------------------------------------------------------------------
+@st.cache_resource(max_entries=16)
+def metrics_tail(path: str) -> MetricsTail:
+    """One incremental reader per run (a refresh parses only new lines; see toolkit.runs.MetricsTail)."""
+    return MetricsTail(path)
+
+
 @st.fragment(run_every=2)
 def live_view():
-    rows = run.metrics()
-    if not rows:
+    tail = metrics_tail(str(run.dir / "metrics.jsonl")).refresh()
+    if not tail.count:
         st.info("No metrics logged yet: the first row appears after --log-every steps.")
         return
-    last = rows[-1]
-    st.caption(f"step {last['step']} · {last['time']:.0f} s of training · {len(rows)} rows")
-    charts = [(t, k) for t, k in LIVE_CHARTS if any(key in r for r in rows for key in k)]
+    last = tail.last
+    st.caption(f"step {last['step']} · {last['time']:.0f} s of training · {tail.count} rows")
+    charts = [(t, k) for t, k in LIVE_CHARTS if any(key in tail.columns for key in k)]
     left, right = st.columns([3, 2])
     with left:
         for title, keys in charts:
-            fig = viz.metrics_figure(rows, keys, title)
+            fig = viz.series_figure({k: tail.series(k) for k in keys if k in tail.columns}, title)
             if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
                 # re-read: it can be steered during the run
                 target = run.config().get("ada_target", ADA_TARGET)
@@ -295,8 +313,18 @@ with latent_tab:
 # --- what the discriminator sees ------------------------------------------------------------------------
 @st.cache_resource(max_entries=2)
 def real_images(data: str, resolution, limit, seed):
+    """16 of the run's training images. config.json is a file anyone could edit, so its values are checked
+    before use: a built-in dataset, or a folder/zip inside the runs root or the user's home."""
     from toolkit.data import load_dataset
 
+    if data not in DATASETS:
+        path = Path(str(data)).expanduser().resolve()
+        if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+            raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
+    if not (resolution is None or (isinstance(resolution, int) and 1 <= resolution <= 1024)):
+        raise ToolkitError(f"this run's config.json has an invalid resolution ({resolution!r})")
+    if not (limit is None or (isinstance(limit, int) and limit >= 1)) or not isinstance(seed, int):
+        raise ToolkitError("this run's config.json has an invalid limit or seed")
     return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:16]
 
 

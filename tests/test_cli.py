@@ -333,3 +333,44 @@ def test_resume_without_steps_keeps_the_runs_own_length(tmp_path):
     # a later --resume with no --steps must not shrink the run to the default length
     assert main(["train", "--run-dir", str(run), "--resume", "--no-progress"]) == 0
     assert Run(run).config()["steps"] == 6
+
+
+def test_a_typed_flag_beats_the_preset_even_when_it_equals_the_family_default(tmp_path):
+    """wgan-gp's preset sets n_critic 5; typing --n-critic 1 (the gan family's default) must give 1."""
+    run = tmp_path / "r"
+    assert (
+        main(["train", *TINY, "--model", "wgan-gp", "--steps", "1", "--n-critic", "1", "--run-dir", str(run)])
+        == 0
+    )
+    config = Run(run).config()
+    assert config["n_critic"] == 1 and config["gp_weight"] == 10.0  # the rest of the preset still applies
+    run2 = tmp_path / "r2"
+    assert main(["train", *TINY, "--model", "wgan-gp", "--steps", "1", "--run-dir", str(run2)]) == 0
+    assert Run(run2).config()["n_critic"] == 5
+
+
+def test_resume_applies_changeable_flags_and_refuses_the_rest(tmp_path, capsys):
+    """A diverging run can be rescued with a lower learning rate: --lr on --resume reaches the optimizers,
+    is recorded as an event and shown in config.json. Model, data and network flags cannot change."""
+    run = str(tmp_path / "r")
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", run]) == 0
+    assert main(["train", *TINY, "--steps", "3", "--resume", "--run-dir", run]) == 0  # the same flags: fine
+    assert (
+        main(
+            ["train", *TINY, "--steps", "4", "--lr", "0.0005", "--beta1", "0.2", "--resume", "--run-dir", run]
+        )
+        == 0
+    )
+    config = Run(run).config()
+    assert (config["lr_g"], config["lr_d"], config["beta1"]) == (0.0005, 0.0005, 0.2)
+    changed = [e for e in Run(run).events() if e["event"] == "changed"]
+    assert changed[-1]["lr_g"] == 0.0005 and changed[-1]["on"] == "resume"
+    opt = torch.load(tmp_path / "r" / "checkpoints" / "last.pt", weights_only=True)["optimizers"]["G"]
+    assert opt["param_groups"][0]["lr"] == 0.0005 and opt["param_groups"][0]["betas"][0] == 0.2
+    capsys.readouterr()
+    assert main(["train", *TINY, "--steps", "6", "--width", "16", "--resume", "--run-dir", run]) == 2
+    assert "--width cannot change on --resume" in capsys.readouterr().err
+    assert main(["train", *TINY, "--steps", "2", "--resume", "--run-dir", run]) == 2
+    assert "--steps 2 is below the run's current step 4" in capsys.readouterr().err
+    assert main(["train", *TINY, "--steps", "6", "--lr", "1e30", "--resume", "--run-dir", run]) == 2
+    assert "no larger than 1" in capsys.readouterr().err

@@ -55,3 +55,56 @@ def test_new_engine_reproduces_the_old_trace(name):
         for got, want in zip(rows, trace["rows"]):
             assert got == pytest.approx(want, rel=1e-5), got["step"]
         assert grid_sum == pytest.approx(trace["grid_sum"], rel=1e-5)
+
+
+def test_a_batch_key_mismatch_is_one_line_naming_both():
+    from toolkit.data import TensorData
+    from toolkit.errors import ToolkitError
+
+    unlabelled = TensorData("my-photos", torch.rand(32, 1, 32, 32) * 2 - 1)
+    with pytest.raises(
+        ToolkitError,
+        match=r"cgan needs batches with image, label, but my-photos gives image "
+        r"\(put one sub-folder per class\)",
+    ):
+        Trainer(
+            TrainConfig.for_model("cgan", steps=2, batch_size=8, threads=1), data=unlabelled, progress=False
+        )
+
+
+def test_a_checkpoint_from_before_the_redesign_still_loads(tmp_path):
+    """Format 1 (one G, one D: "G", "D", "G_ema", "opt_g", "opt_d", "augment", "sampler") is converted."""
+    from toolkit.runs import Run
+
+    cfg = TrainConfig.for_model(
+        "dcgan",
+        data="digits",
+        steps=4,
+        batch_size=8,
+        width=8,
+        z_dim=16,
+        threads=1,
+        augment="ada",
+        log_every=2,
+    )
+    trainer = Trainer(cfg, run_dir=tmp_path, progress=False)
+    trainer.fit()
+    new = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
+    old = {k: new[k] for k in ("step", "rng_cpu", "rng_cuda", "log_sums", "log_count", "elapsed", "config")}
+    old.update(
+        G=new["nets"]["G"],
+        D=new["nets"]["D"],
+        G_ema=new["ema"]["G"],
+        opt_g=new["optimizers"]["G"],
+        opt_d=new["optimizers"]["D"],
+        augment=new["family_state"]["augment"],
+        sampler=new["batches"],
+    )
+    torch.save(old, tmp_path / "checkpoints" / "last.pt")
+    G, config = Run(tmp_path).load_generator()
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        assert torch.equal(G(z), trainer.family.averaged["G"].eval()(z))
+    resumed = Trainer.resume(tmp_path, steps=6, progress=False)  # and training goes on from it
+    assert resumed.step == 4 and torch.equal(resumed.augment.p, trainer.augment.p)
+    resumed.fit()

@@ -5,9 +5,23 @@ Bad input ends with exit status 2 and one line, ``error: <what is wrong and how 
 
 from __future__ import annotations
 
+import signal
+
+# A stop (Ctrl-C, or the dashboard's Stop a second after Start) can come while torch is still being imported:
+# from the first line on it only asks for a clean stop (see cmd_train), never a traceback.
+STOP_REQUESTS: list[int] = []
+
+
+def _ask_to_stop(signum, frame) -> None:
+    STOP_REQUESTS.append(signum)
+
+
+if __name__ == "__main__":
+    for _sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(_sig, _ask_to_stop)
+
 import argparse
 import contextlib
-import signal
 import sys
 from pathlib import Path
 
@@ -18,9 +32,6 @@ from .data import DATASETS
 from .errors import ToolkitError
 from .families import FAMILIES, MODELS, family_for
 from .runs import Run
-
-# on --resume only these may change; the rest is the run's own (see Trainer.resume)
-RESUME_SETTINGS = ("steps", "device", "threads")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -75,6 +86,12 @@ def _add_train(sub, model: str) -> None:
         help="continue the run in --run-dir from checkpoints/last.pt",
     )
     p.add_argument("--no-progress", action="store_true", default=False, help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=False,
+        help="replace the files of an earlier run in --run-dir (without it they are never deleted)",
+    )
     defaults = family.Config()
     if hasattr(defaults, "lr_g") and hasattr(defaults, "lr_d"):
         p.add_argument("--lr", type=float, help="one learning rate for both G and D")
@@ -95,7 +112,11 @@ def _add_sample(sub) -> None:
     )
     p.add_argument("--run-dir", required=True)
     p.add_argument("--n", type=int, default=64)
-    p.add_argument("--out", required=True, help="a folder for PNGs, or a file ending in .npz")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="a folder for PNGs, a file ending in .npz (uint8 array), or one ending in .png (one grid)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--class", dest="cls", default=None, help="class index or name (conditional models)")
     p.add_argument("--device", default="cpu")
@@ -136,13 +157,25 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def cmd_train(args) -> int:
+    early = {sig: signal.signal(sig, _ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _train(args)
+    finally:
+        for sig, handler in early.items():
+            signal.signal(sig, handler)
+        STOP_REQUESTS.clear()
+
+
+def _train(args) -> int:
     from .jobs import Steering
     from .training import Trainer
 
+    if not str(args.run_dir).strip():
+        raise ToolkitError("--run-dir is empty; name the folder the run should be written to")
     given = {
         k: v
         for k, v in vars(args).items()
-        if k not in ("command", "model", "run_dir", "resume", "no_progress", "lr")
+        if k not in ("command", "model", "run_dir", "resume", "no_progress", "lr", "overwrite")
     }
     model = vars(args).get("model")  # None unless typed
     if getattr(args, "lr", None) is not None:
@@ -151,26 +184,20 @@ def cmd_train(args) -> int:
         given["lr_g"] = given["lr_d"] = args.lr
     run_dir = Path(args.run_dir)
     progress = not args.no_progress
-    if args.resume:
-        saved = Run(run_dir).config() if Run(run_dir).checkpoint_path() else {}
-        fixed = sorted(
-            k
-            for k, v in {**given, **({"model": model} if model else {})}.items()
-            if k not in RESUME_SETTINGS and k in saved and saved[k] != v
-        )
-        if fixed:
-            raise ToolkitError(
-                f"{', '.join(flag(k) for k in fixed)} cannot change on --resume: the run keeps its "
-                f"own settings (only {', '.join(flag(k) for k in RESUME_SETTINGS)} may change)"
-            )
-        given = {k: v for k, v in given.items() if k in RESUME_SETTINGS}
-        trainer = Trainer.resume(run_dir, progress=progress, **given)
+    if args.resume:  # the run's own settings; Trainer.resume says which flags may change
+        trainer = Trainer.resume(run_dir, progress=progress, **given, **({"model": model} if model else {}))
         print(f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
     else:
         # the model's paper settings (its preset) unless a flag the user typed sets them
-        trainer = Trainer(config_for(model or RunConfig().model, **given), run_dir=run_dir, progress=progress)
+        config = config_for(model or RunConfig().model, **given)
+        trainer = Trainer(config, run_dir=run_dir, progress=progress, overwrite=args.overwrite)
 
     trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
+    if STOP_REQUESTS:  # asked to stop while starting up: nothing was trained, nothing is lost
+        trainer.writer.event("stopped", step=trainer.step, before_training=True)
+        trainer.writer.close()
+        print(f"stopped before training started; run directory: {run_dir}", file=sys.stderr)
+        return 0
 
     def stop(signum, frame):  # Ctrl-C / kill: finish the current step, checkpoint, exit cleanly
         trainer.stop_requested = True
@@ -192,6 +219,9 @@ def cmd_sample(args) -> int:
     if args.n < 1:
         raise ToolkitError(f"--n must be >= 1, got {args.n}")
     G, config = load_generator(args.run_dir, args.device)
+    from .data.base import check_memory
+
+    check_memory(args.n, tuple(config["sample_shape"]), f"--n {args.n}")
     labels = None
     if args.cls is not None:
         from .generate import class_index

@@ -21,6 +21,19 @@ from typing import Any
 
 from .errors import ToolkitError
 
+# the loop's settings that may change when a run is resumed (a family adds its own: Family.resumable)
+RESUMABLE = (
+    "steps",
+    "device",
+    "threads",
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+    "eval_every",
+    "eval_n",
+    "gap_every",
+)
+
 
 def option(default: Any, help: str, choices: tuple | list | None = None, cli: bool = True):
     """A config field with its default and help text (shown by ``--help``)."""
@@ -44,6 +57,17 @@ def need_positive(config, *names: str) -> None:
         need(
             isinstance(value, (int, float)) and math.isfinite(value) and value > 0,
             f"{flag(name)} must be a positive number, got {value}",
+        )
+
+
+def need_learning_rate(config, *names: str) -> None:
+    """Learning rates: finite, positive and at most 1 (a larger one only ever diverges, and a steered one
+    would be saved in the next checkpoint)."""
+    for name in names:
+        value = getattr(config, name)
+        need(
+            isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1,
+            f"{flag(name)} must be a positive number no larger than 1, got {value}",
         )
 
 

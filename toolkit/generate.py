@@ -67,23 +67,30 @@ def class_index(value: str | int, class_names: list[str]) -> int:
 
 
 def write_samples(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
-    """A folder of PNGs (000000.png, ...) or, when ``out`` ends in .npz, one file with a uint8 array
-    ``images`` (N, C, H, W) and ``labels`` when given."""
+    """A folder of PNGs (000000.png, ...); or, when ``out`` ends in .npz, one file with a uint8 array
+    ``images`` (N, C, H, W) and ``labels`` when given; or, when it ends in .png, one grid image."""
     from PIL import Image
 
+    from .viz import save_grid
+
     out = Path(out)
-    arr = to_uint8(images)
-    if out.suffix == ".npz":
-        arrays = {"images": arr}
-        if labels is not None:
-            arrays["labels"] = labels.cpu().numpy()
-        atomic_write(out, lambda f: np.savez_compressed(f, **arrays))
-        return out
     try:
+        if out.suffix == ".png":
+            save_grid(images, out)
+            return out
+        arr = to_uint8(images)
+        if out.suffix == ".npz":
+            arrays = {"images": arr}
+            if labels is not None:
+                arrays["labels"] = labels.cpu().numpy()
+            atomic_write(out, lambda f: np.savez_compressed(f, **arrays))
+            return out
         out.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(arr):
+            pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
+            pil.save(out / f"{i:06d}.png")
     except OSError as exc:
-        raise ToolkitError(f"cannot create output folder {out} ({exc.strerror})") from None
-    for i, img in enumerate(arr):
-        pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
-        pil.save(out / f"{i:06d}.png")
+        raise ToolkitError(
+            f"cannot write samples to {out} ({exc.strerror or exc}); choose another --out"
+        ) from None
     return out

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .errors import ToolkitError
 from .families import family_for
-from .runs import Run, atomic_write_text
+from .runs import Run, atomic_write_text, lock_holder
 
 JOB = "job.json"
 CONTROL = "control.json"
@@ -46,55 +46,99 @@ def start_job(run_dir: str | Path, args: list[str]) -> int:
         "--threads",
         "1",
         "--no-progress",
-        *args,
     ]
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        [*cmd, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )
-    atomic_write_text(run_dir / JOB, json.dumps({"pid": proc.pid, "command": cmd}))
+    job = {"pid": proc.pid, "start_time": _start_time(proc.pid), "command": [*cmd, *args]}
+    atomic_write_text(run_dir / JOB, json.dumps(job))
     return proc.pid
 
 
-def _pid(run_dir: Path) -> int | None:
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state first); None: no such process or no /proc."""
     try:
-        return int(json.loads((Path(run_dir) / JOB).read_text())["pid"])
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot): with the pid, it names one process for good."""
+    fields = _stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None
+
+
+def _is_toolkit_training(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc (macOS): nothing to check against
+    return b"toolkit" in cmdline and b"train" in cmdline
+
+
+def _job_pid(run_dir: Path) -> int | None:
+    """The pid job.json names, if that very process (same start time) is still there: job.json is a file
+    anyone could have edited, and a pid can be reused by an unrelated process after ours has ended."""
+    try:
+        job = json.loads((Path(run_dir) / JOB).read_text())
+        pid = int(job["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    started = _start_time(pid)
+    if started is None:  # gone, or no /proc: fall back to "a process with that pid exists"
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return pid if not Path("/proc").is_dir() else None
+    if started != job.get("start_time"):
+        return None
+    return pid if _process_state(pid) == "Z" or _is_toolkit_training(pid) else None  # a zombie has no cmdline
 
 
 def _process_state(pid: int) -> str | None:
     """'R', 'S', 'T' (stopped), 'Z' (zombie)... from /proc, or None if there is no such process."""
+    fields = _stat(pid)
+    if fields:
+        return fields[0]
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0]
+        os.kill(pid, 0)  # no /proc (macOS): alive, state unknown
+        return "R"
     except OSError:
-        try:
-            os.kill(pid, 0)  # no /proc (macOS): alive, state unknown
-            return "R"
-        except OSError:
-            return None
+        return None
+
+
+def training_pid(run_dir: str | Path) -> int | None:
+    """The process training in ``run_dir`` now: the dashboard's job, or a run started from the command
+    line (found through the run directory's lock), or None."""
+    pid = _job_pid(Path(run_dir))
+    if pid is not None and _process_state(pid) != "Z":
+        return pid
+    holder = lock_holder(run_dir)
+    return holder if holder is not None and _is_toolkit_training(holder) else None
 
 
 def job_state(run_dir: str | Path) -> str:
-    """running, paused, finished, stopped, diverged, crashed, or idle (no job started from the dashboard)."""
-    pid = _pid(Path(run_dir))
+    """running, paused, finished, stopped, diverged, crashed, or idle (nothing was started here yet)."""
+    pid = _job_pid(Path(run_dir))
+    if pid is not None and _process_state(pid) == "Z":  # our own child that has exited: reap it
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    pid = training_pid(run_dir)
     if pid is not None:
-        state = _process_state(pid)
-        if state == "Z":  # our own child that has exited: reap it
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-        elif state is not None:
-            return "paused" if state in ("T", "t") else "running"
+        return "paused" if _process_state(pid) in ("T", "t") else "running"
     events = Run(run_dir).events()
     last = events[-1]["event"] if events else None
     if last in ("finished", "stopped", "diverged"):
         return last
-    return "crashed" if pid is not None else "idle"
+    started = (Path(run_dir) / JOB).exists() or last is not None
+    return "crashed" if started else "idle"
 
 
 def _signal(run_dir: str | Path, sig: int) -> None:
-    pid = _pid(Path(run_dir))
-    if pid is None or job_state(run_dir) not in ("running", "paused"):
+    pid = training_pid(run_dir)  # never a pid a file merely names: only a live toolkit training process
+    if pid is None:
         raise ToolkitError(f"no job is running in {run_dir}")
     os.kill(pid, sig)
 

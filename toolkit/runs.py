@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -69,8 +70,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
-    """Write a checkpoint atomically: a crash mid-write leaves the previous one in place."""
-    atomic_write(path, lambda f: torch.save(state, f))
+    """Write a checkpoint atomically: a crash mid-write, or a full disk, leaves the previous one in place."""
+    try:
+        atomic_write(path, lambda f: torch.save(state, f))
+    except (OSError, RuntimeError) as exc:  # torch's zip writer reports a failed write as RuntimeError
+        raise ToolkitError(
+            f"could not write the checkpoint {path} ({exc.strerror or exc}); the previous "
+            "checkpoint is kept: free some disk space, then resume"
+        ) from None
     return Path(path)
 
 
@@ -109,25 +116,85 @@ def _from_format_1(old: dict) -> dict:
     }
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    """All complete rows of a JSONL file; a missing file is empty; a torn or corrupt line is skipped."""
+def parse_jsonl(data: bytes, require: tuple[str, ...] = ()) -> list[dict]:
+    """The JSON-object rows of complete lines; a corrupt, non-UTF-8 or non-object line, or a row lacking
+    one of ``require`` (or holding a non-number there), is skipped."""
     rows = []
-    if not Path(path).is_file():
-        return rows
-    with open(path, "r", encoding="utf-8") as f:
-        for line in f:
-            if not line.endswith("\n"):
-                break  # partial last line: the writer is still appending it
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
+    for line in data.splitlines():
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) for k in require):
+            rows.append(row)
     return rows
+
+
+def read_jsonl(path: str | Path, require: tuple[str, ...] = ()) -> list[dict]:
+    """All complete rows of a JSONL file; a missing file is empty; a torn last line (a writer is still
+    appending it) and corrupt lines are skipped (see :func:`parse_jsonl`)."""
+    try:
+        data = Path(path).read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return []
+    return parse_jsonl(data[: data.rfind(b"\n") + 1], require)
+
+
+class MetricsTail:
+    """metrics.jsonl read incrementally, kept as columns, for a dashboard that refreshes every 2 s.
+
+    Each :meth:`refresh` parses only the lines appended since the last one (a file replaced by a resume,
+    which rewrites it atomically, is read again from the start). :meth:`series` returns one key's
+    (steps, values), thinned to at most ``max_points`` evenly spaced points, so drawing a chart costs the
+    same at a thousand rows as at a million."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.columns: dict[str, tuple[list, list]] = {}
+        self.last: dict = {}
+        self.count = 0
+        self._offset, self._file_id = 0, None
+        self._lock = threading.Lock()  # the dashboard shares one reader between browser sessions
+
+    def refresh(self) -> "MetricsTail":
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> "MetricsTail":
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        file_id = None if st is None else (st.st_ino, st.st_dev)
+        if file_id != self._file_id or (st is not None and st.st_size < self._offset):
+            self.columns, self.last, self.count, self._offset = {}, {}, 0, 0  # a new file: start over
+            self._file_id = file_id
+        if st is None or st.st_size == self._offset:
+            return self
+        with open(self.path, "rb") as f:
+            f.seek(self._offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # only complete lines; a torn last one is read next time
+        self._offset += end
+        for row in parse_jsonl(data[:end], require=("step", "time")):
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step":
+                    steps, values = self.columns.setdefault(k, ([], []))
+                    steps.append(row["step"])
+                    values.append(v)
+            self.last = row
+            self.count += 1
+        return self
+
+    def series(self, key: str, max_points: int = 2000) -> tuple[list, list]:
+        steps, values = self.columns.get(key, ([], []))
+        stride = max(1, -(-len(steps) // max_points))
+        if stride == 1:
+            return steps, values
+        keep = list(range(0, len(steps), stride))
+        if keep[-1] != len(steps) - 1:
+            keep.append(len(steps) - 1)  # always the latest point
+        return [steps[i] for i in keep], [values[i] for i in keep]
 
 
 def check_writable(run_dir: str | Path) -> Path:
@@ -158,23 +225,119 @@ def default_runs_root() -> Path:
     return here / "runs"
 
 
+LOCK = ".lock"
+_HELD: dict[str, Any] = {}  # run directories this process holds the lock of: resolved path -> open lock file
+
+
+def lock_run_dir(run_dir: Path) -> None:
+    """Take the run directory's exclusive lock (``RUN_DIR/.lock``, holding the pid), so two processes
+    never train into one folder. The operating system drops the lock when its process dies, so a lock
+    left by a killed run never blocks. A lock this process already holds (a notebook cell run again) is
+    simply kept. Where ``fcntl`` is missing (Windows) there is no lock."""
+    key = str(run_dir.resolve())
+    if key in _HELD:
+        return
+    try:
+        import fcntl
+    except ImportError:
+        return
+    f = open(run_dir / LOCK, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        raise ToolkitError(
+            f"another process (pid {holder}) is training in {run_dir}; wait for it to finish or "
+            "stop it, or choose another --run-dir"
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    _HELD[key] = f
+
+
+def lock_holder(run_dir: str | Path) -> int | None:
+    """The pid of the process that holds ``run_dir``'s lock (a run training there now), or None.
+
+    Read from the kernel's table of held locks (``/proc/locks``, matched by the lock file's inode), so a pid
+    left in a stale lock file, perhaps reused by an unrelated process, is never taken for a training run.
+    Where there is no ``/proc/locks`` the recorded pid counts while such a process exists."""
+    path = Path(run_dir) / LOCK
+    try:
+        inode = os.stat(path).st_ino
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        table = Path("/proc/locks").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return pid
+        except OSError:
+            return None
+    for line in table.splitlines():
+        parts = line.split()
+        if (
+            "->" not in parts
+            and "FLOCK" in parts
+            and len(parts) >= 6
+            and parts[5].rsplit(":", 1)[-1] == str(inode)
+        ):
+            return int(parts[4])
+    return None
+
+
+def unlock_run_dir(run_dir: Path) -> None:
+    f = _HELD.pop(str(run_dir.resolve()), None)
+    if f is not None:
+        f.close()  # closing the file releases the lock
+
+
 class RunWriter:
     """Appends to a run directory. Holds the metrics file open; each row is one flushed line.
 
-    ``fresh=True`` starts a new run there: files of an earlier run in the same folder (metrics,
-    events, samples, checkpoint) are removed first, so re-running a notebook cell starts clean.
+    It takes the directory's lock (see :func:`lock_run_dir`) and keeps it until :meth:`close`.
+    ``fresh=True`` starts a new run there. Files of an earlier run in the folder (metrics, events,
+    sample grids, a checkpoint) are an error unless ``overwrite=True``, which removes them first (a
+    lesson's cell run again starts clean that way); nothing is removed without it.
     """
 
-    def __init__(self, run_dir: str | Path, fresh: bool = False):
+    def __init__(self, run_dir: str | Path, fresh: bool = False, overwrite: bool = False):
         self.dir = check_writable(run_dir)
+        lock_run_dir(self.dir)
+        mine = [
+            *self.dir.glob(f".{METRICS}.*.tmp"),
+            *self.dir.glob(f".{CONFIG}.*.tmp"),
+            *(self.dir / CHECKPOINTS).glob(".*.tmp"),
+            *(self.dir / SAMPLES).glob(".*.tmp"),
+        ]
+        for stale in mine:
+            stale.unlink(missing_ok=True)  # half-written files of a writer that was killed (we hold the lock)
         if fresh:
-            for name in (METRICS, EVENTS, LAST_CHECKPOINT):
-                (self.dir / name).unlink(missing_ok=True)
-            for grid in (self.dir / SAMPLES).glob("step_*.png"):
+            earlier = [n for n in (METRICS, EVENTS, LAST_CHECKPOINT) if (self.dir / n).exists()]
+            grids = list((self.dir / SAMPLES).glob("step_*.png"))
+            if (earlier or grids) and not overwrite:
+                unlock_run_dir(self.dir)
+                found = ", ".join(earlier + ([f"{len(grids)} sample grids"] if grids else []))
+                raise ToolkitError(
+                    f"{self.dir} holds files of an earlier run ({found}); choose a new --run-dir, "
+                    "or add --overwrite to replace them"
+                )
+            for name in earlier:
+                (self.dir / name).unlink()
+            for grid in grids:
                 grid.unlink()
         (self.dir / SAMPLES).mkdir(exist_ok=True)
         (self.dir / CHECKPOINTS).mkdir(exist_ok=True)
         self._metrics = None
+
+    def lock(self) -> None:
+        """Take the lock again (a trainer that finished one ``fit`` and starts another)."""
+        lock_run_dir(self.dir)
 
     def write_config(self, config: dict) -> None:
         atomic_write_text(self.dir / CONFIG, json.dumps(config, indent=2, sort_keys=True) + "\n")
@@ -182,7 +345,7 @@ class RunWriter:
     def truncate_metrics(self, last_step: int) -> None:
         """On resume: drop rows logged after the checkpoint (they will be logged again), and rows
         marked ``partial`` (an interval cut short by the end of a call; the checkpoint holds its sums)."""
-        self.close()
+        self._close_metrics()
         rows = [
             r
             for r in read_jsonl(self.dir / METRICS)
@@ -208,10 +371,15 @@ class RunWriter:
 
         save_grid(images, self.sample_path(step), nrow=nrow)
 
-    def close(self) -> None:
+    def _close_metrics(self) -> None:
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None
+
+    def close(self) -> None:
+        """Close the metrics file and release the directory's lock."""
+        self._close_metrics()
+        unlock_run_dir(self.dir)
 
 
 class Run:
@@ -229,16 +397,20 @@ class Run:
 
     def config(self) -> dict:
         try:
-            return json.loads((self.dir / CONFIG).read_text(encoding="utf-8"))
+            config = json.loads((self.dir / CONFIG).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ToolkitError(f"{self.dir} is not a run directory (no {CONFIG})") from None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise ToolkitError(
                 f"{self.dir / CONFIG} is not valid JSON; the run cannot be re-created from it"
             ) from None
+        if not isinstance(config, dict):
+            raise ToolkitError(f"{self.dir / CONFIG} holds a {type(config).__name__}, not the run's settings")
+        return config
 
     def metrics(self) -> list[dict]:
-        return read_jsonl(self.dir / METRICS)
+        """Every complete row that has a numeric "step" and "time" (others are skipped)."""
+        return read_jsonl(self.dir / METRICS, require=("step", "time"))
 
     def events(self) -> list[dict]:
         return read_jsonl(self.dir / EVENTS)

@@ -57,8 +57,16 @@ def pick_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ToolkitError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ToolkitError(
+                f"--device {name} was asked for but no CUDA GPU is visible; use --device cpu or auto"
+            )
+        index = name.partition(":")[2]
+        if index and not (index.isdigit() and int(index) < torch.cuda.device_count()):
+            raise ToolkitError(
+                f"--device {name}: this machine has CUDA devices 0..{torch.cuda.device_count() - 1}"
+            )
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ToolkitError(
             "--device mps was asked for but Apple's MPS backend is not available; use --device cpu or auto"

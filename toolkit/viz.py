@@ -52,28 +52,37 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     return Path(path)
 
 
-def show_grid(images: torch.Tensor, nrow: int | None = None, title: str | None = None, scale: int = 3):
-    """Display an image grid in a notebook (returns the IPython object)."""
+def show_grid(
+    images: torch.Tensor, nrow: int | None = None, title: str | None = None, scale: int = 3
+) -> None:
+    """Display an image grid in a notebook. Returns None, so a cell that ends with this call shows the grid
+    once (returning the image too made Jupyter display it a second time)."""
     from IPython.display import HTML, Image, display
 
     if title:
         display(HTML(f"<b>{title}</b>"))
-    img = Image(data=grid_png(images, nrow, scale))
-    display(img)
-    return img
+    display(Image(data=grid_png(images, nrow, scale)))
 
 
 # --- curves ------------------------------------------------------------------------------------
 def metrics_figure(rows: list[dict], keys: list[str], title: str = "", yaxis: str = ""):
     """A plotly line chart of ``keys`` against step from metrics rows."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+    series = {}
     for k in keys:
         pts = [(r["step"], r[k]) for r in rows if k in r and r[k] is not None]
         if pts:
-            xs, ys = zip(*pts)
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=k))
+            series[k] = tuple(zip(*pts))
+    return series_figure(series, title, yaxis)
+
+
+def series_figure(series: dict[str, tuple], title: str = "", yaxis: str = ""):
+    """A plotly line chart of named (steps, values) series (e.g. from ``toolkit.runs.MetricsTail``)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for k, (xs, ys) in series.items():
+        if len(xs):
+            fig.add_trace(go.Scatter(x=list(xs), y=list(ys), mode="lines", name=k))
     fig.update_layout(
         title=title,
         xaxis_title="step",

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ToolkitError
-from .base import BatchSampler, TensorData
+from .base import BatchSampler, TensorData, check_memory
 from .fashion_mnist import CLASS_NAMES as FASHION_MNIST_CLASSES
 from .fashion_mnist import load_fashion_mnist
 from .folder import load_image_folder
@@ -68,11 +68,17 @@ def load_dataset(
     channels: int | None = None,
 ) -> TensorData:
     """Load a dataset by name (see the table above) or from a folder/zip path."""
+    if resolution is not None and not 4 <= resolution:
+        raise ToolkitError(f"--resolution must be at least 4 pixels, got {resolution}")
     if name == "fashion-mnist":
+        if resolution is not None:
+            check_memory(70_000, (1, resolution, resolution), f"Fashion-MNIST at {resolution}x{resolution}")
         data = load_fashion_mnist(split, pad_to_32=resolution != 28)
         if resolution not in (None, 28, 32):
             data.x = _resize(data.x, resolution)
     elif name == "digits":
+        if resolution is not None:
+            check_memory(1797, (1, resolution, resolution), f"the digits at {resolution}x{resolution}")
         data = load_digits(resolution or 32)
     elif name in ("ring", "grid"):
         data = sample_mixture(name, TOY_SIZE, seed=0 if split == "train" else 1)

@@ -58,6 +58,25 @@ class TensorData:
         )
 
 
+def check_memory(n: int, sample_shape: tuple[int, ...], what: str) -> None:
+    """A one-line error, before anything is allocated, when ``n`` float32 samples would take more than half
+    of this machine's memory (e.g. ``--resolution 100000``)."""
+    import math
+    import os
+
+    need = n * math.prod(sample_shape) * 4
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): no check
+        return
+    if need > have / 2:
+        raise ToolkitError(
+            f"{what} would need {need / 2**30:.1f} GiB of memory ({n:,} samples of shape "
+            f"{tuple(sample_shape)}); this machine has {have / 2**30:.1f} GiB: use a smaller "
+            "--resolution or fewer images (--limit)"
+        )
+
+
 class BatchSampler:
     """Endless shuffled batches from a :class:`TensorData`, resumable exactly.
 

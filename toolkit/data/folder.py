@@ -10,11 +10,14 @@ Conversions (documented, never silent about failures):
 * every image is centre-cropped to a square and resized to ``resolution`` x ``resolution``
   (Lanczos), so mixed sizes are fine;
 * modes are unified: all-grey sets become 1 channel, anything else 3 channels (RGB; an alpha
-  channel is dropped, palette images are expanded); ``channels=`` forces one or the other;
+  channel is dropped, palette images are expanded, CMYK is converted); 16-bit grey (either byte
+  order) is scaled to 8 bits by 255/65535, 32-bit and float grey are stretched to 0..255 per image;
+  ``channels=`` forces one or the other;
 * hidden files, ``__MACOSX`` and files without an image extension are skipped; how many is kept in
   ``data.info['skipped']``.
 Errors (one line each): missing path, no images at all, a file that has an image extension but does
-not decode (named), mixed layout.
+not decode (named; a damaged zip entry too), an image too large to decode safely, mixed layout, a set
+that would not fit in memory at the asked resolution.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ToolkitError
-from .base import TensorData
+from .base import TensorData, check_memory
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
 def _list_entries(path: Path) -> tuple[list[tuple[str, callable]], int]:
@@ -72,6 +75,25 @@ def _ignored(rel: str) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
+def _to_8_bit(img: Image.Image) -> Image.Image:
+    """8-bit modes Pillow can resize and convert: palette images expanded (they may carry transparency),
+    16-bit grey (any byte order) scaled by 255/65535, 32-bit int and float grey stretched to 0..255."""
+    if img.mode == "P":
+        return img.convert("RGBA")
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode.startswith("I;16"):
+        a = np.asarray(img).astype(np.float64) / 257.0
+        return Image.fromarray(np.round(a).astype(np.uint8), "L")
+    if img.mode in ("I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        a = (a - a.min()) / max(a.max() - a.min(), 1e-12) * 255
+        return Image.fromarray(a.astype(np.uint8), "L")
+    if img.mode == "CMYK":
+        return img.convert("RGB")
+    return img
+
+
 def _square(img: Image.Image, resolution: int) -> Image.Image:
     w, h = img.size
     s = min(w, h)
@@ -100,32 +122,33 @@ def load_image_folder(
             f"or each in one class sub-folder (labelled), not both or deeper"
         )
     labelled = depths == {2}
+    check_memory(
+        len(entries), (3, resolution, resolution), f"{len(entries):,} images at {resolution}x{resolution}"
+    )
 
     images, modes, class_of = [], set(), []
     for rel, read in entries:
         try:
             img = Image.open(io.BytesIO(read()))
             img.load()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        except Image.DecompressionBombError:
             raise ToolkitError(
-                f"cannot read image {rel} in {path} ({type(exc).__name__}); remove or replace it"
+                f"image {rel} in {path} is too large to load safely (over "
+                f"{Image.MAX_IMAGE_PIXELS:,} pixels); shrink it or remove it"
+            ) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, zipfile.BadZipFile, EOFError) as exc:
+            raise ToolkitError(
+                f"cannot read image {rel} in {path} ({type(exc).__name__}: {str(exc)[:60]}); "
+                "remove or replace it"
             ) from None
         modes.add(img.mode)
-        images.append(img)
+        images.append(_square(_to_8_bit(img), resolution))  # small right away: memory stays bounded
         class_of.append(PurePosixPath(rel).parts[0] if labelled else None)
 
     if channels is None:
         channels = 1 if modes <= GREY_MODES else 3
     target_mode = "L" if channels == 1 else "RGB"
-    arrays = []
-    for img in images:
-        if img.mode == "P":  # palette: expand first (may carry transparency)
-            img = img.convert("RGBA")
-        if img.mode in ("I", "I;16", "F"):  # 16-bit / float grey: scale to 8 bits
-            a = np.asarray(img, dtype=np.float64)
-            a = (a - a.min()) / max(a.max() - a.min(), 1e-12) * 255
-            img = Image.fromarray(a.astype(np.uint8), "L")
-        arrays.append(np.asarray(_square(img.convert(target_mode), resolution)))
+    arrays = [np.asarray(img.convert(target_mode)) for img in images]
     x = torch.from_numpy(np.stack(arrays)).float()
     x = (x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2)).contiguous().div_(127.5).sub_(1.0)
 

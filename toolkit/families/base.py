@@ -68,6 +68,7 @@ class Family(ABC):
     presets: ClassVar[dict[str, dict]] = {}
     ema_nets: ClassVar[tuple[str, ...]] = ()
     steerable: ClassVar[tuple[str, ...]] = ()
+    resumable: ClassVar[tuple[str, ...]] = ()  # settings that may change on resume, beyond the loop's
 
     def __init__(self, config, data, device: torch.device, nets: dict[str, nn.Module] | None = None):
         self.config, self.data, self.device = config, data, device
@@ -117,6 +118,12 @@ class Family(ABC):
     def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         for group in optimizer.param_groups:
             group["lr"] = float(lr)
+
+    def set_betas(self) -> None:
+        """Give every optimizer the config's Adam betas (after they were changed on resume)."""
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["betas"] = (float(self.config.beta1), float(self.config.beta2))
 
     @classmethod
     def check_data(cls, config, data) -> None:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import ADA_TARGET, AUGMENTS, ForwardDiffusion, build_augment
-from ..config import RunConfig, need, need_at_least, need_positive, option
+from ..config import RunConfig, need, need_at_least, need_learning_rate, option
 from ..losses import LOSSES, AdversarialLoss, get_loss
 from ..models import CONDITIONAL, MODELS, build_models, is_conditional
 from ..models.conditional import balanced_labels
@@ -101,7 +101,7 @@ class GANConfig(RunConfig):
     def validate(self) -> "GANConfig":
         super().validate()
         need(self.model in MODELS, f"--model {self.model} is not a gan-family model")
-        need_positive(self, "lr_g", "lr_d")
+        need_learning_rate(self, "lr_g", "lr_d")
         need(
             0 <= self.beta1 < 1 and 0 <= self.beta2 < 1,
             f"Adam betas must be in [0, 1), got {self.beta1}, {self.beta2}",
@@ -137,6 +137,7 @@ class GANFamily(Family):
     presets = PRESETS
     ema_nets = ("G",)
     steerable = ("lr_g", "lr_d", "ada_target")
+    resumable = (*steerable, "beta1", "beta2")
 
     @classmethod
     def build_nets(cls, config: GANConfig, spec: DataSpec) -> dict[str, nn.Module]:
@@ -326,6 +327,8 @@ class GANFamily(Family):
 
     # --- steering and state ----------------------------------------------------------------------
     def apply_settings(self, settings: dict) -> None:
+        if "beta1" in settings or "beta2" in settings:
+            self.set_betas()
         if "lr_g" in settings:
             self.set_lr(self.opt_g, settings["lr_g"])
         if "lr_d" in settings:

@@ -33,6 +33,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TOOLKIT_CACHE", Path.home() / ".cache" / "gan-toolkit")).expanduser()
 
 
+def folder_fingerprint(path: Path) -> str:
+    """A short hash of a folder's (or zip's) path and of every file's name, size and modification time, so
+    cached features are recomputed when a file is added, removed, replaced or edited."""
+    h = hashlib.sha1(str(path.resolve()).encode())
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    for f in files:
+        if f.is_file():
+            st = f.stat()
+            h.update(
+                f"{f.relative_to(path) if path.is_dir() else f.name}|{st.st_size}|{st.st_mtime_ns}\n".encode()
+            )
+    return h.hexdigest()[:12]
+
+
 def real_split(data_name: str) -> str:
     """Generated samples are compared with held-out images where the dataset has them."""
     return "test" if data_name == "fashion-mnist" else "train"
@@ -49,8 +63,8 @@ def real_features(
 
     split = split or real_split(data_name)
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", data_name)[-40:]
-    if Path(data_name).expanduser().exists():  # a user folder: the key includes its full path
-        slug += "-" + hashlib.sha1(str(Path(data_name).resolve()).encode()).hexdigest()[:8]
+    if Path(data_name).expanduser().exists():  # a user folder or zip: the key includes what is in it
+        slug += "-" + folder_fingerprint(Path(data_name).expanduser())
     key = f"{slug}-{split}-r{resolution or 'default'}-{extractor.name}-{extractor.fingerprint}-n{n}"
     path = cache_dir() / "features" / f"{key}.npy"
     if path.is_file():

@@ -33,6 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
+from ..config import RESUMABLE, flag
 from ..data import BatchSampler, TensorData, load_dataset
 from ..errors import ToolkitError
 from ..families import family_for
@@ -99,7 +100,9 @@ class Trainer:
         self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device)
         self.callbacks = [*measuring_callbacks(config), *callbacks]
         # everything is validated: only now may an earlier run's files in run_dir be replaced
-        self.writer = RunWriter(run_dir, fresh=not _resuming) if run_dir is not None else None
+        self.writer = (
+            RunWriter(run_dir, fresh=not _resuming, overwrite=overwrite) if run_dir is not None else None
+        )
         self.progress = progress
         self.step = 0
         self.history: list[dict] = []  # every logged row, also kept in memory
@@ -132,6 +135,7 @@ class Trainer:
         cfg = self.config
         until = cfg.steps if until is None else until
         if self.writer is not None:
+            self.writer.lock()  # released by writer.close() at the end of this call
             self.writer.write_config(self.describe())
             self.writer.event("resumed" if self.step else "started", step=self.step, until=until)
         self.stop_requested = False
@@ -276,7 +280,12 @@ class Trainer:
         cls, run_dir: str | Path, steps: int | None = None, callbacks=(), progress: bool = True, **overrides
     ) -> "Trainer":
         """Re-create a run from its config.json, load checkpoints/last.pt, and drop metrics rows
-        logged after that checkpoint (they will be logged again, identically)."""
+        logged after that checkpoint (they will be logged again, identically).
+
+        ``overrides`` may change the loop's intervals, device and threads and the family's ``resumable``
+        settings (e.g. learning rates, to rescue a diverged run); they are applied to the optimizers,
+        recorded as a "changed" event and shown in config.json. Any other changed setting (model, data,
+        resolution, ...) is a one-line error, and so is ``steps`` below the checkpoint's step."""
         run = Run(run_dir)
         ckpt = run.checkpoint_path()
         if ckpt is None:
@@ -284,11 +293,30 @@ class Trainer:
                 f"nothing to resume in {run_dir}: no {LAST_CHECKPOINT}; start it without --resume"
             )
         saved = run.config()
-        config = family_for(saved.get("model", "")).Config.from_dict({**saved, **overrides})
-        if steps is not None:
-            config.steps = steps
+        family = family_for(saved.get("model", ""))
+        changed = {
+            k: v
+            for k, v in {**overrides, **({} if steps is None else {"steps": steps})}.items()
+            if saved.get(k) != v
+        }
+        fixed = sorted(k for k in changed if k not in (*RESUMABLE, *family.resumable))
+        if fixed:
+            raise ToolkitError(
+                f"{', '.join(flag(k) for k in fixed)} cannot change on --resume (the run keeps its "
+                f"model, data and networks); start a new --run-dir to change them"
+            )
+        state = load_checkpoint(ckpt)
+        if steps is not None and steps < int(state["step"]):
+            raise ToolkitError(
+                f"--steps {steps} is below the run's current step {state['step']}; "
+                "give a larger --steps (the total, not the number of extra steps)"
+            )
+        config = family.Config.from_dict({**saved, **changed})
         trainer = cls(config, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True)
         trainer.load_state_dict(load_checkpoint(ckpt, trainer.device))
+        trainer.family.apply_settings({k: v for k, v in changed.items() if k in family.resumable})
         trainer.writer.truncate_metrics(trainer.step)
+        if changed:
+            trainer.writer.event("changed", step=trainer.step, on="resume", **changed)
         trainer.history = Run(run_dir).metrics()
         return trainer

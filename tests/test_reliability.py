@@ -1,0 +1,396 @@
+"""Faults and bad input from the reliability issue: nothing a user made is deleted without --overwrite, two
+processes never train into one run directory, steering takes only sane values."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from toolkit import jobs
+from toolkit.__main__ import main
+from toolkit.errors import ToolkitError
+from toolkit.runs import Run
+
+TINY = [
+    "--model",
+    "dcgan",
+    "--data",
+    "digits",
+    "--batch-size",
+    "16",
+    "--width",
+    "8",
+    "--z-dim",
+    "16",
+    "--no-progress",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOOLKIT_THREADS": "1"}
+
+
+def earlier_run_without_checkpoint(run):
+    """What a run leaves before its first checkpoint: metrics, events, a grid."""
+    (run / "samples").mkdir(parents=True)
+    (run / "metrics.jsonl").write_text('{"step": 5, "time": 1.0, "loss_d": 1.0}\n')
+    (run / "events.jsonl").write_text('{"event": "started", "step": 0}\n')
+    (run / "samples" / "step_000005.png").write_bytes(b"png")
+    return sorted(p.name for p in run.rglob("*"))
+
+
+def test_a_failed_command_deletes_nothing_and_replacing_needs_overwrite(tmp_path, capsys):
+    run = tmp_path / "r"
+    before = earlier_run_without_checkpoint(run)
+    assert main(["train", *TINY, "--data", "no-such-data", "--steps", "2", "--run-dir", str(run)]) == 2
+    assert "unknown dataset" in capsys.readouterr().err
+    assert sorted(p.name for p in run.rglob("*")) == before  # bad input: nothing touched
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "holds files of an earlier run (metrics.jsonl, events.jsonl, 1 sample grids)" in err
+        and "--overwrite" in err
+    )
+    assert (run / "metrics.jsonl").read_text().startswith('{"step": 5')  # still there
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(run), "--overwrite"]) == 0
+    assert [r["step"] for r in Run(run).metrics()] == [2]
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid_and_a_killed_holder_leaves_no_stale_lock(
+    tmp_path, capsys
+):
+    run = tmp_path / "r"
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            *TINY,
+            "--steps",
+            "100000",
+            "--log-every",
+            "2",
+            "--checkpoint-every",
+            "4",
+            "--run-dir",
+            str(run),
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and not Run(run).checkpoint_path():
+            time.sleep(0.2)
+        assert Run(run).checkpoint_path(), "the first run never wrote a checkpoint"
+        rows_before = len(Run(run).metrics())
+        assert main(["train", *TINY, "--steps", "50", "--resume", "--run-dir", str(run)]) == 2
+        assert f"another process (pid {first.pid}) is training in" in capsys.readouterr().err
+        assert len(Run(run).metrics()) >= rows_before  # the refused process truncated nothing
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    step = Run(run).load_checkpoint()["step"]
+    assert (
+        main(["train", *TINY, "--steps", str(step + 2), "--resume", "--run-dir", str(run)]) == 0
+    )  # not stale
+    steps = [r["step"] for r in Run(run).metrics()]
+    assert steps == sorted(set(steps)) and steps[-1] == step + 2  # every step logged once, in order
+
+
+def test_the_same_process_may_start_over_in_its_own_run_directory(tmp_path):
+    """A lesson's training cell run again (a new Trainer in the same kernel) is not 'another writer'."""
+    from toolkit.training import Trainer, config_for
+
+    def cfg():
+        return config_for("dcgan", data="digits", steps=2, batch_size=8, width=8, z_dim=16, threads=1)
+
+    Trainer(cfg(), run_dir=tmp_path, progress=False)  # abandoned before fit, lock still held by it
+    Trainer(cfg(), run_dir=tmp_path, progress=False, overwrite=True).fit()
+    assert [r["step"] for r in Run(tmp_path).metrics()] == [2]
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), 1e30, 0.0, -1e-3])
+def test_steering_refuses_a_learning_rate_the_command_line_would_refuse(tmp_path, bad):
+    main(["train", *TINY, "--steps", "2", "--run-dir", str(tmp_path)])
+    with pytest.raises(ToolkitError, match="--lr-g must be a positive number no larger than 1"):
+        jobs.steer(tmp_path, lr_g=bad)
+    assert not (tmp_path / "control.json").exists()
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_dashboard_never_signals_a_process_job_json_merely_names(tmp_path):
+    """A reused pid, or a job.json edited by hand, must not make Stop kill an unrelated process."""
+    import json
+
+    bystander = subprocess.Popen(["sleep", "60"])
+    try:
+        run = tmp_path / "r"
+        run.mkdir()
+        (run / "job.json").write_text(json.dumps({"pid": bystander.pid, "start_time": "1", "command": []}))
+        assert jobs.job_state(run) == "crashed" and jobs.training_pid(run) is None
+        with pytest.raises(ToolkitError, match="no job is running"):
+            jobs.stop_job(run)
+        time.sleep(0.2)
+        assert bystander.poll() is None  # untouched
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_run_started_from_the_command_line_shows_as_running_and_can_be_stopped(tmp_path):
+    run = tmp_path / "cli"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            *TINY,
+            "--steps",
+            "100000",
+            "--log-every",
+            "2",
+            "--run-dir",
+            str(run),
+        ],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: len(Run(run).metrics()) >= 1, 90)
+        assert jobs.job_state(run) == "running" and jobs.training_pid(run) == proc.pid
+        jobs.stop_job(run)
+        assert proc.wait(60) == 0
+        assert jobs.job_state(run) == "stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_stop_right_after_start_is_a_clean_stop_not_a_crash(tmp_path):
+    run = tmp_path / "quick-stop"
+    pid = jobs.start_job(run, [*TINY[:-4], "--steps", "100000"])
+    assert wait_for(lambda: jobs.job_state(run) == "running", 10)
+    time.sleep(1.0)  # the job is still importing torch or loading data
+    jobs.stop_job(run)
+    assert wait_for(lambda: jobs.job_state(run) != "running", 60), (run / "train.log").read_text()
+    assert jobs.job_state(run) == "stopped", (run / "train.log").read_text()
+    with pytest.raises(OSError):
+        os.kill(pid, 0)
+
+
+def test_dashboard_stays_inside_its_runs_root_and_distrusts_config_json(tmp_path, monkeypatch):
+    import json
+
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    main(
+        [
+            "train",
+            *TINY,
+            "--steps",
+            "2",
+            "--augment",
+            "ada",
+            "--checkpoint-every",
+            "2",
+            "--run-dir",
+            str(tmp_path / "r"),
+        ]
+    )
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    (tmp_path / "r" / "config.json").write_text(json.dumps({**config, "data": "/etc"}))
+    monkeypatch.setenv("TOOLKIT_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any("outside the runs root" in e.value for e in at.error)  # "What D sees" refuses /etc
+    next(t for t in at.sidebar.text_input if t.label == "Runs folder").set_value("/").run()
+    assert any("only follows runs under" in e.value for e in at.sidebar.error)
+    assert at.title[0].value == "r"  # still showing the runs root's run
+
+
+# --- the bad-input battery: one line each, or a documented conversion -------------------------------------
+def png_bytes(array, mode=None):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(array), mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_a_zip_with_a_damaged_entry_names_the_file(tmp_path):
+    import zipfile
+
+    import numpy as np
+
+    from toolkit.data import load_image_folder
+
+    z = tmp_path / "photos.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_STORED) as archive:
+        for i in range(3):
+            archive.writestr(f"photos/{i}.png", png_bytes(np.full((8, 8), 40 * i, np.uint8)))
+    data = bytearray(z.read_bytes())
+    at = data.find(b"IDAT", data.find(b"photos/1.png"))  # inside the second image's stored bytes
+    data[at + 8] ^= 0xFF
+    z.write_bytes(bytes(data))
+    with pytest.raises(ToolkitError, match=r"cannot read image 1.png in .*photos.zip \(BadZipFile"):
+        load_image_folder(z, resolution=8)
+
+
+def test_an_image_too_large_to_decode_safely_is_one_line(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from toolkit.data import load_image_folder
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # stands in for a 14000x14000 PNG
+    (tmp_path / "big.png").write_bytes(png_bytes(np.zeros((100, 100), np.uint8)))
+    with pytest.raises(ToolkitError, match="big.png .* is too large to load safely"):
+        load_image_folder(tmp_path, resolution=8)
+
+
+def test_16_bit_big_endian_tiff_keeps_its_grey_levels(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from toolkit.data import load_image_folder
+
+    grey = Image.frombytes("I;16B", (16, 16), np.full((16, 16), 32768, ">u2").tobytes())
+    grey.save(tmp_path / "mid.tif")
+    assert np.asarray(Image.open(tmp_path / "mid.tif").convert("L")).min() == 255  # Pillow's own: white
+    assert Image.open(tmp_path / "mid.tif").mode == "I;16B"
+    x = load_image_folder(tmp_path, resolution=8).x
+    assert x.shape == (1, 1, 8, 8) and abs(x.mean().item()) < 0.02  # mid-grey, not white (1.0)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--resolution", "-3"], "--resolution must be >= 1"),
+        (["--resolution", "0"], "--resolution must be >= 1"),
+        (["--resolution", "100000"], "would need .* GiB of memory"),
+        (["--device", "cuda:0"], "no CUDA GPU is visible|CUDA devices"),
+        (["--run-dir", ""], "--run-dir is empty"),
+    ],
+)
+def test_bad_training_flags_are_one_line(tmp_path, capsys, flags, message):
+    import re
+
+    args = ["train", *TINY, "--steps", "1", "--run-dir", str(tmp_path / "r"), *flags]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and err.count("\n") == 1, err
+
+
+def test_unreadable_metrics_rows_and_a_list_config_are_handled(tmp_path):
+    from toolkit.runs import MetricsTail
+
+    (tmp_path / "metrics.jsonl").write_bytes(
+        b'{"step": 1, "time": 0.1, "loss_d": 1}\n{"loss_d": 2}\n'
+        b'{"step": "x", "time": 1}\n\xff\xfe not utf-8\n'
+        b'{"step": 3, "time": 0.3, "loss_d": 3}\n'
+    )
+    assert [r["step"] for r in Run(tmp_path).metrics()] == [1, 3]
+    tail = MetricsTail(tmp_path / "metrics.jsonl").refresh()
+    assert tail.count == 2 and tail.series("loss_d") == ([1, 3], [1, 3])
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(ToolkitError, match="holds a list, not the run's settings"):
+        Run(tmp_path).config()
+
+
+def test_sample_to_an_unwritable_place_or_too_many_is_one_line(tmp_path, capsys):
+    run = str(tmp_path / "r")
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", run]) == 0
+    (tmp_path / "a-file").write_text("")
+    for out in (tmp_path / "a-file" / "x.npz", tmp_path / "a-file" / "folder", tmp_path / "a-file" / "g.png"):
+        assert main(["sample", "--run-dir", run, "--n", "4", "--out", str(out)]) == 2
+        assert "cannot write samples to" in capsys.readouterr().err
+    assert main(["sample", "--run-dir", run, "--n", "100000000000", "--out", str(tmp_path / "s.npz")]) == 2
+    assert "would need" in capsys.readouterr().err
+    assert main(["sample", "--run-dir", run, "--n", "16", "--out", str(tmp_path / "grid.png")]) == 0
+    assert (tmp_path / "grid.png").is_file()  # .png: one grid image, not a folder
+
+
+def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, capsys, monkeypatch):
+    import torch
+
+    run = tmp_path / "r"
+    assert main(["train", *TINY, "--steps", "4", "--checkpoint-every", "2", "--run-dir", str(run)]) == 0
+    before = (run / "checkpoints" / "last.pt").read_bytes()
+
+    def full_disk(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    assert (
+        main(["train", *TINY, "--steps", "8", "--checkpoint-every", "2", "--resume", "--run-dir", str(run)])
+        == 2
+    )
+    assert "could not write the checkpoint" in capsys.readouterr().err
+    assert (run / "checkpoints" / "last.pt").read_bytes() == before
+    assert not list((run / "checkpoints").glob("*.tmp"))
+
+
+def test_ctrl_c_while_starting_up_is_a_clean_stop(tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            *TINY,
+            "--steps",
+            "100000",
+            "--run-dir",
+            str(tmp_path / "r"),
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # importing torch
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "stopped" in err
+
+
+def test_cached_real_features_of_a_folder_follow_its_files(tmp_path, monkeypatch):
+    import numpy as np
+
+    from toolkit.metrics.evaluate import real_features
+    from toolkit.metrics.extractors import load_extractor
+
+    monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i}.png").write_bytes(png_bytes(np.full((32, 32), 60 * i, np.uint8)))
+    ext = load_extractor("fmnist-cnn", "cpu")
+    first = real_features(str(folder), ext, 4)
+    (folder / "0.png").write_bytes(png_bytes(np.full((32, 32), 255, np.uint8)))  # same name, new content
+    os.utime(folder / "0.png", ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert not np.allclose(real_features(str(folder), ext, 4), first)
