@@ -21,26 +21,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from toolkit import jobs
+
 METHODS = ("none", "ada", "diffaugment", "diffusion")
 
 
 def train_command(run_dir: Path, device: str, **options) -> list[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "toolkit",
-        "train",
-        "--run-dir",
-        str(run_dir),
-        "--no-progress",
-        "--threads",
-        "1",
-        "--device",
-        device,
-    ]
-    for k, v in options.items():
-        cmd += [f"--{k.replace('_', '-')}", str(v)]
-    return cmd
+    flags = [part for k, v in options.items() for part in (f"--{k.replace('_', '-')}", str(v))]
+    return jobs.train_command(run_dir, ["--device", device, *flags])
 
 
 def run_all(commands: list[list[str]], jobs: int, log: Path, time_limit: float | None = None) -> None:

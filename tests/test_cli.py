@@ -1,6 +1,5 @@
 """The command line as a user runs it: real processes for exit codes, kill and resume."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,26 +8,12 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import CHILD_ENV, TINY
 
 from toolkit.__main__ import main
 from toolkit.runs import Run
 
-ENV = {**os.environ, "TOOLKIT_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-TINY = [
-    "--model",
-    "dcgan",
-    "--data",
-    "digits",
-    "--batch-size",
-    "16",
-    "--width",
-    "8",
-    "--z-dim",
-    "16",
-    "--no-progress",
-    "--device",
-    "cpu",
-]
+ENV = CHILD_ENV
 
 
 def cli(*args, timeout=120):

@@ -9,30 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CHILD_ENV, TINY
 
 from toolkit import jobs
 from toolkit.__main__ import main
 from toolkit.errors import ToolkitError
 from toolkit.runs import Run
 
-TINY = [
-    "--model",
-    "dcgan",
-    "--data",
-    "digits",
-    "--batch-size",
-    "16",
-    "--width",
-    "8",
-    "--z-dim",
-    "16",
-    "--no-progress",
-    "--device",
-    "cpu",
-    "--threads",
-    "1",
-]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOOLKIT_THREADS": "1"}
+TINY = [*TINY, "--threads", "1"]
+ENV = CHILD_ENV
 
 
 def earlier_run_without_checkpoint(run):

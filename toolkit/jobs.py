@@ -29,14 +29,9 @@ JOB = "job.json"
 CONTROL = "control.json"
 
 
-def start_job(run_dir: str | Path, args: list[str]) -> int:
-    """Start ``python -m toolkit train --run-dir RUN_DIR ARGS`` in the background; returns its pid."""
-    run_dir = Path(run_dir)
-    if job_state(run_dir) in ("running", "paused"):
-        raise ToolkitError(f"a job is already running in {run_dir}; stop it first")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "train.log", "ab")
-    cmd = [
+def train_command(run_dir: str | Path, args: list[str] = (), threads: int = 1) -> list[str]:
+    """``python -m toolkit train --run-dir RUN_DIR --threads N --no-progress ARGS`` for this interpreter."""
+    return [
         sys.executable,
         "-m",
         "toolkit",
@@ -44,13 +39,24 @@ def start_job(run_dir: str | Path, args: list[str]) -> int:
         "--run-dir",
         str(run_dir),
         "--threads",
-        "1",
+        str(threads),
         "--no-progress",
+        *args,
     ]
+
+
+def start_job(run_dir: str | Path, args: list[str]) -> int:
+    """Start ``python -m toolkit train --run-dir RUN_DIR ARGS`` in the background; returns its pid."""
+    run_dir = Path(run_dir)
+    if job_state(run_dir) in ("running", "paused"):
+        raise ToolkitError(f"a job is already running in {run_dir}; stop it first")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "train.log", "ab")
+    cmd = train_command(run_dir, args)
     proc = subprocess.Popen(
-        [*cmd, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )
-    job = {"pid": proc.pid, "start_time": _start_time(proc.pid), "command": [*cmd, *args]}
+    job = {"pid": proc.pid, "start_time": _start_time(proc.pid), "command": cmd}
     atomic_write_text(run_dir / JOB, json.dumps(job))
     return proc.pid
 
