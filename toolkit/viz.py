@@ -82,7 +82,8 @@ def series_figure(series: dict[str, tuple], title: str = "", yaxis: str = ""):
     fig = go.Figure()
     for k, (xs, ys) in series.items():
         if len(xs):
-            fig.add_trace(go.Scatter(x=list(xs), y=list(ys), mode="lines", name=k))
+            # numpy arrays: plotly copies them whole instead of validating every element
+            fig.add_trace(go.Scatter(x=np.asarray(xs), y=np.asarray(ys, dtype=float), mode="lines", name=k))
     fig.update_layout(
         title=title,
         xaxis_title="step",
