@@ -9,7 +9,8 @@ from ..families.gan import PRESETS as MODEL_PRESETS
 from ..families.gan import GANConfig as TrainConfig
 from .callbacks import Callback
 from .ema import EMA
-from .loop import Trainer, TrainingDiverged
+from .interval import TrainingDiverged
+from .loop import Trainer
 
 __all__ = [
     "EMA",

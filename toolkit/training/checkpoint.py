@@ -1,4 +1,5 @@
-"""What a training checkpoint holds, generic over the family's names (format 2; see ``toolkit/runs.py``).
+"""What a training checkpoint holds, generic over the family's names (format 2; see ``toolkit/runs.py``), and
+how a run is resumed from one.
 
 Everything needed to continue exactly: every net, EMA copy and optimizer by name, the family's own
 state (an augmentation's p, a growth schedule), the data position, the RNG states, the half-finished
@@ -11,7 +12,10 @@ import json
 
 import torch
 
+from ..config import RESUMABLE, flag
 from ..errors import ToolkitError
+from ..families import family_for
+from ..runs import LAST_CHECKPOINT, Run, load_checkpoint
 
 
 def checkpoint_state(trainer) -> dict:
@@ -55,3 +59,45 @@ def restore_checkpoint_state(trainer, state: dict) -> None:
         torch.cuda.set_rng_state_all(state["rng_cuda"])
     trainer.interval.load_state_dict(state, trainer.device)
     trainer.elapsed, trainer.step = float(state["elapsed"]), int(state["step"])
+
+
+def resume(cls, run_dir, steps: int | None = None, callbacks=(), progress: bool = True, **overrides):
+    """Re-create a run from its config.json, load checkpoints/last.pt, and drop metrics rows
+    logged after that checkpoint (they will be logged again, identically).
+
+    ``overrides`` may change the loop's intervals, device and threads and the family's ``resumable``
+    settings (e.g. learning rates, to rescue a diverged run); they are applied to the optimizers,
+    recorded as a "changed" event and shown in config.json. Any other changed setting (model, data,
+    resolution, ...) is a one-line error, and so is ``steps`` below the checkpoint's step."""
+    run = Run(run_dir)
+    ckpt = run.checkpoint_path()
+    if ckpt is None:
+        raise ToolkitError(f"nothing to resume in {run_dir}: no {LAST_CHECKPOINT}; start it without --resume")
+    saved = run.config()
+    family = family_for(saved.get("model", ""))
+    changed = {
+        k: v
+        for k, v in {**overrides, **({} if steps is None else {"steps": steps})}.items()
+        if saved.get(k) != v
+    }
+    fixed = sorted(k for k in changed if k not in (*RESUMABLE, *family.resumable))
+    if fixed:
+        raise ToolkitError(
+            f"{', '.join(flag(k) for k in fixed)} cannot change on --resume (the run keeps its "
+            f"model, data and networks); start a new --run-dir to change them"
+        )
+    state = load_checkpoint(ckpt)
+    if steps is not None and steps < int(state["step"]):
+        raise ToolkitError(
+            f"--steps {steps} is below the run's current step {state['step']}; "
+            "give a larger --steps (the total, not the number of extra steps)"
+        )
+    config = family.Config.from_dict({**saved, **changed})
+    trainer = cls(config, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True)
+    trainer.load_state_dict(load_checkpoint(ckpt, trainer.device))
+    trainer.family.apply_settings({k: v for k, v in changed.items() if k in family.resumable})
+    trainer.writer.truncate_metrics(trainer.step)
+    if changed:
+        trainer.writer.event("changed", step=trainer.step, on="resume", **changed)
+    trainer.history = Run(run_dir).metrics()
+    return trainer

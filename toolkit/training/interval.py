@@ -2,8 +2,8 @@
 
 Every step adds its stats (tensors on the device, e.g. ``loss_d``); nothing is copied to the host until
 the interval ends, when :meth:`IntervalStats.take_means` copies all sums at once (one host sync per
-``log_every`` steps). The loop refuses NaN/inf values (:func:`non_finite`) before anything is logged or
-saved.
+``log_every`` steps). The loop refuses NaN/inf values (:func:`stop_if_diverged`, the NaN guard) before
+anything is logged or saved.
 """
 
 from __future__ import annotations
@@ -12,9 +12,28 @@ import math
 
 import torch
 
+from ..errors import ToolkitError
+from ..runs import LAST_CHECKPOINT
 
-def non_finite(values: dict[str, float]) -> list[str]:
-    return [k for k, v in values.items() if not math.isfinite(v)]
+
+class TrainingDiverged(ToolkitError):
+    """A logged value became NaN or infinite; the last good checkpoint is kept."""
+
+
+def stop_if_diverged(values: dict[str, float], step: int, writer=None) -> None:
+    """The NaN guard: stop with a clear error before a NaN/inf value is logged or checkpointed."""
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if not bad:
+        return
+    last = writer is not None and (writer.dir / LAST_CHECKPOINT).exists()
+    kept = "the last good checkpoint is kept" if last else "no checkpoint was written"
+    if writer is not None:
+        writer.event("diverged", step=step, losses=bad)
+        writer.close()
+    raise TrainingDiverged(
+        f"training diverged: {', '.join(bad)} became NaN/inf by step {step}; {kept}; "
+        "lower the learning rates (--lr-g/--lr-d) or change the loss"
+    )
 
 
 class IntervalStats:

@@ -33,20 +33,15 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..config import RESUMABLE, flag
 from ..data import BatchSampler, TensorData, load_dataset
 from ..errors import ToolkitError
 from ..families import family_for
-from ..runs import LAST_CHECKPOINT, Run, RunWriter, load_checkpoint, save_checkpoint
+from ..runs import LAST_CHECKPOINT, RunWriter, save_checkpoint
 from ..runtime import pick_device, set_threads
 from .callbacks import measuring_callbacks
-from .checkpoint import checkpoint_state, restore_checkpoint_state
+from .checkpoint import checkpoint_state, restore_checkpoint_state, resume
 from .ema import EMA
-from .interval import IntervalStats, non_finite
-
-
-class TrainingDiverged(ToolkitError):
-    """A logged value became NaN or infinite; the last good checkpoint is kept."""
+from .interval import IntervalStats, stop_if_diverged
 
 
 class Trainer:
@@ -206,24 +201,9 @@ class Trainer:
             ema.update(self.family.nets[name], self.step)
         return out
 
-    def _guard(self, values: dict[str, float]) -> None:
-        """The NaN guard: stop with a clear error before a NaN/inf value is logged or checkpointed."""
-        bad = non_finite(values)
-        if not bad:
-            return
-        last = self.writer is not None and (self.writer.dir / LAST_CHECKPOINT).exists()
-        kept = "the last good checkpoint is kept" if last else "no checkpoint was written"
-        if self.writer is not None:
-            self.writer.event("diverged", step=self.step, losses=bad)
-            self.writer.close()
-        raise TrainingDiverged(
-            f"training diverged: {', '.join(bad)} became NaN/inf by step {self.step}; {kept}; "
-            "lower the learning rates (--lr-g/--lr-d) or change the loss"
-        )
-
     def _log(self, partial: bool = False) -> dict:
         means = self.interval.take_means()
-        self._guard(means)
+        stop_if_diverged(means, self.step, self.writer)
         row = {"step": self.step, "time": round(self.elapsed, 3), **means}
         if partial:
             row["partial"] = True  # fewer than log_every steps; dropped if the run is resumed
@@ -268,7 +248,7 @@ class Trainer:
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
         """Write checkpoints/last.pt atomically (temporary file + rename); never a NaN one."""
-        self._guard(self.interval.host_sums())
+        stop_if_diverged(self.interval.host_sums(), self.step, self.writer)
         if path is None:
             if self.writer is None:
                 raise ToolkitError("this trainer has no run directory; pass a path to save_checkpoint")
@@ -279,44 +259,6 @@ class Trainer:
     def resume(
         cls, run_dir: str | Path, steps: int | None = None, callbacks=(), progress: bool = True, **overrides
     ) -> "Trainer":
-        """Re-create a run from its config.json, load checkpoints/last.pt, and drop metrics rows
-        logged after that checkpoint (they will be logged again, identically).
-
-        ``overrides`` may change the loop's intervals, device and threads and the family's ``resumable``
-        settings (e.g. learning rates, to rescue a diverged run); they are applied to the optimizers,
-        recorded as a "changed" event and shown in config.json. Any other changed setting (model, data,
-        resolution, ...) is a one-line error, and so is ``steps`` below the checkpoint's step."""
-        run = Run(run_dir)
-        ckpt = run.checkpoint_path()
-        if ckpt is None:
-            raise ToolkitError(
-                f"nothing to resume in {run_dir}: no {LAST_CHECKPOINT}; start it without --resume"
-            )
-        saved = run.config()
-        family = family_for(saved.get("model", ""))
-        changed = {
-            k: v
-            for k, v in {**overrides, **({} if steps is None else {"steps": steps})}.items()
-            if saved.get(k) != v
-        }
-        fixed = sorted(k for k in changed if k not in (*RESUMABLE, *family.resumable))
-        if fixed:
-            raise ToolkitError(
-                f"{', '.join(flag(k) for k in fixed)} cannot change on --resume (the run keeps its "
-                f"model, data and networks); start a new --run-dir to change them"
-            )
-        state = load_checkpoint(ckpt)
-        if steps is not None and steps < int(state["step"]):
-            raise ToolkitError(
-                f"--steps {steps} is below the run's current step {state['step']}; "
-                "give a larger --steps (the total, not the number of extra steps)"
-            )
-        config = family.Config.from_dict({**saved, **changed})
-        trainer = cls(config, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True)
-        trainer.load_state_dict(load_checkpoint(ckpt, trainer.device))
-        trainer.family.apply_settings({k: v for k, v in changed.items() if k in family.resumable})
-        trainer.writer.truncate_metrics(trainer.step)
-        if changed:
-            trainer.writer.event("changed", step=trainer.step, on="resume", **changed)
-        trainer.history = Run(run_dir).metrics()
-        return trainer
+        """Continue the run in ``run_dir`` from its checkpoint; ``overrides`` may change what the family
+        allows (see :func:`toolkit.training.checkpoint.resume`)."""
+        return resume(cls, run_dir, steps, callbacks, progress, **overrides)
