@@ -36,7 +36,8 @@ lint: setup
 
 test: setup lint
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} TOOLKIT_THREADS=$${TOOLKIT_THREADS:-1} TOOLKIT_QUICK=1 \
-	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env tests lessons
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 --timeout=600 --nbval-lax --nbval-current-env \
+	  tests lessons
 
 # unit and CLI tests only (no notebooks)
 test-fast: setup

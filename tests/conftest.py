@@ -27,6 +27,42 @@ TINY = [
 CHILD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOOLKIT_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
+# pip name -> import name, where they differ
+IMPORT_NAMES = {
+    "pillow": "PIL",
+    "scikit-learn": "sklearn",
+    "pytest-xdist": "xdist",
+    "pytorch-fid": "pytorch_fid",
+    "torch-fidelity": "torch_fidelity",
+    "pytest-timeout": "pytest_timeout",
+}
+
+
+def missing_declared_dependencies(pyproject_text: str) -> list[str]:
+    """The declared dependencies (runtime and dev) that cannot be imported here."""
+    import importlib.util
+    import re
+
+    import tomllib
+
+    project = tomllib.loads(pyproject_text)["project"]
+    names = [
+        re.split(r"[<>=!~ \[]", r.strip(), maxsplit=1)[0].lower()
+        for r in project["dependencies"] + project["optional-dependencies"]["dev"]
+    ]
+    return [n for n in names if importlib.util.find_spec(IMPORT_NAMES.get(n, n).replace("-", "_")) is None]
+
+
+def pytest_sessionstart(session):
+    """In CI a declared dependency that is missing fails the run; it never turns tests into skips."""
+    if os.environ.get("CI") == "true" or os.environ.get("TOOLKIT_REQUIRE_DATA") == "1":
+        from pathlib import Path
+
+        missing = missing_declared_dependencies((Path(__file__).parents[1] / "pyproject.toml").read_text())
+        if missing:
+            pytest.exit(f"declared dependencies missing: {', '.join(missing)} (pip install -e '.[dev]')", 3)
+
+
 def fashion_mnist_or_skip():
     """Fashion-MNIST is installed in CI (.ci/run sets TOOLKIT_REQUIRE_DATA=1, so missing data fails
     there instead of skipping)."""

@@ -47,3 +47,12 @@ def test_lessons_are_numbered_in_teaching_order():
         "06_ada.ipynb",
         "07_diffusion_gan.ipynb",
     ]
+
+
+def test_a_missing_declared_dependency_is_found_so_ci_fails_instead_of_skipping():
+    from conftest import missing_declared_dependencies
+
+    text = (ROOT / "pyproject.toml").read_text()
+    assert missing_declared_dependencies(text) == []  # everything declared is installed here
+    planted = text.replace('"prdc>=0.2",', '"prdc>=0.2",\n    "no-such-package-xyz>=1",')
+    assert missing_declared_dependencies(planted) == ["no-such-package-xyz"]
