@@ -19,10 +19,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
+# the environment, and the data (Fashion-MNIST: found, downloaded, or the Debian package installed; else
+# one line saying what to run, and make stops before any test)
 setup: $(VENV)/.installed
+	$(PY) -m toolkit.data.ensure
 
 # The dashboard, on localhost only (see .streamlit/config.toml); runs live in runs/ or $TOOLKIT_RUNS_DIR.
-app: setup
+# the dashboard also works without Fashion-MNIST (its default run is then the built-in 2-D ring)
+app: $(VENV)/.installed
+	-$(PY) -m toolkit.data.ensure
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 # The lessons in JupyterLab.

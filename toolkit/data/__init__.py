@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..errors import ToolkitError
 from .base import BatchSampler, TensorData, check_memory
 from .fashion_mnist import CLASS_NAMES as FASHION_MNIST_CLASSES
-from .fashion_mnist import load_fashion_mnist
+from .fashion_mnist import load_fashion_mnist, require_fashion_mnist
 from .folder import load_image_folder
 from .subsets import balanced_subset, imbalanced_subset
 from .toy import ModeQuality, mixture_means, mode_quality, sample_mixture
@@ -115,6 +115,7 @@ __all__ = [
     "load_fashion_mnist",
     "load_image_folder",
     "mixture_means",
+    "require_fashion_mnist",
     "mode_quality",
     "sample_mixture",
 ]

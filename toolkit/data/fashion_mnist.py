@@ -39,10 +39,9 @@ FILES = {
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 TORCHVISION_CACHE = Path.home() / ".cache" / "torchvision"
 HOW_TO_GET = (
-    "Fashion-MNIST not found: install the Debian/Ubuntu package "
-    "(sudo apt-get install dataset-fashion-mnist), "
-    "or put the four IDX files in a folder and set TOOLKIT_DATA to it, "
-    "or run once online so torchvision can download it to ~/.cache/torchvision"
+    "Fashion-MNIST not found: run `make setup` (it downloads it when online, or installs the Debian package "
+    "as root), or `sudo apt-get install dataset-fashion-mnist`, or put its four IDX files in a folder and "
+    "set TOOLKIT_DATA to it"
 )
 
 
@@ -88,6 +87,11 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(*dims)
 
 
+def download() -> Path | None:
+    """Download with torchvision into ~/.cache/torchvision; None when offline (or without torchvision)."""
+    return _download()
+
+
 def _download() -> Path | None:
     try:
         import torchvision
@@ -131,3 +135,10 @@ def load_fashion_mnist(split: str = "train", pad_to_32: bool = True) -> TensorDa
 
 def is_available() -> bool:
     return find_folder() is not None
+
+
+def require_fashion_mnist() -> None:
+    """A lesson's first cell: stop right there, with the one line that says how to get the data, when
+    Fashion-MNIST is not on this machine (instead of a NameError ten cells later)."""
+    if find_folder() is None:
+        raise ToolkitError(HOW_TO_GET)
