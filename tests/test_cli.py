@@ -359,3 +359,44 @@ def test_resume_applies_changeable_flags_and_refuses_the_rest(tmp_path, capsys):
     assert "--steps 2 is below the run's current step 4" in capsys.readouterr().err
     assert main(["train", *TINY, "--steps", "6", "--lr", "1e30", "--resume", "--run-dir", run]) == 2
     assert "no larger than 1" in capsys.readouterr().err
+
+
+def test_train_says_what_it_will_train_and_how_long_it_will_take(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(20):
+        Image.new("RGB", (40, 50), (10 * i, 0, 0)).save(folder / f"{i}.png")
+    (folder / "notes.txt").write_text("not an image")
+    args = [
+        "train",
+        "--model",
+        "dcgan",
+        "--data",
+        str(folder),
+        "--resolution",
+        "32",
+        "--batch-size",
+        "10",
+        "--steps",
+        "4",
+        "--log-every",
+        "2",
+        "--width",
+        "8",
+        "--z-dim",
+        "16",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(tmp_path / "r"),
+    ]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert (
+        "data photos: 20 images of 3x32x32, 1 files skipped (hidden, or not images); dcgan on cpu, "
+        "4 steps of batch 10 = 2.0 epochs" in err
+    )
+    assert "steps/s: about" in err and "left to step 4" in err

@@ -274,7 +274,8 @@ def test_16_bit_big_endian_tiff_keeps_its_grey_levels(tmp_path):
     [
         (["--resolution", "-3"], "--resolution must be >= 1"),
         (["--resolution", "0"], "--resolution must be >= 1"),
-        (["--resolution", "100000"], "would need .* GiB of memory"),
+        (["--model", "mlp", "--resolution", "100000"], "would need .* GiB of memory"),
+        (["--resolution", "48"], "takes --resolution 32 or 64 \\(the toolkit resizes the images for you"),
         (["--device", "cuda:0"], "no CUDA GPU is visible|CUDA devices"),
         (["--run-dir", ""], "--run-dir is empty"),
     ],

@@ -192,6 +192,10 @@ def _train(args) -> int:
         config = config_for(model or RunConfig().model, **given)
         trainer = Trainer(config, run_dir=run_dir, progress=progress, overwrite=args.overwrite)
 
+    print(startup_summary(trainer), file=sys.stderr)
+    trainer.callbacks.append(
+        FirstEstimate(trainer)
+    )  # after the first logging interval: steps/s and time left
     trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
     if STOP_REQUESTS:  # asked to stop while starting up: nothing was trained, nothing is lost
         trainer.writer.event("stopped", step=trainer.step, before_training=True)
@@ -211,6 +215,42 @@ def _train(args) -> int:
     state = "stopped" if trainer.stop_requested else "finished"
     print(f"{state} at step {trainer.step}; run directory: {run_dir}", file=sys.stderr)
     return 0
+
+
+def startup_summary(trainer) -> str:
+    """One line on what is about to be trained: the data as loaded, and what the steps amount to."""
+    d, c = trainer.data, trainer.config
+    skipped = d.info.get("skipped")
+    parts = [f"{len(d):,} {'images' if d.kind == 'images' else 'points'} of {'x'.join(map(str, d.shape))}"]
+    if d.num_classes:
+        parts.append(f"{d.num_classes} classes")
+    if skipped:
+        parts.append(f"{skipped} files skipped (hidden, or not images)")
+    epochs = c.steps * c.batch_size / len(d)
+    return (
+        f"data {d.name}: {', '.join(parts)}; {c.model} on {trainer.device}, {c.steps:,} steps of batch "
+        f"{c.batch_size} = {epochs:.1f} epochs (from step {trainer.step})"
+    )
+
+
+class FirstEstimate:
+    """Prints, once, after the first logging interval: how fast training goes and how long is left."""
+
+    def __init__(self, trainer):
+        self.step0, self.time0, self.done = trainer.step, trainer.elapsed, False
+
+    def on_log(self, trainer, row) -> None:
+        if self.done or row["time"] <= self.time0:
+            return
+        self.done = True
+        rate = (row["step"] - self.step0) / (row["time"] - self.time0)
+        left = (trainer.config.steps - row["step"]) / rate
+        when = f"{left:.0f} s" if left < 90 else f"{left / 60:.0f} min"
+        print(f"{rate:.1f} steps/s: about {when} left to step {trainer.config.steps:,}", file=sys.stderr)
+
+    def on_sample(self, trainer, step, images) -> None: ...
+
+    def on_end(self, trainer) -> None: ...
 
 
 def cmd_sample(args) -> int:

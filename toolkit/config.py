@@ -90,7 +90,10 @@ class RunConfig:
     seed: int = option(0, "seed of weights, noise and data order")
     limit: int | None = option(None, "train on a seeded, class-balanced subset of N images")
     resolution: int | None = option(
-        None, "image size (default: the dataset's, 32 for Fashion-MNIST, 64 for folders)"
+        None,
+        "image size, the images are resized to it (default: the dataset's: 32 for Fashion-MNIST, 64 "
+        "for folders). "
+        "dcgan/cgan/acgan/wgan(-gp): 32 or 64; pggan: 8, 16, 32, 64, ...; on a CPU prefer 32",
     )
     ema: float = option(0.99, "EMA decay of the sampling network(s); 0 turns the EMA off")
     log_every: int = option(25, "write a metrics row every N steps (one host sync per row)")

@@ -31,6 +31,7 @@ from ..config import RunConfig, need, need_at_least, need_learning_rate, option
 from ..losses import LOSSES, AdversarialLoss, get_loss
 from ..models import CONDITIONAL, MODELS, build_models, is_conditional
 from ..models.conditional import balanced_labels
+from ..models.dcgan import RESOLUTIONS as DCGAN_RESOLUTIONS
 from ..models.timestep import TimestepDiscriminator
 from ..regularizers import clip_weights_, gradient_penalty, r1_penalty
 from .base import DataSpec, Family, Phase
@@ -127,6 +128,12 @@ class GANConfig(RunConfig):
             f"--augment diffusion is built for --model dcgan; use ada or diffaugment with {self.model}",
         )
         need(self.z_dim >= 1 and self.width >= 1, "--z-dim and --width must be >= 1")
+        allowed = " or ".join(map(str, DCGAN_RESOLUTIONS))
+        need(
+            self.model == "mlp" or self.resolution in (None, *DCGAN_RESOLUTIONS),
+            f"--model {self.model} takes --resolution {allowed} (the toolkit resizes the images for you; "
+            f"32 trains about 4x faster on a CPU), got {self.resolution}",
+        )
         return self
 
 

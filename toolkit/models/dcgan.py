@@ -29,7 +29,10 @@ def _check(resolution: int, channels: int | None) -> int:
     """Number of 2x steps for this resolution; ``channels`` None: any count (a D's input may carry
     extra label planes)."""
     if resolution not in RESOLUTIONS:
-        raise ToolkitError(f"DCGAN supports resolutions {RESOLUTIONS}, got {resolution}; resize the data")
+        raise ToolkitError(
+            f"DCGAN supports resolutions {RESOLUTIONS}, got {resolution}; pass --resolution "
+            f"{' or '.join(map(str, RESOLUTIONS))} (the toolkit resizes the images for you)"
+        )
     if channels is not None and channels not in (1, 3):
         raise ToolkitError(f"DCGAN supports 1 or 3 channels, got {channels}")
     return int(math.log2(resolution)) - 2  # number of 2x up/down-samplings between 4x4 and the image
