@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import CHILD_ENV, TINY
 
@@ -380,3 +381,94 @@ def test_cached_real_features_of_a_folder_follow_its_files(tmp_path, monkeypatch
     (folder / "0.png").write_bytes(png_bytes(np.full((32, 32), 255, np.uint8)))  # same name, new content
     os.utime(folder / "0.png", ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
     assert not np.allclose(real_features(str(folder), ext, 4), first)
+
+
+def _image_file(path, kind):
+    import numpy as np
+    from PIL import Image
+
+    rgb = (np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)
+    if kind == "zero-bytes":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        full = png_bytes(rgb)
+        path.write_bytes(full[: len(full) // 2])
+    elif kind == "not-an-image":
+        path.write_text("hello, I am text with a .png name")
+    elif kind == "cmyk":
+        Image.fromarray(rgb).convert("CMYK").save(path.with_suffix(".jpg"))
+    elif kind == "palette-with-transparency":
+        im = Image.fromarray(rgb).convert("P")
+        im.info["transparency"] = 0
+        im.save(path)
+    elif kind == "rgba":
+        Image.fromarray(np.dstack([rgb, np.full((16, 16), 128, np.uint8)]), "RGBA").save(path)
+    elif kind == "one-bit":
+        Image.fromarray(rgb).convert("1").save(path)
+
+
+@pytest.mark.parametrize(
+    "kind, error",
+    [
+        ("zero-bytes", "cannot read image"),
+        ("truncated", "cannot read image"),
+        ("not-an-image", "cannot read image"),
+    ],
+)
+def test_broken_image_files_are_one_line_naming_the_file(tmp_path, kind, error):
+    from toolkit.data import load_image_folder
+
+    (tmp_path / "ok.png").write_bytes(png_bytes(np.zeros((8, 8), np.uint8)))
+    _image_file(tmp_path / "bad.png", kind)
+    with pytest.raises(ToolkitError, match=f"{error} bad.png"):
+        load_image_folder(tmp_path, resolution=8)
+
+
+@pytest.mark.parametrize("kind", ["cmyk", "palette-with-transparency", "rgba", "one-bit"])
+def test_other_image_modes_are_converted_as_documented(tmp_path, kind):
+    from toolkit.data import load_image_folder
+
+    _image_file(tmp_path / "img.png", kind)
+    (tmp_path / "rgb.png").write_bytes(png_bytes((np.ones((16, 16, 3)) * 200).astype(np.uint8)))
+    x = load_image_folder(tmp_path, resolution=8).x
+    assert x.shape == (2, 3, 8, 8) and x.min() >= -1 and x.max() <= 1
+    assert x[0].std() > 0.05  # the converted image kept its content (not a flat white or black square)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--steps", "-5"], "--steps must be >= 1"),
+        (["--limit", "0"], "--limit must be >= 1"),
+        (["--log-every", "0"], "--log-every must be >= 1"),
+        (["--ema", "-0.5"], "--ema must be in [0, 1)"),
+        (["--width", "0"], "--z-dim and --width must be >= 1"),
+        (["--gp-weight", "-1"], "--gp-weight must be >= 0"),
+    ],
+)
+def test_zero_or_negative_numbers_are_one_line(tmp_path, capsys, flags, message):
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(tmp_path / "r"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_a_truncated_checkpoint_or_one_from_another_model_is_one_line(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["train", *TINY, "--steps", "2", "--run-dir", str(run)]) == 0
+    ckpt = run / "checkpoints" / "last.pt"
+    whole = ckpt.read_bytes()
+    ckpt.write_bytes(whole[: len(whole) // 3])
+    for cmd in (
+        ["sample", "--run-dir", str(run), "--n", "2", "--out", str(tmp_path / "s.npz")],
+        ["train", *TINY, "--steps", "4", "--resume", "--run-dir", str(run)],
+    ):
+        assert main(cmd) == 2
+        assert "is damaged or not a toolkit checkpoint" in capsys.readouterr().err
+    other = tmp_path / "other"
+    assert main(["train", *TINY, "--model", "mlp", "--steps", "2", "--run-dir", str(other)]) == 0
+    ckpt.write_bytes((other / "checkpoints" / "last.pt").read_bytes())  # an mlp checkpoint in a dcgan run
+    assert main(["sample", "--run-dir", str(run), "--n", "2", "--out", str(tmp_path / "s.npz")]) == 2
+    assert "does not match its config.json" in capsys.readouterr().err
+    assert main(["train", *TINY, "--steps", "4", "--resume", "--run-dir", str(run)]) == 2
+    assert "the checkpoint does not fit this model/config" in capsys.readouterr().err
