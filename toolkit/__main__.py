@@ -240,7 +240,7 @@ class FirstEstimate:
         self.step0, self.time0, self.done = trainer.step, trainer.elapsed, False
 
     def on_log(self, trainer, row) -> None:
-        if self.done or row["time"] <= self.time0:
+        if self.done or row["time"] <= self.time0 or row["step"] <= self.step0:
             return
         self.done = True
         rate = (row["step"] - self.step0) / (row["time"] - self.time0)

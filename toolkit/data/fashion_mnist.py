@@ -39,9 +39,9 @@ FILES = {
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 TORCHVISION_CACHE = Path.home() / ".cache" / "torchvision"
 HOW_TO_GET = (
-    "Fashion-MNIST not found: run `make setup` (it downloads it when online, or installs the Debian package "
-    "as root), or `sudo apt-get install dataset-fashion-mnist`, or put its four IDX files in a folder and "
-    "set TOOLKIT_DATA to it"
+    "Fashion-MNIST not found: run `make setup` (it downloads it with torchvision when online, or installs "
+    "the Debian package as root), or `sudo apt-get install dataset-fashion-mnist`, or put its four IDX "
+    "files in a folder and set TOOLKIT_DATA to it"
 )
 
 
