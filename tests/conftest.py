@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -61,6 +63,12 @@ def pytest_sessionstart(session):
         missing = missing_declared_dependencies((Path(__file__).parents[1] / "pyproject.toml").read_text())
         if missing:
             pytest.exit(f"declared dependencies missing: {', '.join(missing)} (pip install -e '.[dev]')", 3)
+
+
+def start_training(*args: str, **popen_kwargs) -> subprocess.Popen:
+    """``python -m toolkit train ARGS`` as a background child process (output discarded unless asked for)."""
+    popen_kwargs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen_kwargs}
+    return subprocess.Popen([sys.executable, "-m", "toolkit", "train", *args], env=CHILD_ENV, **popen_kwargs)
 
 
 def fashion_mnist_or_skip():

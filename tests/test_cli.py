@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import CHILD_ENV, TINY
+from conftest import CHILD_ENV, TINY, start_training
 
 from toolkit.__main__ import main
 from toolkit.runs import Run
@@ -135,25 +135,8 @@ def test_sample_errors(tmp_path, capsys):
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     """SIGKILL mid-run (no chance to clean up), then --resume: it continues from checkpoints/last.pt."""
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            *TINY,
-            "--steps",
-            "100000",
-            "--run-dir",
-            str(run),
-            "--checkpoint-every",
-            "5",
-            "--log-every",
-            "5",
-        ],
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = start_training(
+        *TINY, "--steps", "100000", "--run-dir", str(run), "--checkpoint-every", "5", "--log-every", "5"
     )
     ckpt = run / "checkpoints" / "last.pt"
     deadline = time.time() + 90
@@ -174,21 +157,14 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
 def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            *TINY,
-            "--steps",
-            "100000",
-            "--run-dir",
-            str(run),
-            "--checkpoint-every",
-            "1000",
-        ],
-        env=ENV,
+    proc = start_training(
+        *TINY,
+        "--steps",
+        "100000",
+        "--run-dir",
+        str(run),
+        "--checkpoint-every",
+        "1000",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import fashion_mnist_or_skip
+from conftest import TINY, fashion_mnist_or_skip
 
 from toolkit.errors import ToolkitError
 from toolkit.metrics.extractors import INCEPTION_FILE, build_fid_inception, load_extractor
@@ -116,35 +116,8 @@ def test_training_callback_logs_fid_and_kid_and_eval_cli_records(tmp_path, monke
     from toolkit.runs import Run
 
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--model",
-                "dcgan",
-                "--data",
-                "digits",
-                "--batch-size",
-                "16",
-                "--width",
-                "8",
-                "--z-dim",
-                "16",
-                "--steps",
-                "20",
-                "--log-every",
-                "10",
-                "--eval-every",
-                "10",
-                "--eval-n",
-                "64",
-                "--no-progress",
-                "--run-dir",
-                str(run),
-            ]
-        )
-        == 0
-    )
+    args = ["train", *TINY, "--steps", "20", "--log-every", "10", "--eval-every", "10", "--eval-n", "64"]
+    assert main([*args, "--run-dir", str(run)]) == 0
     rows = Run(run).metrics()
     assert [r["step"] for r in rows if "fid" in r] == [10, 20]
     assert all(r["features"] == "fmnist-cnn" and np.isfinite(r["kid"]) for r in rows if "fid" in r)

@@ -4,13 +4,12 @@ processes never train into one run directory, steering takes only sane values.""
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CHILD_ENV, TINY
+from conftest import CHILD_ENV, TINY, start_training
 
 from toolkit import jobs
 from toolkit.__main__ import main
@@ -51,25 +50,8 @@ def test_a_second_writer_is_refused_with_the_holders_pid_and_a_killed_holder_lea
     tmp_path, capsys
 ):
     run = tmp_path / "r"
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            *TINY,
-            "--steps",
-            "100000",
-            "--log-every",
-            "2",
-            "--checkpoint-every",
-            "4",
-            "--run-dir",
-            str(run),
-        ],
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    first = start_training(
+        *TINY, "--steps", "100000", "--log-every", "2", "--checkpoint-every", "4", "--run-dir", str(run)
     )
     try:
         deadline = time.time() + 90
@@ -141,24 +123,7 @@ def test_the_dashboard_never_signals_a_process_job_json_merely_names(tmp_path):
 
 def test_a_run_started_from_the_command_line_shows_as_running_and_can_be_stopped(tmp_path):
     run = tmp_path / "cli"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            *TINY,
-            "--steps",
-            "100000",
-            "--log-every",
-            "2",
-            "--run-dir",
-            str(run),
-        ],
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_training(*TINY, "--steps", "100000", "--log-every", "2", "--run-dir", str(run))
     try:
         assert wait_for(lambda: len(Run(run).metrics()) >= 1, 90)
         assert jobs.job_state(run) == "running" and jobs.training_pid(run) == proc.pid
@@ -343,19 +308,12 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one(tmp_path, capsys
 
 
 def test_ctrl_c_while_starting_up_is_a_clean_stop(tmp_path):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            *TINY,
-            "--steps",
-            "100000",
-            "--run-dir",
-            str(tmp_path / "r"),
-        ],
-        env=ENV,
+    proc = start_training(
+        *TINY,
+        "--steps",
+        "100000",
+        "--run-dir",
+        str(tmp_path / "r"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
