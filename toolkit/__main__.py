@@ -34,6 +34,23 @@ from .families import FAMILIES, MODELS, family_for
 from .runs import Run
 
 
+def on_off(text: str) -> bool:
+    """A yes/no flag's value: on/off, true/false, yes/no or 1/0."""
+    value = {
+        "on": True,
+        "true": True,
+        "yes": True,
+        "1": True,
+        "off": False,
+        "false": False,
+        "no": False,
+        "0": False,
+    }
+    if text.lower() not in value:
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+    return value[text.lower()]
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (not the usage block plus the error)."""
 
@@ -101,7 +118,11 @@ def _add_train(sub, model: str) -> None:
         shown = "none" if default is None else default
         help_text = f"{f.metadata['help']} (default {shown}{'; ' + presets if presets else ''})"
         choices = f.metadata.get("choices")
-        p.add_argument(flag(f.name), dest=f.name, type=field_type(f), choices=choices, help=help_text)
+        kind = field_type(f)
+        if kind is bool:
+            p.add_argument(flag(f.name), dest=f.name, type=on_off, metavar="on|off", help=help_text)
+        else:
+            p.add_argument(flag(f.name), dest=f.name, type=kind, choices=choices, help=help_text)
 
 
 def _add_sample(sub) -> None:
@@ -221,7 +242,14 @@ def startup_summary(trainer) -> str:
     """One line on what is about to be trained: the data as loaded, and what the steps amount to."""
     d, c = trainer.data, trainer.config
     skipped = d.info.get("skipped")
-    parts = [f"{len(d):,} {'images' if d.kind == 'images' else 'points'} of {'x'.join(map(str, d.shape))}"]
+    if d.kind == "translation":
+        shapes = f"{'x'.join(map(str, d.shape))} -> {'x'.join(map(str, d.shape_b))}"
+        pairing = f"{len(d.a):,} pairs" if d.paired else f"{len(d.a):,} A and {len(d.b):,} B images"
+        parts = [f"{pairing} of {shapes}"]
+    else:
+        parts = [
+            f"{len(d):,} {'images' if d.kind == 'images' else 'points'} of {'x'.join(map(str, d.shape))}"
+        ]
     if d.num_classes:
         parts.append(f"{d.num_classes} classes")
     if skipped:

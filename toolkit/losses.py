@@ -56,6 +56,37 @@ def wasserstein_g_loss(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
+# --- Mao et al. 2017: least squares (LSGAN; CycleGAN's choice, Zhu et al. 2017 section 4) ---------------
+def lsgan_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """(Not in ``LOSSES``: D's outputs are regression targets, not logits, so the gan family's sign-based
+    accuracy and ADA would misread them.)
+
+    D regresses its output to 1 on real and 0 on generated: E[(D(x) - 1)^2] + E[D(G(z))^2]."""
+    return (real - 1).pow(2).mean() + fake.pow(2).mean()
+
+
+def lsgan_g_loss(fake: Tensor) -> Tensor:
+    """G pulls D's output on its images to 1: E[(D(G(z)) - 1)^2]. D = 0.5 everywhere gives 0.25."""
+    return (fake - 1).pow(2).mean()
+
+
+# --- translation losses (pix2pix, CycleGAN) ---------------------------------------------------------
+def l1_loss(output: Tensor, target: Tensor) -> Tensor:
+    """pix2pix's reconstruction term E[|y - G(x)|_1] (Isola et al. eq. 3), a mean over pixels."""
+    return (output - target).abs().mean()
+
+
+def cycle_consistency_loss(real: Tensor, reconstructed: Tensor) -> Tensor:
+    """CycleGAN's eq. 2 for one direction: E[|F(G(x)) - x|_1], x translated there and back."""
+    return (reconstructed - real).abs().mean()
+
+
+def identity_loss(real: Tensor, same: Tensor) -> Tensor:
+    """CycleGAN's identity term (section 5.2): a generator fed an image already of its target domain
+    should leave it alone, E[|G(y) - y|_1]. It keeps colours from drifting."""
+    return (same - real).abs().mean()
+
+
 @dataclass(frozen=True)
 class AdversarialLoss:
     name: str

@@ -37,7 +37,7 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-def _list_entries(path: Path) -> tuple[list[tuple[str, callable]], int]:
+def list_entries(path: Path) -> tuple[list[tuple[str, callable]], int]:
     """(relative posix name, opener) for each candidate image file, and the number skipped."""
     entries, skipped = [], 0
     if path.is_dir():
@@ -94,11 +94,39 @@ def _to_8_bit(img: Image.Image) -> Image.Image:
     return img
 
 
-def _square(img: Image.Image, resolution: int) -> Image.Image:
+def square(img: Image.Image, resolution: int) -> Image.Image:
     w, h = img.size
     s = min(w, h)
     left, top = (w - s) // 2, (h - s) // 2
     return img.crop((left, top, left + s, top + s)).resize((resolution, resolution), Image.LANCZOS)
+
+
+def read_images(entries, path: Path):
+    """Decode each (relative name, opener) of :func:`list_entries` one by one: yields (name, PIL image), or
+    a one-line error naming the first file that does not decode or is too large."""
+    for rel, read in entries:
+        try:
+            img = Image.open(io.BytesIO(read()))
+            img.load()
+        except Image.DecompressionBombError:
+            raise ToolkitError(
+                f"image {rel} in {path} is too large to load safely (over "
+                f"{Image.MAX_IMAGE_PIXELS:,} pixels); shrink it or remove it"
+            ) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, zipfile.BadZipFile, EOFError) as exc:
+            raise ToolkitError(
+                f"cannot read image {rel} in {path} ({type(exc).__name__}: {str(exc)[:60]}); "
+                "remove or replace it"
+            ) from None
+        yield rel, img
+
+
+def to_tensor(images: list[Image.Image], channels: int) -> torch.Tensor:
+    """Equal-sized PIL images -> float32 (N, channels, H, W) in [-1, 1] (grey or RGB)."""
+    target_mode = "L" if channels == 1 else "RGB"
+    arrays = [np.asarray(_to_8_bit(img).convert(target_mode)) for img in images]
+    x = torch.from_numpy(np.stack(arrays)).float()
+    return (x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2)).contiguous().div_(127.5).sub_(1.0)
 
 
 def load_image_folder(
@@ -109,7 +137,7 @@ def load_image_folder(
         raise ToolkitError(f"channels must be 1 or 3, got {channels}")
     if resolution < 4:
         raise ToolkitError(f"resolution must be at least 4 pixels, got {resolution}")
-    entries, skipped = _list_entries(path)
+    entries, skipped = list_entries(path)
     if not entries:
         raise ToolkitError(
             f"no images found in {path} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))}; "
@@ -127,30 +155,14 @@ def load_image_folder(
     )
 
     images, modes, class_of = [], set(), []
-    for rel, read in entries:
-        try:
-            img = Image.open(io.BytesIO(read()))
-            img.load()
-        except Image.DecompressionBombError:
-            raise ToolkitError(
-                f"image {rel} in {path} is too large to load safely (over "
-                f"{Image.MAX_IMAGE_PIXELS:,} pixels); shrink it or remove it"
-            ) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, zipfile.BadZipFile, EOFError) as exc:
-            raise ToolkitError(
-                f"cannot read image {rel} in {path} ({type(exc).__name__}: {str(exc)[:60]}); "
-                "remove or replace it"
-            ) from None
+    for rel, img in read_images(entries, path):
         modes.add(img.mode)
-        images.append(_square(_to_8_bit(img), resolution))  # small right away: memory stays bounded
+        images.append(square(_to_8_bit(img), resolution))  # small right away: memory stays bounded
         class_of.append(PurePosixPath(rel).parts[0] if labelled else None)
 
     if channels is None:
         channels = 1 if modes <= GREY_MODES else 3
-    target_mode = "L" if channels == 1 else "RGB"
-    arrays = [np.asarray(img.convert(target_mode)) for img in images]
-    x = torch.from_numpy(np.stack(arrays)).float()
-    x = (x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2)).contiguous().div_(127.5).sub_(1.0)
+    x = to_tensor(images, channels)
 
     labels, class_names = None, []
     if labelled:

@@ -5,6 +5,8 @@ family            models
 ================  ==============================================================================
 ``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp: noise -> image games (lessons 01-07)
 ``pggan``         pggan: progressive growing with fade-in (lesson 08)
+``pix2pix``       pix2pix: paired image-to-image translation (lesson 09)
+``cyclegan``      cyclegan: unpaired image-to-image translation (lesson 10)
 ================  ==============================================================================
 
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
@@ -16,10 +18,14 @@ from __future__ import annotations
 
 from ..errors import ToolkitError
 from .base import DataSpec, Family, Phase
+from .cyclegan import CycleGANConfig, CycleGANFamily
 from .gan import GANConfig, GANFamily
 from .pggan import PGGANConfig, PGGANFamily
+from .pix2pix import Pix2PixConfig, Pix2PixFamily
 
-FAMILIES: dict[str, type[Family]] = {f.name: f for f in (GANFamily, PGGANFamily)}
+FAMILIES: dict[str, type[Family]] = {
+    f.name: f for f in (GANFamily, PGGANFamily, Pix2PixFamily, CycleGANFamily)
+}
 MODELS: dict[str, str] = {m: d for f in FAMILIES.values() for m, d in f.models.items()}
 
 
@@ -42,4 +48,8 @@ __all__ = [
     "GANFamily",
     "PGGANConfig",
     "PGGANFamily",
+    "Pix2PixConfig",
+    "Pix2PixFamily",
+    "CycleGANConfig",
+    "CycleGANFamily",
 ]

@@ -35,17 +35,23 @@ from ..errors import ToolkitError
 class DataSpec:
     """What a family needs to know of the data to build its nets (saved in config.json)."""
 
-    shape: tuple[int, ...]  # one sample, e.g. (1, 32, 32) or (2,)
-    kind: str = "images"  # "images" or "points"
+    shape: tuple[int, ...]  # one sample, e.g. (1, 32, 32) or (2,); for translation: one A image
+    kind: str = "images"  # "images", "points" or "translation"
     num_classes: int = 0
+    shape_b: tuple[int, ...] = ()  # translation: one B image
 
     @classmethod
     def of(cls, data) -> "DataSpec":
-        return cls(tuple(data.shape), data.kind, data.num_classes)
+        return cls(tuple(data.shape), data.kind, data.num_classes, tuple(getattr(data, "shape_b", ())))
 
     @classmethod
     def from_config(cls, config: dict) -> "DataSpec":
-        return cls(tuple(config["sample_shape"]), config["kind"], len(config.get("class_names") or []))
+        return cls(
+            tuple(config["sample_shape"]),
+            config["kind"],
+            len(config.get("class_names") or []),
+            tuple(config.get("target_shape") or ()),
+        )
 
 
 @dataclass
@@ -82,6 +88,13 @@ class Family(ABC):
     @abstractmethod
     def build_nets(cls, config, spec: DataSpec) -> dict[str, nn.Module]:
         """The family's nets by name, freshly initialised (seeded by the loop)."""
+
+    @classmethod
+    def load_data(cls, config):
+        """The training data ``config.data`` names (a :class:`~toolkit.data.TensorData` by default)."""
+        from ..data import load_dataset
+
+        return load_dataset(config.data, resolution=config.resolution, limit=config.limit, seed=config.seed)
 
     @classmethod
     def needs(cls, config) -> tuple[str, ...]:

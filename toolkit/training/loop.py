@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..data import BatchSampler, TensorData, load_dataset
+from ..data import BatchSampler, TensorData
 from ..errors import ToolkitError
 from ..families import family_for
 from ..runs import LAST_CHECKPOINT, RunWriter, save_checkpoint
@@ -81,18 +81,17 @@ class Trainer:
         self.threads = set_threads(config.threads)
         self.device = pick_device(config.device)
         torch.manual_seed(config.seed)
-        self.data = (
-            data
-            if data is not None
-            else load_dataset(config.data, resolution=config.resolution, limit=config.limit, seed=config.seed)
-        )
+        self.data = data if data is not None else family_cls.load_data(config)
         family_cls.check_data(config, self.data)
         self.family = family_cls(config, self.data, self.device, nets)
         self.ema = (
             {n: EMA(self.family.nets[n], config.ema) for n in family_cls.ema_nets} if config.ema > 0 else {}
         )
         self.family.averaged = {n: e.model for n, e in self.ema.items()}
-        self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device)
+        if hasattr(self.data, "sampler"):  # two-domain data brings its own (toolkit/data/translation.py)
+            self.batches = self.data.sampler(config.batch_size, config.seed, self.device)
+        else:
+            self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device)
         self.callbacks = [*measuring_callbacks(config), *callbacks]
         # everything is validated: only now may an earlier run's files in run_dir be replaced
         self.writer = (
@@ -118,6 +117,7 @@ class Trainer:
             **dataclasses.asdict(self.config),
             "family": self.family.name,
             "sample_shape": list(self.data.shape),
+            **({"target_shape": list(self.data.shape_b)} if hasattr(self.data, "shape_b") else {}),
             "kind": self.data.kind,
             "class_names": self.data.class_names,
             "data_info": self.data.info,
@@ -216,7 +216,7 @@ class Trainer:
 
     def _sample_grid(self) -> None:
         images, nrow = self.family.grid()
-        if self.writer is not None and self.data.kind == "images":
+        if self.writer is not None and self.data.kind != "points":
             self.writer.save_grid(self.step, images, nrow)
         for cb in self.callbacks:
             cb.on_sample(self, self.step, images)
