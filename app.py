@@ -20,8 +20,10 @@ from toolkit import jobs, viz
 from toolkit.augment import ADA_TARGET, AUGMENTS
 from toolkit.config import config_for, flag
 from toolkit.data import DATASETS, fashion_mnist
+from toolkit.data.translation import TRANSLATION_DATASETS
 from toolkit.errors import ToolkitError
 from toolkit.families import MODELS, family_for
+from toolkit.families.translation import TranslationFamily, side_by_side
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
 from toolkit.runs import MetricsTail, Run, default_runs_root, list_runs
@@ -30,7 +32,9 @@ st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 torch.set_num_threads(1)  # training jobs run beside us: stay light
 
 LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run's metrics
-    ("Losses", ["loss_d", "loss_g"]),
+    ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
+    ("pix2pix: L1 to the target, G's adversarial term", ["loss_l1", "loss_g_gan"]),
+    ("CycleGAN: cycle and identity losses", ["loss_cycle", "loss_identity"]),
     ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
     ("r_t = E[sign D(real)] and ADA p", ["d_real_sign", "ada_p"]),
     ("Overfitting: D on training vs held-out reals", ["d_train", "d_heldout", "d_gap"]),
@@ -64,15 +68,24 @@ runs = list_runs(root)
 with st.sidebar.expander("Start a new run", expanded=not runs):
     model0, data0 = default_data()
     model = st.selectbox("Model", list(MODELS), index=list(MODELS).index(model0))
-    data_names = list(DATASETS)
-    data = st.selectbox("Data", data_names, index=data_names.index(data0))
     preset = config_for(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
+    translation = issubclass(family_for(model), TranslationFamily)
+    if translation:  # two-domain data; pix2pix needs pairs (the unpaired sets stay listed: it says so)
+        data_names, data0 = list(TRANSLATION_DATASETS), preset.data
+    else:
+        data_names = list(DATASETS)
+    data = st.selectbox(
+        "Data",
+        data_names,
+        index=data_names.index(data0),
+        help="; ".join(f"{k}: {v}" for k, v in (TRANSLATION_DATASETS if translation else DATASETS).items()),
+    )
     if family_for(model).name == "gan":  # short CPU runs: DCGAN at batch 64, the 2-D toys at 256
         steps0, batch0 = (1500, 64) if model == "dcgan" else (3000, 256)
     else:  # other families: their own defaults
         steps0, batch0 = min(preset.steps, 5000), preset.batch_size
     steps = st.slider("Steps", 50, 5000, steps0, step=50)
-    batch = st.select_slider("Batch size", [16, 32, 64, 128, 256], value=batch0)
+    batch = st.select_slider("Batch size", [4, 8, 16, 32, 64, 128, 256], value=batch0)
     lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
@@ -104,7 +117,7 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         else:
             settings.update(log_every=10, sample_every=50, checkpoint_every=100)
             if limit != "all":
-                settings.update(limit=limit, gap_every=50)
+                settings.update(limit=limit, **({} if translation else {"gap_every": 50}))
             if model == "mlp" and data in ("ring", "grid"):
                 settings.update(z_dim=2, width=64)
             args = [part for k, v in settings.items() for part in (flag(k), str(v))]
@@ -146,9 +159,10 @@ except ToolkitError as err:
 
 state = jobs.job_state(run.dir)
 cols = st.columns([2, 1, 1, 1])
+loss_text = f" · loss {config['loss']}" if "loss" in config else ""
 cols[0].markdown(
     f"**{config.get('model')}** on **{config.get('data')}** · {config.get('steps')} steps · "
-    f"batch {config.get('batch_size')} · loss {config.get('loss')} · job: **{state}**"
+    f"batch {config.get('batch_size')}{loss_text} · job: **{state}**"
 )
 if state == "running" and cols[1].button("Pause"):
     jobs.pause_job(run.dir)
@@ -200,7 +214,14 @@ if state in ("running", "paused"):
             jobs.steer(run.dir, **settings)
             st.success("sent: applied at the job's next logging step and recorded in events.jsonl")
 
-live_tab, latent_tab, augment_tab = st.tabs(["Live training", "Latent interpolation", "What D sees"])
+TRANSLATION_RUN = config.get("kind") == "translation"
+live_tab, latent_tab, augment_tab = st.tabs(
+    [
+        "Live training",
+        "Translate held-out images" if TRANSLATION_RUN else "Latent interpolation",
+        "What D sees",
+    ]
+)
 
 
 # --- live views ------------------------------------------------------------------------------------
@@ -232,11 +253,11 @@ def live_view():
         grids = run.sample_grids()
         if grids:
             step, path = grids[-1]
-            st.image(
-                str(path),
-                caption=f"samples at step {step} (the same latent vectors every time)",
-                width="stretch",
-            )
+            what = {
+                "pix2pix": "rows of held-out input | output | target",
+                "cyclegan": "rows of held-out input | translated | translated back (A rows, then B rows)",
+            }.get(config.get("model"), "the same latent vectors every time")
+            st.image(str(path), caption=f"samples at step {step} ({what})", width="stretch")
         else:
             st.info("No sample grid yet.")
         events = run.events()
@@ -254,10 +275,63 @@ def generator_for(checkpoint: str, mtime: float):
     return load_generator(Path(checkpoint).parent.parent)
 
 
+@st.cache_resource(max_entries=2)
+def translators_for(checkpoint: str, mtime: float) -> dict:
+    from toolkit.translate import load_translator
+
+    run_dir = Path(checkpoint).parent.parent
+    family = family_for(Run(run_dir).config()["model"])
+    return {d: load_translator(run_dir, d)[0] for d in family.directions}
+
+
+@st.cache_resource(max_entries=2)
+def held_out_pairs(data: str, paired: bool, limit: int = 64):
+    """Test images of a built-in translation set; a folder's own first images (it has no test split)."""
+    from toolkit.data.translation import load_translation
+
+    if data in TRANSLATION_DATASETS:
+        held = load_translation(data, split="test", limit=limit, paired=paired)
+        return held.a[:limit], held.b[:limit], "held-out test images"
+    path = Path(str(data)).expanduser().resolve()
+    if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+        raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
+    own = load_translation(str(path), limit=limit, paired=paired)
+    return own.a[:limit], own.b[:limit], "training images (a folder has no held-out split)"
+
+
+def translation_view(ckpt: Path) -> None:
+    """Input -> output (-> back) for 8 fixed inputs, picked with a slider, from the run's checkpoint."""
+    try:
+        nets = translators_for(str(ckpt), ckpt.stat().st_mtime)
+        a, b, where = held_out_pairs(config["data"], config["model"] == "pix2pix")
+    except (ToolkitError, OSError, KeyError) as err:
+        st.error(str(err))
+        return
+    c1, c2 = st.columns(2)
+    direction = c1.radio("Direction", list(nets), horizontal=True, key="translate_direction")
+    inputs, targets = (a, b) if direction == "a2b" else (b, a)
+    first = (
+        c2.slider("First image", 0, len(inputs) - 8, 0, 8, key="translate_first") if len(inputs) > 8 else 0
+    )
+    x = inputs[first : first + 8]
+    with torch.no_grad():
+        out = nets[direction](x)
+        columns = [x, out]
+        if len(nets) == 2:  # CycleGAN: and back again
+            columns.append(nets["b2a" if direction == "a2b" else "a2b"](out))
+        elif config["model"] == "pix2pix":
+            columns.append(targets[first : first + 8])
+    images, nrow = side_by_side(*columns)
+    labels = "input | output | " + ("back" if len(nets) == 2 else "target")
+    st.image(viz.grid_png(images, nrow=nrow, scale=3), caption=f"{where}, {labels} (eval mode)")
+
+
 with latent_tab:
     ckpt = run.checkpoint_path()
     if ckpt is None:
         st.info("This run has no checkpoint yet (checkpoints/last.pt); interpolation needs one.")
+    elif TRANSLATION_RUN:
+        translation_view(ckpt)
     elif config.get("kind") != "images":
         st.info("This run generates 2-D points; latent interpolation is shown for image models.")
     else:

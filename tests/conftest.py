@@ -33,6 +33,7 @@ CHILD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOOLKIT_THREADS": "1", "PYTH
 IMPORT_NAMES = {
     "pillow": "PIL",
     "scikit-learn": "sklearn",
+    "scikit-image": "skimage",
     "pytest-xdist": "xdist",
     "pytorch-fid": "pytorch_fid",
     "torch-fidelity": "torch_fidelity",

@@ -302,3 +302,62 @@ def test_start_a_pggan_run_from_the_form(tmp_path, monkeypatch):
     finally:
         if jobs.job_state(run) in ("running", "paused"):
             jobs.stop_job(run)
+
+
+def test_a_cyclegan_run_shows_its_losses_and_translates_held_out_images(tmp_path, monkeypatch):
+    """A translation run: its own charts, input | output | back grids, and a tab translating held-out
+    images with the checkpoint in either direction."""
+    from conftest import fashion_mnist_or_skip
+
+    from toolkit.config import config_for
+
+    fashion_mnist_or_skip()
+    cfg = config_for(
+        "cyclegan",
+        limit=32,
+        steps=4,
+        batch_size=4,
+        width=4,
+        blocks=1,
+        d_width=4,
+        log_every=2,
+        sample_every=4,
+        checkpoint_every=4,
+        threads=1,
+    )
+    Trainer(cfg, run_dir=tmp_path / "cg", progress=False).fit()
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("cycle" in s and "loss_identity" in s for s in specs)
+    assert any("translated back" in c.value for c in at.caption) or any(
+        "translated back" in (i.proto.imgs[0].caption or "") for i in at.get("image")
+    )
+    before = [i.proto.imgs[0].url for i in at.get("image")]
+    assert len(before) == 2  # the latest grid and the held-out translation
+    next(r for r in at.radio if r.label == "Direction").set_value("b2a").run()
+    assert not at.exception and not at.error
+    assert [i.proto.imgs[0].url for i in at.get("image")] != before
+
+
+def test_start_a_pix2pix_run_from_the_form(tmp_path, monkeypatch):
+    """Choosing a translation model offers the two-domain datasets, and the run starts."""
+    from conftest import fashion_mnist_or_skip
+
+    fashion_mnist_or_skip()
+    at = app(tmp_path, monkeypatch)
+    next(s for s in at.sidebar.selectbox if s.label == "Model").set_value("pix2pix").run()
+    data = next(s for s in at.sidebar.selectbox if s.label == "Data")
+    assert data.value == "edges2fashion" and "gray2color" in data.options and "digits" not in data.options
+    next(s for s in at.sidebar.slider if s.label == "Steps").set_value(50)
+    next(s for s in at.sidebar.select_slider if s.label == "Training images").set_value(200)
+    next(t for t in at.sidebar.text_input if t.label == "Run name").set_value("paired")
+    next(b for b in at.sidebar.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error
+    run = tmp_path / "paired"
+    try:
+        assert wait_for(lambda: len(Run(run).metrics()) >= 1, 90), (run / "train.log").read_text()
+        assert Run(run).config()["model"] == "pix2pix" and "loss_l1" in Run(run).metrics()[0]
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)
