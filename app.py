@@ -26,7 +26,7 @@ from toolkit.families import MODELS, family_for
 from toolkit.families.translation import TranslationFamily, side_by_side
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
-from toolkit.runs import MetricsTail, Run, default_runs_root, list_runs
+from toolkit.runs import MetricsTail, Run, default_runs_root, list_runs, read_jsonl
 
 st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 torch.set_num_threads(1)  # training jobs run beside us: stay light
@@ -45,6 +45,46 @@ LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run'
     ("Diffusion-GAN T", ["diffusion_t"]),
     ("PGGAN fade-in", ["alpha", "resolution"]),
 ]
+
+
+def check_own_data(text: str, model: str) -> tuple[str | None, str]:
+    """(the resolved path, a one-line summary) for a folder or .zip typed into the start form, or (None, what
+    is wrong). Only paths under the user's home or the runs root are accepted; nothing is decoded here."""
+    from toolkit.data.folder import inspect_image_folder
+    from toolkit.models import CONDITIONAL
+
+    path = Path(text.strip()).expanduser().resolve()
+    if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+        return None, f"{path} is outside your home folder and the runs folder; copy the images there"
+    try:
+        found = inspect_image_folder(path)
+    except ToolkitError as err:
+        return None, str(err)
+    skipped = f" ({found['skipped']} other files skipped)" if found["skipped"] else ""
+    if issubclass(family_for(model), TranslationFamily):
+        a, b = found["sides"]["A"], found["sides"]["B"]
+        if not (a and b):
+            return (
+                None,
+                f"{model} needs sub-folders A/ and B/ with images; {path} has {a} in A/ and {b} in B/",
+            )
+        return str(path), f"{a} images in A/, {b} in B/{skipped}"
+    if not found["images"]:
+        return None, f"no images in {path}{skipped}"
+    classes = found["classes"]
+    if model in CONDITIONAL and len(classes) < 2:
+        return None, f"{model} learns classes: put the images in one sub-folder per class ({path} has none)"
+    what = f" in {len(classes)} classes ({', '.join(classes[:6])}{', ...' if len(classes) > 6 else ''})"
+    return str(path), f"{found['images']} images{what if classes else ''}{skipped}"
+
+
+def log_tail(run_dir: Path, lines: int = 3) -> str:
+    """The last lines of a job's train.log (where a job that died at once says why)."""
+    try:
+        text = (run_dir / "train.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
 
 
 def default_data() -> tuple[str, str]:
@@ -80,6 +120,28 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         index=data_names.index(data0),
         help="; ".join(f"{k}: {v}" for k, v in (TRANSLATION_DATASETS if translation else DATASETS).items()),
     )
+    own = st.text_input(
+        "...or your own images (a folder or .zip path)",
+        key="own_data",
+        help="flat for unconditional models; one sub-folder per class for cgan/acgan; sub-folders A/ and B/ "
+        "for pix2pix (files paired by name) and cyclegan",
+    )
+    own_path, own_problem = None, None
+    if own.strip():
+        own_path, summary = check_own_data(own, model)
+        if own_path is None:
+            own_problem = summary
+            st.error(summary)
+        else:
+            st.caption(summary)
+            data = own_path
+    resolution = st.select_slider(
+        "Resolution",
+        ["default", 16, 32, 64, 128],
+        value="default",
+        help="images are centre-cropped and resized to it; default: the dataset's own (folders: 64). On a "
+        "CPU prefer 32 (a quarter of 64's pixels)",
+    )
     if family_for(model).name == "gan":  # short CPU runs: DCGAN at batch 64, the 2-D toys at 256
         steps0, batch0 = (1500, 64) if model == "dcgan" else (3000, 256)
     else:  # other families: their own defaults
@@ -90,6 +152,8 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
     settings = {"model": model, "data": data, "steps": steps, "batch_size": batch, "lr_g": lr_g, "lr_d": lr_d}
+    if resolution != "default":
+        settings["resolution"] = resolution
     if hasattr(preset, "loss"):  # the gan family's choices; other families bring their own objective
         settings["loss"] = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(preset.loss))
     if model in family_for(model).presets:
@@ -109,7 +173,7 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     settings["seed"] = st.number_input("Seed", 0, 10_000, 0)
     st.session_state.setdefault("run_name", f"run-{time.strftime('%m%d-%H%M%S')}")
     name = st.text_input("Run name", key="run_name")
-    if st.button("Start training", type="primary"):
+    if st.button("Start training", type="primary", disabled=own_problem is not None):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             st.error("A run name uses letters, digits, '-', '_' and '.', and no '/'.")
         elif (root / name).exists():
@@ -123,11 +187,21 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
             args = [part for k, v in settings.items() for part in (flag(k), str(v))]
             try:
                 jobs.start_job(root / name, args)
-                st.session_state["run"] = name
-                st.success(f"started {name}")
-                runs = list_runs(root)
             except ToolkitError as err:
                 st.error(str(err))
+            else:
+                st.session_state["run"] = name  # switch to it, also when it failed: its page shows why
+                with st.spinner("starting..."):  # a bad setting ends the job within seconds: say so here
+                    deadline = time.time() + 8
+                    while time.time() < deadline and jobs.job_state(root / name) == "running":
+                        if (root / name / "metrics.jsonl").exists():
+                            break
+                        time.sleep(0.25)
+                if jobs.job_state(root / name) in ("crashed", "idle"):
+                    st.error(f"{name} stopped at once: {log_tail(root / name, 1) or 'see its train.log'}")
+                else:
+                    st.success(f"started {name}")
+                runs = list_runs(root)
 
 if not runs:
     st.title("GAN dashboard")
@@ -148,13 +222,29 @@ if root.resolve() not in (root / selected).resolve().parents:  # only runs under
 
 # --- the run: status and controls ---------------------------------------------------------------
 st.title(selected)
-if not run.exists():
+if not run.exists() and not (run.dir / "job.json").exists():
     st.warning(f"{run.dir} was deleted or is not a run directory any more.")
     st.stop()
+
+
+@st.fragment(run_every=1)
+def waiting_for_start():
+    """A job that has not written its config.json yet: look again every second, then show the run."""
+    if run.exists() or jobs.job_state(run.dir) not in ("running", "paused"):
+        st.rerun()
+    st.info("Starting: loading the data and building the networks...")
+
+
 try:
     config = run.config()
 except ToolkitError as err:
-    st.error(str(err))
+    if (run.dir / "job.json").exists() and jobs.job_state(run.dir) not in ("running", "paused"):
+        st.error("This job ended before training started. The end of its train.log:")
+        st.code(log_tail(run.dir, 6) or "(empty)", language=None)
+    elif (run.dir / "job.json").exists():
+        waiting_for_start()
+    else:
+        st.error(str(err))
     st.stop()
 
 state = jobs.job_state(run.dir)
@@ -263,6 +353,11 @@ def live_view():
         events = run.events()
         if events:
             st.caption("events: " + " · ".join(f"{e['event']} @ {e.get('step', '?')}" for e in events[-6:]))
+        scores = read_jsonl(run.dir / "evaluations.jsonl", require=("step", "fid"))
+        if scores:
+            columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
+            st.caption("scores (python -m toolkit eval --run-dir RUN)")
+            st.dataframe([{k: r.get(k) for k in columns if k in r} for r in scores[-8:]], hide_index=True)
 
 
 with live_tab:

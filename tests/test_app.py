@@ -361,3 +361,84 @@ def test_start_a_pix2pix_run_from_the_form(tmp_path, monkeypatch):
     finally:
         if jobs.job_state(run) in ("running", "paused"):
             jobs.stop_job(run)
+
+
+def class_folders(root, classes=("bags", "shoes"), per_class=12, size=40):
+    """A user's photos: one sub-folder per class, RGB JPEGs of mixed content."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 255, (size, size + 8, 3), dtype=np.uint8)).save(
+                root / c / f"{i}.jpg"
+            )
+    (root / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_start_a_conditional_run_on_your_own_class_folders(tmp_path, monkeypatch):
+    """The form takes a folder path: it says what is there, refuses what the model cannot use, and trains."""
+    photos = class_folders(tmp_path / "photos")
+    (tmp_path / "flat").mkdir()
+    shutil.copy(photos / "bags" / "0.jpg", tmp_path / "flat" / "0.jpg")
+    at = app(tmp_path, monkeypatch)
+    next(s for s in at.sidebar.selectbox if s.label == "Model").set_value("cgan").run()
+    own = next(t for t in at.sidebar.text_input if t.label.startswith("...or your own images"))
+    own.set_value(str(tmp_path / "flat")).run()
+    assert "one sub-folder per class" in at.sidebar.error[0].value
+    assert next(b for b in at.sidebar.button if b.label == "Start training").disabled
+    own.set_value("/etc").run()
+    assert "outside your home folder and the runs folder" in at.sidebar.error[0].value
+    own.set_value(str(photos)).run()
+    assert not at.sidebar.error
+    assert any(
+        "24 images in 2 classes (bags, shoes) (1 other files skipped)" in c.value for c in at.sidebar.caption
+    )
+    next(s for s in at.sidebar.select_slider if s.label == "Resolution").set_value(32)
+    next(s for s in at.sidebar.slider if s.label == "Steps").set_value(50)
+    next(s for s in at.sidebar.select_slider if s.label == "Batch size").set_value(8)
+    next(t for t in at.sidebar.text_input if t.label == "Run name").set_value("mine")
+    next(b for b in at.sidebar.button if b.label == "Start training").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run = tmp_path / "mine"
+    try:
+        assert wait_for(lambda: len(Run(run).metrics()) >= 1, 90), (run / "train.log").read_text()
+        config = Run(run).config()
+        assert config["data"] == str(photos) and config["resolution"] == 32
+        assert config["class_names"] == ["bags", "shoes"] and config["sample_shape"] == [3, 32, 32]
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)
+
+
+def test_a_job_that_dies_at_once_shows_its_error_and_is_listed(tmp_path, monkeypatch):
+    """A setting train refuses (a DCGAN at 16 pixels): the form says why, and the run is listed and
+    selected, its page showing the end of its log, instead of a green 'started' and nothing."""
+    at = app(tmp_path, monkeypatch)
+    next(s for s in at.sidebar.selectbox if s.label == "Data").set_value("digits")
+    next(s for s in at.sidebar.select_slider if s.label == "Resolution").set_value(16)
+    next(t for t in at.sidebar.text_input if t.label == "Run name").set_value("broken")
+    next(b for b in at.sidebar.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert "broken stopped at once" in at.sidebar.error[0].value and "32 or 64" in at.sidebar.error[0].value
+    assert not at.success
+    assert at.title[0].value == "broken"  # listed and switched to
+    assert any("ended before training started" in e.value for e in at.main.error)
+    assert "32 or 64" in at.code[0].value
+
+
+def test_the_live_tab_shows_the_runs_eval_scores(tmp_path, monkeypatch):
+    import json
+
+    tiny_run(tmp_path / "scored")
+    rows = [{"step": 12, "features": "pixels8", "fid": 3.5, "kid": 0.01, "n_fake": 100, "n_real": 200}]
+    (tmp_path / "scored" / "evaluations.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows) + "{torn"
+    )
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["fid"]) == [3.5] and list(table["features"]) == ["pixels8"]

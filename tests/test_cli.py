@@ -196,6 +196,20 @@ def test_conditional_model_samples_the_class_asked_for(tmp_path, capsys):
         == 2
     )
     assert "unknown class 'shoe'" in capsys.readouterr().err
+    # without --class: balanced classes, each file named by its class, a labels.csv, and a labelled grid
+    assert main(["sample", "--run-dir", str(run), "--n", "12", "--out", str(tmp_path / "all")]) == 0
+    names = sorted(p.name for p in (tmp_path / "all").glob("*.png"))
+    assert names[:3] == ["000000_0.png", "000001_1.png", "000002_2.png"] and names[-1] == "000011_1.png"
+    assert (tmp_path / "all" / "labels.csv").read_text().splitlines()[:2] == [
+        "file,label,class",
+        '000000_0.png,0,"0"',
+    ]
+    assert main(["sample", "--run-dir", str(run), "--n", "20", "--out", str(tmp_path / "grid.png")]) == 0
+    from PIL import Image
+
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("L"))
+    rows = 10  # digits: one row per class, two images each
+    assert grid.shape[0] == (2 + rows * 34) * 2 and (grid[:, :10] < 128).any()  # names written in the margin
     plain = tmp_path / "plain"
     assert main(["train", *TINY, "--steps", "2", "--run-dir", str(plain)]) == 0
     assert (

@@ -123,8 +123,46 @@ def test_training_callback_logs_fid_and_kid_and_eval_cli_records(tmp_path, monke
     assert all(r["features"] == "fmnist-cnn" and np.isfinite(r["kid"]) for r in rows if "fid" in r)
     assert list((tmp_path / "cache" / "features").glob("digits-train-*-fmnist-cnn-*-n10000.npy"))  # cached
     capsys.readouterr()
-    assert main(["eval", "--run-dir", str(run), "--n", "100", "--n-real", "200"]) == 0
-    out = capsys.readouterr().out
+    evaluate = ["eval", "--run-dir", str(run), "--n", "100", "--n-real", "200", "--extractor", "fmnist-cnn"]
+    assert main(evaluate) == 0
+    out, err = capsys.readouterr()
     assert out.startswith("step 20: fid[fmnist-cnn] ") and "precision" in out and "coverage" in out
+    assert "warning: fmnist-cnn features come from a Fashion-MNIST classifier; on digits" in err
     record = json.loads((run / "evaluations.jsonl").read_text().splitlines()[-1])
     assert record["step"] == 20 and record["features"] == "fmnist-cnn" and record["n_fake"] == 100
+    assert main(evaluate) == 0  # the same evaluation again replaces its row
+    assert main([*evaluate[:-2], "--extractor", "pixels8"]) == 0  # another one is added
+    rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["features"]) for r in rows] == [(20, "fmnist-cnn"), (20, "pixels8")]
+
+
+def test_eval_picks_features_that_fit_the_data(tmp_path, monkeypatch, capsys):
+    from toolkit.metrics.evaluate import default_extractor
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no-weights"))
+    monkeypatch.delenv("TOOLKIT_INCEPTION_WEIGHTS", raising=False)
+    assert default_extractor("fashion-mnist")[0] == "fmnist-cnn"
+    name, why = default_extractor("/home/me/photos")
+    assert name == "pixels8" and "no InceptionV3 weights" in why and "--extractor inception" in why
+    weights = tmp_path / "no-weights" / "hub" / "checkpoints" / INCEPTION_FILE
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"")
+    assert default_extractor("/home/me/photos")[0] == "inception"
+
+
+def test_a_conditional_generator_is_scored_in_the_data_class_proportions(tmp_path):
+    from PIL import Image
+
+    from toolkit.metrics.evaluate import class_proportions, proportional_labels
+
+    assert proportional_labels(torch.tensor([0.25, 0.75]), 8).tolist() == [0, 0, 1, 1, 1, 1, 1, 1]
+    assert torch.bincount(proportional_labels(torch.tensor([0.1, 0.3, 0.6]), 1000)).tolist() == [
+        100,
+        300,
+        600,
+    ]
+    for name, count in (("rare", 3), ("common", 9)):
+        (tmp_path / name).mkdir()
+        for i in range(count):
+            Image.fromarray(np.full((8, 8), i * 20, np.uint8)).save(tmp_path / name / f"{i}.png")
+    assert class_proportions(str(tmp_path), resolution=8).tolist() == [0.75, 0.25]  # common, rare

@@ -155,7 +155,10 @@ def _add_eval(sub) -> None:
     )
     p.add_argument("--run-dir", required=True)
     p.add_argument(
-        "--extractor", default="fmnist-cnn", help=f"one of: {', '.join(EXTRACTORS)} (default %(default)s)"
+        "--extractor",
+        default=None,
+        help=f"one of: {', '.join(EXTRACTORS)} (default: fmnist-cnn for Fashion-MNIST; for other data "
+        "inception when its weights are on this machine, else pixels8)",
     )
     p.add_argument("--n", type=int, default=5000, help="generated samples (default %(default)s)")
     p.add_argument("--n-real", type=int, default=10000, help="real samples (default %(default)s)")
@@ -327,11 +330,19 @@ def cmd_sample(args) -> int:
                 f"--class needs a conditional model (cgan, acgan); {args.run_dir} is a {config['model']}"
             )
         labels = torch.full((args.n,), class_index(args.cls, config["class_names"]))
+    else:
+        from .models import is_conditional
+        from .models.conditional import balanced_labels
+
+        if is_conditional(G):  # the generator's own default, made explicit so files can be named by class
+            labels = balanced_labels(args.n, G.num_classes)
     images = generate(G, args.n, config["z_dim"], seed=args.seed, labels=labels)
     if config["kind"] != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; use toolkit.generate in Python")
-    out = write_samples(images, args.out, labels)
-    what = "" if labels is None else f" of class {config['class_names'][int(labels[0])]}"
+    out = write_samples(images, args.out, labels, config.get("class_names"))
+    what = "" if args.cls is None else f" of class {config['class_names'][int(labels[0])]}"
+    if args.cls is None and labels is not None:
+        what = f" of {len(set(labels.tolist()))} classes (named in the files)"
     print(f"wrote {args.n} images{what} from step {config['checkpoint_step']} to {out}", file=sys.stderr)
     return 0
 
@@ -341,7 +352,8 @@ def cmd_eval(args) -> int:
     import time
 
     from .generate import load_generator
-    from .metrics.evaluate import evaluate_generator, format_scores
+    from .metrics.evaluate import default_extractor, evaluate_generator, feature_fit_warning, format_scores
+    from .runs import atomic_write_text, read_jsonl
     from .runtime import pick_device
 
     if args.n < 2 or args.n_real < 2:
@@ -350,11 +362,18 @@ def cmd_eval(args) -> int:
     G, config = load_generator(args.run_dir, device)
     if config["kind"] != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points; score it with toolkit.data.mode_quality")
+    extractor = args.extractor
+    if extractor is None:
+        extractor, why = default_extractor(config["data"])
+        print(f"features: {why}", file=sys.stderr)
+    warning = feature_fit_warning(extractor, config["data"])
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     scores = evaluate_generator(
         G,
         config["z_dim"],
         config["data"],
-        args.extractor,
+        extractor,
         args.n,
         args.n_real,
         args.seed,
@@ -364,8 +383,15 @@ def cmd_eval(args) -> int:
     )
     step = config["checkpoint_step"]
     print(f"step {step}: {format_scores(scores)}")
-    with open(Path(args.run_dir) / "evaluations.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps({"step": step, "wall_time": time.time(), **scores}) + "\n")
+    if "class_shares" in scores:
+        shares = ", ".join(f"{c} {p:.0%}" for c, p in zip(config["class_names"], scores["class_shares"]))
+        print(f"classes drawn in the real images' proportions: {shares}", file=sys.stderr)
+    # one row per (step, features, sample counts, seed): the same evaluation again replaces its row
+    path = Path(args.run_dir) / "evaluations.jsonl"
+    key = ("step", "features", "n_fake", "n_real", "seed")
+    row = {"step": step, "wall_time": time.time(), "seed": args.seed, **scores}
+    rows = [r for r in read_jsonl(path) if any(r.get(k) != row[k] for k in key)] if path.exists() else []
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in [*rows, row]))
     return 0
 
 

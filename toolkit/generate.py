@@ -6,6 +6,7 @@ EMA weights when the run kept them (they give smoother, better samples).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,29 +67,51 @@ def class_index(value: str | int, class_names: list[str]) -> int:
     return names.index(text.lower())
 
 
-def write_samples(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
-    """A folder of PNGs (000000.png, ...); or, when ``out`` ends in .npz, one file with a uint8 array
-    ``images`` (N, C, H, W) and ``labels`` when given; or, when it ends in .png, one grid image."""
+def write_samples(
+    images: torch.Tensor,
+    out: str | Path,
+    labels: torch.Tensor | None = None,
+    class_names: list[str] | None = None,
+) -> Path:
+    """A folder of PNGs (000000.png, ...; with labels 000000_Dress.png, ... and a labels.csv of file, label,
+    class); or, when ``out`` ends in .npz, one file with a uint8 array ``images`` (N, C, H, W), and ``labels``
+    and ``class_names`` when given; or, when it ends in .png, one grid image (with labels: one row per class,
+    named at its left)."""
     from PIL import Image
 
-    from .viz import save_grid
+    from .viz import labelled_grid_png, save_grid
 
     out = Path(out)
+    named = labels is not None and bool(class_names)
     try:
         if out.suffix == ".png":
-            save_grid(images, out)
+            if named:
+                data = labelled_grid_png(images, labels.cpu(), class_names)
+                atomic_write(out, lambda f: f.write(data))
+            else:
+                save_grid(images, out)
             return out
         arr = to_uint8(images)
         if out.suffix == ".npz":
             arrays = {"images": arr}
             if labels is not None:
                 arrays["labels"] = labels.cpu().numpy()
+            if named:
+                arrays["class_names"] = np.array(class_names)
             atomic_write(out, lambda f: np.savez_compressed(f, **arrays))
             return out
         out.mkdir(parents=True, exist_ok=True)
+        rows = ["file,label,class"]
         for i, img in enumerate(arr):
             pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
-            pil.save(out / f"{i:06d}.png")
+            name = f"{i:06d}.png"
+            if named:
+                label = int(labels[i])
+                name = f"{i:06d}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', class_names[label]).strip('-')}.png"
+                rows.append(f'{name},{label},"{class_names[label]}"')
+            pil.save(out / name)
+        if named:
+            atomic_write(out / "labels.csv", lambda f: f.write(("\n".join(rows) + "\n").encode()))
     except OSError as exc:
         raise ToolkitError(
             f"cannot write samples to {out} ({exc.strerror or exc}); choose another --out"

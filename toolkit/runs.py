@@ -478,18 +478,23 @@ class Run:
 
 
 def list_runs(root: str | Path) -> list[Run]:
-    """Run directories directly under ``root`` (or nested one level deeper), newest first."""
+    """Run directories directly under ``root`` (or nested one level deeper), newest first. A folder where the
+    dashboard started a job (``job.json``) counts even before (or without) its config.json, so a job that
+    died while starting is listed and its log can be shown."""
     root = Path(root)
     if not root.is_dir():
         return []
-    found = [Run(p.parent) for p in root.glob("*/" + CONFIG)] + [
-        Run(p.parent) for p in root.glob("*/*/" + CONFIG)
-    ]
-    return sorted(
-        found,
-        key=lambda r: (r.dir / CONFIG).stat().st_mtime if (r.dir / CONFIG).exists() else 0,
-        reverse=True,
-    )
+    found = {
+        p.parent
+        for pattern in ("*/", "*/*/")
+        for name in (CONFIG, "job.json")
+        for p in root.glob(pattern + name)
+    }
+
+    def newest(d: Path) -> float:
+        return max((d / n).stat().st_mtime for n in (CONFIG, "job.json") if (d / n).exists())
+
+    return [Run(d) for d in sorted(found, key=newest, reverse=True)]
 
 
 def iter_metric(rows: list[dict], key: str) -> Iterator[tuple[int, float]]:

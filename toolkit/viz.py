@@ -45,6 +45,34 @@ def grid_png(images: torch.Tensor, nrow: int | None = None, scale: int = 2) -> b
     return buf.getvalue()
 
 
+def labelled_grid_png(
+    images: torch.Tensor, labels: torch.Tensor, class_names: list[str], scale: int = 2
+) -> bytes:
+    """One row per class present in ``labels`` (its images in order), the class name written left of it."""
+    from PIL import Image, ImageDraw
+
+    classes = sorted(set(labels.tolist()))
+    per_row = max(int((labels == c).sum()) for c in classes)
+    h, w = images.shape[-2:]
+    rows = []
+    for c in classes:
+        row = images[labels == c]
+        pad = torch.full((per_row - len(row), *row.shape[1:]), -1.0)  # shorter rows end in black
+        rows.append(torch.cat([row, pad]))
+    grid = Image.fromarray(make_grid(torch.cat(rows), per_row)).convert("RGB")
+    grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+    margin = 8 + 7 * max(len(class_names[c]) for c in classes)
+    out = Image.new("RGB", (grid.width + margin, grid.height), "white")
+    out.paste(grid, (margin, 0))
+    draw = ImageDraw.Draw(out)
+    for i, c in enumerate(classes):
+        y = (2 + i * (h + 2) + h // 2) * scale - 5
+        draw.text((4, y), class_names[c], fill="black")
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 2) -> Path:
     """Write an image grid as PNG, atomically (the dashboard may be reading the folder)."""
     data = grid_png(images, nrow, scale)

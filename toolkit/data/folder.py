@@ -129,6 +129,21 @@ def to_tensor(images: list[Image.Image], channels: int) -> torch.Tensor:
     return (x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2)).contiguous().div_(127.5).sub_(1.0)
 
 
+def inspect_image_folder(path: str | Path) -> dict:
+    """What a folder or .zip holds, without decoding anything (for the dashboard's start form):
+    ``images`` (files with an image extension), ``skipped``, ``classes`` (sub-folder names when every image
+    is in one), ``sides`` (images in ``A/`` and ``B/``, for translation). A missing path is a ToolkitError."""
+    entries, skipped = list_entries(Path(path).expanduser())
+    parts = [PurePosixPath(rel).parts for rel, _ in entries]
+    labelled = bool(parts) and all(len(p) == 2 for p in parts)
+    return {
+        "images": len(entries),
+        "skipped": skipped,
+        "classes": sorted({p[0] for p in parts}) if labelled else [],
+        "sides": {s: sum(len(p) == 2 and p[0] == s for p in parts) for s in ("A", "B")},
+    }
+
+
 def load_image_folder(
     path: str | Path, resolution: int = 64, channels: int | None = None, name: str | None = None
 ) -> TensorData:

@@ -47,6 +47,61 @@ def folder_fingerprint(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
+def default_extractor(data_name: str) -> tuple[str, str]:
+    """The feature network ``eval`` uses when none is named, and a line saying why. The toolkit's own
+    network knows Fashion-MNIST only; on anything else the standard Inception features are used when their
+    weights are on this machine, else 8x8 pixels (a crude but neutral measure)."""
+    from .extractors import inception_weights_path
+
+    if data_name == "fashion-mnist":
+        return (
+            "fmnist-cnn",
+            "fmnist-cnn: features of the toolkit's Fashion-MNIST classifier, made for this data",
+        )
+    try:
+        inception_weights_path()
+    except ToolkitError:
+        return "pixels8", (
+            f"pixels8: no InceptionV3 weights on this machine, so {data_name} is scored on images pooled to "
+            "8x8 pixels (colours and layout, not detail or texture); for the standard FID add the weights "
+            "and --extractor inception (see --help)"
+        )
+    return "inception", "inception: the standard FID features (InceptionV3 weights found)"
+
+
+def feature_fit_warning(extractor: str, data_name: str) -> str | None:
+    """A one-line warning when the features do not fit the data (None when they do)."""
+    if extractor == "fmnist-cnn" and data_name != "fashion-mnist":
+        return (
+            f"fmnist-cnn features come from a Fashion-MNIST classifier; on {data_name} they do not measure "
+            "what a person sees (a sharper run can score worse than a blurrier one): prefer --extractor "
+            "inception (the standard FID) or pixels8"
+        )
+    return None
+
+
+def class_proportions(
+    data_name: str, split: str | None = None, resolution: int | None = None
+) -> torch.Tensor:
+    """The share of each class in the real images a conditional generator is compared with."""
+    from ..data import load_dataset
+
+    data = load_dataset(data_name, split=split or real_split(data_name), resolution=resolution)
+    if data.labels is None:
+        raise ToolkitError(f"{data_name} has no classes, but the generator is conditional")
+    counts = torch.bincount(data.labels, minlength=data.num_classes).double()
+    return counts / counts.sum()
+
+
+def proportional_labels(proportions: torch.Tensor, n: int) -> torch.Tensor:
+    """n labels in exactly these proportions (up to rounding), in class order: label i is the class whose
+    cumulative share first exceeds (i + 0.5) / n."""
+    cumulative = torch.cumsum(proportions.double(), 0)
+    return torch.searchsorted(cumulative, (torch.arange(n, dtype=torch.float64) + 0.5) / n).clamp_(
+        max=len(proportions) - 1
+    )
+
+
 def real_split(data_name: str) -> str:
     """Generated samples are compared with held-out images where the dataset has them."""
     return "test" if data_name == "fashion-mnist" else "train"
@@ -94,8 +149,10 @@ def generated_features(
     n: int = 5000,
     seed: int = 0,
     batch_size: int = 250,
+    labels: torch.Tensor | None = None,
 ) -> np.ndarray:
-    """Features of n generated images from seeded latents (its own RNG: training is not disturbed)."""
+    """Features of n generated images from seeded latents (its own RNG: training is not disturbed). A
+    conditional generator gets ``labels`` (n of them), else its default, balanced classes."""
     was_training = generator.training
     generator.eval()
     device = next(generator.parameters()).device
@@ -103,7 +160,10 @@ def generated_features(
     feats = []
     for i in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - i), z_dim, generator=g).to(device)
-        feats.append(extractor(generator(z)))
+        if labels is None:
+            feats.append(extractor(generator(z)))
+        else:
+            feats.append(extractor(generator(z, labels[i : i + len(z)].to(device))))
     generator.train(was_training)
     return torch.cat(feats).numpy().astype(np.float32)
 
@@ -158,10 +218,22 @@ def evaluate_generator(
     device: str | torch.device = "cpu",
     weights: str | None = None,
 ) -> dict:
+    """Scores of ``generator`` against ``data_name``'s real images. A conditional generator draws its classes
+    in the real images' proportions (``class_shares`` in the result), so an imbalanced set is matched."""
+    from ..models import is_conditional
+
     ext = load_extractor(extractor, device, weights)
     real = real_features(data_name, ext, n_real, resolution=resolution)
-    fake = generated_features(generator, z_dim, ext, n, seed)
-    return score(real, fake, ext.name, with_prdc)
+    labels = shares = None
+    if is_conditional(generator):
+        shares = class_proportions(data_name, resolution=resolution)
+        if float(shares.max() - shares.min()) > 1e-9:  # balanced data: the generator's own balanced labels
+            labels = proportional_labels(shares, n)
+    fake = generated_features(generator, z_dim, ext, n, seed, labels=labels)
+    result = score(real, fake, ext.name, with_prdc)
+    if shares is not None:
+        result["class_shares"] = [round(float(p), 4) for p in shares]
+    return result
 
 
 class MetricsCallback:
@@ -177,6 +249,11 @@ class MetricsCallback:
         if trainer.step % self.every:
             return
         if self._ext is None:
+            warning = feature_fit_warning(self.extractor_name, trainer.config.data)
+            if warning:
+                import sys
+
+                print(f"warning: --eval-features {warning}", file=sys.stderr)
             self._ext = load_extractor(self.extractor_name, trainer.device)
             self._real = real_features(
                 trainer.config.data, self._ext, self.n_real, resolution=trainer.config.resolution

@@ -1,0 +1,129 @@
+"""The dashboard in a real browser: ``streamlit run`` headless, opened in Debian's Chromium via Playwright.
+
+A user's folder of class photos is typed into the start form, a run is started with one click, and the
+live tab must render its charts and its sample grid without the page logging an exception. A screenshot is
+saved in the test's temporary folder (``dashboard.png``). Playwright cannot download its own browser here,
+so it drives ``/usr/bin/chromium`` (``apt-get install chromium``; CI installs it like the dataset). Where no
+Chromium is installed the test skips with that reason, except in CI, where it fails.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CHILD_ENV
+from test_app import class_folders
+
+from toolkit import jobs
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_or_skip():
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install playwright)"
+    if CHROMIUM is None:
+        reason = "no Chromium installed (apt-get install chromium)"
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(f"the real-browser test must run in CI: {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    photos = class_folders(tmp_path / "photos", per_class=40, size=32)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env={**CHILD_ENV, "TOOLKIT_RUNS_DIR": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    errors: list[str] = []
+    run = tmp_path / "browser-run"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+            deadline = time.time() + 60
+            while True:  # the server needs a few seconds to start
+                try:
+                    page.goto(f"http://127.0.0.1:{port}", timeout=10_000)
+                    break
+                except Exception:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(1)
+            # Streamlit renders after the page loads: wait for the app's own elements
+            page.get_by_text("No runs yet").wait_for(timeout=60_000)
+            own = page.get_by_role("textbox", name="...or your own images (a folder or .zip path)")
+            own.fill(str(photos))
+            own.press("Enter")
+            page.get_by_text("80 images in 2 classes").wait_for(timeout=30_000)
+            name = page.get_by_role("textbox", name="Run name")
+            name.fill("browser-run")
+            name.press("Enter")
+            page.get_by_text("80 images in 2 classes").wait_for(
+                timeout=30_000
+            )  # the rerun after Enter is done
+            page.get_by_role("button", name="Start training").click()
+            try:
+                page.get_by_text("started browser-run").wait_for(timeout=60_000)
+                # the live tab: charts (plotly) and, after the first sample interval, the grid
+                page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
+                page.get_by_text("samples at step").wait_for(timeout=240_000)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                log = (run / "train.log").read_text() if (run / "train.log").exists() else "(no log)"
+                raise AssertionError(
+                    f"{page.inner_text('body')[-1500:]}\n--- train.log:\n{log[-800:]}"
+                ) from None
+            assert page.locator(".js-plotly-plot").count() >= 2
+            decoded = (
+                "Array.from(document.querySelectorAll('img')).filter(i => i.complete && i.naturalWidth > 64)"
+            )
+            loaded = page.evaluate(decoded + ".length")
+            assert loaded >= 1  # the sample grid, decoded by the browser
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+            browser.close()
+        assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+        assert not [e for e in errors if "Traceback" in e or "page error" in e], errors
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)
+        server.terminate()
+        server.wait(timeout=30)
