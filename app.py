@@ -250,9 +250,10 @@ except ToolkitError as err:
 state = jobs.job_state(run.dir)
 cols = st.columns([2, 1, 1, 1])
 loss_text = f" · loss {config['loss']}" if "loss" in config else ""
+rates = f" · lr G {config['lr_g']:g}, D {config['lr_d']:g}" if "lr_g" in config and "lr_d" in config else ""
 cols[0].markdown(
     f"**{config.get('model')}** on **{config.get('data')}** · {config.get('steps')} steps · "
-    f"batch {config.get('batch_size')}{loss_text} · job: **{state}**"
+    f"batch {config.get('batch_size')}{loss_text}{rates} · job: **{state}**"
 )
 if state == "running" and cols[1].button("Pause"):
     jobs.pause_job(run.dir)
@@ -263,10 +264,41 @@ if state == "paused" and cols[1].button("Resume"):
 if state in ("running", "paused") and cols[2].button("Stop"):
     jobs.stop_job(run.dir)
     st.rerun()
-if state in ("stopped", "finished", "crashed") and run.checkpoint_path() and cols[3].button("Continue"):
-    more = int(config.get("steps", 0)) + 1000
-    jobs.start_job(run.dir, ["--resume", "--steps", str(more)])
-    st.rerun()
+if state in ("stopped", "finished", "crashed", "diverged") and run.checkpoint_path():
+    with st.expander("Continue this run"):
+        k1, k2, k3 = st.columns(3)
+        extra = k1.number_input("More steps", 50, 100_000, 1000, 50, key="continue_steps")
+        rates_now = [float(config.get("lr_g", 1e-3)), float(config.get("lr_d", 1e-3))]
+        choices = sorted({5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, *rates_now})
+        new_rates = [
+            k2.select_slider("lr_g from now on", choices, value=rates_now[0], key="continue_g"),
+            k3.select_slider("lr_d from now on", choices, value=rates_now[1], key="continue_d"),
+        ]
+        if st.button("Continue", key="continue"):
+            done = int(Run(run.dir).load_checkpoint()["step"])
+            args = ["--resume", "--steps", str(done + int(extra))]
+            if "lr_g" in config:  # a changed rate is applied on resume and recorded as a "changed" event
+                args += ["--lr-g", str(new_rates[0]), "--lr-d", str(new_rates[1])]
+            try:
+                jobs.start_job(run.dir, args)
+            except ToolkitError as err:
+                st.error(str(err))
+            else:
+                st.rerun()
+
+with st.expander("Export a report"):
+    st.caption(
+        "the run as one HTML file (settings, curves, sample grids, scores, events) that opens anywhere"
+    )
+    if st.button("Prepare the report", key="prepare_report"):
+        from toolkit.report import run_report
+
+        st.session_state["report_html"] = (str(run.dir), run_report(run.dir).encode())
+    prepared = st.session_state.get("report_html")
+    if prepared and prepared[0] == str(run.dir):
+        st.download_button(
+            "Download report.html", prepared[1], file_name=f"{run.dir.name}.html", mime="text/html", key="dl"
+        )
 
 if state in ("running", "paused"):
     with st.expander("Steer the running job"):
@@ -328,12 +360,22 @@ def live_view():
         st.info("No metrics logged yet: the first row appears after --log-every steps.")
         return
     last = tail.last
-    st.caption(f"step {last['step']} · {last['time']:.0f} s of training · {tail.count} rows")
+    live_config = run.config()  # re-read: steering and Continue change it
+    p = tail.progress(int(live_config.get("steps", 0)), int(live_config.get("batch_size", 1)))
+    speed = f" · {p['images_per_s']:.0f} images/s" if p["images_per_s"] else ""
+    left = p["seconds_left"]
+    eta = "" if left is None or p["step"] >= p["total"] else f" · about {viz.duration(left)} left"
+    st.progress(min(1.0, p["step"] / max(1, p["total"])))
+    st.caption(f"step {p['step']:,} / {p['total']:,}{speed}{eta} · {last['time']:.0f} s of training")
+    changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
     charts = [(t, k) for t, k in LIVE_CHARTS if any(key in tail.columns for key in k)]
     left, right = st.columns([3, 2])
     with left:
         for title, keys in charts:
             fig = viz.series_figure({k: tail.series(k) for k in keys if k in tail.columns}, title)
+            for e in changes:  # steered or changed on resume: marked where it took effect
+                what = ", ".join(f"{k} {v:g}" for k, v in e.items() if isinstance(v, float))
+                fig.add_vline(x=e["step"], line_dash="dash", line_color="grey", annotation_text=what)
             if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
                 # re-read: it can be steered during the run
                 target = run.config().get("ada_target", ADA_TARGET)

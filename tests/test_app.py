@@ -442,3 +442,49 @@ def test_the_live_tab_shows_the_runs_eval_scores(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["fid"]) == [3.5] and list(table["features"]) == ["pixels8"]
+
+
+def test_continue_takes_steps_and_rates_and_the_change_is_marked_on_the_charts(tmp_path, monkeypatch):
+    run = tiny_run(tmp_path / "more")
+    at = app(tmp_path, monkeypatch)
+    assert "lr G 0.001, D 0.001" in at.markdown[0].value
+    next(n for n in at.number_input if n.label == "More steps").set_value(50)
+    next(s for s in at.select_slider if s.label == "lr_g from now on").set_value(5e-4)
+    next(b for b in at.button if b.label == "Continue").click().run()
+    assert not at.exception and not at.error
+    try:
+        assert wait_for(
+            lambda: jobs.job_state(run) == "finished" and Run(run).metrics()[-1]["step"] == 62, 120
+        ), (run / "train.log").read_text()
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)
+    changed = [e for e in Run(run).events() if e["event"] == "changed"]
+    assert changed[-1]["lr_g"] == 5e-4 and changed[-1]["step"] == 12 and changed[-1]["on"] == "resume"
+    at = app(tmp_path, monkeypatch)
+    assert "lr G 0.0005, D 0.001" in at.markdown[0].value and "job: **finished**" in at.markdown[0].value
+    losses = next(c.proto.spec for c in at.get("plotly_chart") if "Losses" in c.proto.spec)
+    assert '"shapes"' in losses and "lr_g 0.0005" in losses  # the change, marked where it took effect
+    assert any("step 62 / 62" in c.value for c in at.caption)
+
+
+def test_progress_from_the_logged_rows(tmp_path):
+    import json
+
+    from toolkit.runs import MetricsTail
+
+    rows = [{"step": s, "time": t} for s, t in ((10, 1.0), (20, 2.0), (30, 3.0))]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    p = MetricsTail(tmp_path / "metrics.jsonl").refresh().progress(total_steps=100, batch_size=8)
+    assert p == {"step": 30, "total": 100, "images_per_s": 80.0, "seconds_left": 7.0}
+    (tmp_path / "one.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    assert MetricsTail(tmp_path / "one.jsonl").refresh().progress(100, 8)["images_per_s"] is None
+
+
+def test_a_run_exports_its_report_from_the_dashboard(tmp_path, monkeypatch):
+    tiny_run(tmp_path / "rep")
+    at = app(tmp_path, monkeypatch)
+    assert not at.get("download_button")
+    next(b for b in at.button if b.label == "Prepare the report").click().run()
+    assert not at.exception and not at.error
+    assert len(at.get("download_button")) == 1

@@ -1,5 +1,6 @@
 """The command line as a user runs it: real processes for exit codes, kill and resume."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -390,3 +391,33 @@ def test_train_says_what_it_will_train_and_how_long_it_will_take(tmp_path, capsy
         "4 steps of batch 10 = 2.0 epochs" in err
     )
     assert "steps/s: about" in err and "left to step 4" in err
+
+
+def test_report_is_one_self_contained_html_file(tmp_path):
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--steps",
+                "12",
+                "--log-every",
+                "4",
+                "--sample-every",
+                "6",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    (run / "evaluations.jsonl").write_text(
+        json.dumps({"step": 12, "features": "pixels8", "fid": 1.25}) + "\n"
+    )
+    assert main(["report", "--run-dir", str(run), "--out", str(tmp_path / "r.html")]) == 0
+    text = (tmp_path / "r.html").read_text()
+    assert text.count("<img src='data:image/png;base64,") == 2  # the grids of steps 6 and 12, embedded
+    assert "Plotly.newPlot" in text and '<script src="http' not in text  # plotly.js inlined, nothing fetched
+    assert "loss_d" in text and "1.25" in text and "<td>batch_size</td>" in text
+    assert main(["report", "--run-dir", str(run), "--out", str(tmp_path / "r.txt")]) == 2

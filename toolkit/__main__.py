@@ -195,6 +195,17 @@ def _add_translate(sub) -> None:
     p.add_argument("--device", default="cpu")
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write a run as one self-contained HTML file",
+        description="Write a run's settings, curves, sample grids, scores and events into one HTML file that "
+        "opens anywhere, offline included (plotly's JavaScript and the images are embedded).",
+    )
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--out", required=True, help="the .html file to write")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them."
@@ -204,6 +215,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_eval(sub)
     _add_translate(sub)
+    _add_report(sub)
     return parser
 
 
@@ -406,10 +418,29 @@ def cmd_translate(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    if not str(args.out).endswith((".html", ".htm")):
+        raise ToolkitError(f"--out {args.out} should end in .html")
+    try:
+        out = write_report(args.run_dir, args.out)
+    except OSError as exc:
+        raise ToolkitError(f"cannot write {args.out} ({exc.strerror or exc}); choose another --out") from None
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "translate": cmd_translate}
+        commands = {
+            "train": cmd_train,
+            "sample": cmd_sample,
+            "eval": cmd_eval,
+            "translate": cmd_translate,
+            "report": cmd_report,
+        }
         return commands[args.command](args)
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)

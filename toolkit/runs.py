@@ -186,6 +186,25 @@ class MetricsTail:
             self.count += 1
         return self
 
+    def progress(self, total_steps: int, batch_size: int, window: int = 10) -> dict:
+        """Where the run is: its step of ``total_steps``, and, from the last ``window`` logged rows, images
+        per second and seconds left (None until two rows exist)."""
+        steps, times = self.columns.get("time", ([], []))
+        out = {
+            "step": steps[-1] if steps else 0,
+            "total": total_steps,
+            "images_per_s": None,
+            "seconds_left": None,
+        }
+        if len(steps) >= 2:
+            i = max(0, len(steps) - 1 - window)
+            dt = times[-1] - times[i]
+            if dt > 0:
+                rate = (steps[-1] - steps[i]) / dt
+                out["images_per_s"] = rate * batch_size
+                out["seconds_left"] = max(0.0, (total_steps - steps[-1]) / rate) if rate > 0 else None
+        return out
+
     def series(self, key: str, max_points: int = 2000) -> tuple[list, list]:
         steps, values = self.columns.get(key, ([], []))
         stride = max(1, -(-len(steps) // max_points))

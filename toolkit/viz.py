@@ -103,6 +103,15 @@ def metrics_figure(rows: list[dict], keys: list[str], title: str = "", yaxis: st
     return series_figure(series, title, yaxis)
 
 
+def duration(seconds: float) -> str:
+    """45 s, 12 min, 2.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def series_figure(series: dict[str, tuple], title: str = "", yaxis: str = ""):
     """A plotly line chart of named (steps, values) series (e.g. from ``toolkit.runs.MetricsTail``)."""
     import plotly.graph_objects as go
