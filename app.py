@@ -17,6 +17,7 @@ import streamlit as st
 import torch
 
 from toolkit import jobs, viz
+from toolkit.alarms import run_alarms
 from toolkit.augment import ADA_TARGET, AUGMENTS
 from toolkit.config import config_for, flag
 from toolkit.data import DATASETS, fashion_mnist
@@ -211,7 +212,7 @@ if not runs:
     )
     st.stop()
 
-names = [str(r.dir.relative_to(root)) for r in runs]
+names = RUN_NAMES = [str(r.dir.relative_to(root)) for r in runs]
 if st.session_state.get("run") not in names:
     st.session_state["run"] = names[0]
 selected = st.sidebar.selectbox("Run", names, key="run")
@@ -337,16 +338,34 @@ if state in ("running", "paused"):
             st.success("sent: applied at the job's next logging step and recorded in events.jsonl")
 
 TRANSLATION_RUN = config.get("kind") == "translation"
-live_tab, latent_tab, augment_tab = st.tabs(
+live_tab, latent_tab, augment_tab, compare_tab = st.tabs(
     [
         "Live training",
         "Translate held-out images" if TRANSLATION_RUN else "Latent interpolation",
         "What D sees",
+        "Compare runs",
     ]
 )
 
 
 # --- live views ------------------------------------------------------------------------------------
+@st.cache_resource(max_entries=2)
+def real_images(data: str, resolution, limit, seed, n: int = 16):
+    """``n`` of the run's training images. config.json is a file anyone could edit, so its values are checked
+    before use: a built-in dataset, or a folder/zip inside the runs root or the user's home."""
+    from toolkit.data import load_dataset
+
+    if data not in DATASETS:
+        path = Path(str(data)).expanduser().resolve()
+        if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+            raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
+    if not (resolution is None or (isinstance(resolution, int) and 1 <= resolution <= 1024)):
+        raise ToolkitError(f"this run's config.json has an invalid resolution ({resolution!r})")
+    if not (limit is None or (isinstance(limit, int) and limit >= 1)) or not isinstance(seed, int):
+        raise ToolkitError("this run's config.json has an invalid limit or seed")
+    return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:n]
+
+
 @st.cache_resource(max_entries=16)
 def metrics_tail(path: str) -> MetricsTail:
     """One incremental reader per run (a refresh parses only new lines; see toolkit.runs.MetricsTail)."""
@@ -368,6 +387,21 @@ def live_view():
     st.progress(min(1.0, p["step"] / max(1, p["total"])))
     st.caption(f"step {p['step']:,} / {p['total']:,}{speed}{eta} · {last['time']:.0f} s of training")
     changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
+    found = run_alarms(list(tail.recent))
+    ckpt = run.checkpoint_path()
+    if (
+        ckpt is not None
+        and live_config.get("kind") == "images"
+        and live_config.get("family") in ("gan", "pggan")
+    ):
+        try:
+            collapsed = collapse_alarm(str(ckpt), ckpt.stat().st_mtime)
+        except (ToolkitError, OSError, RuntimeError, KeyError):
+            collapsed = None  # a checkpoint being replaced, or one that does not load: no banner
+        if collapsed is not None:
+            found.append(collapsed)
+    for a in found:
+        st.warning(f"**{a.kind}**: {a.message}. Try: {a.advice}.", icon="⚠️")
     charts = [(t, k) for t, k in LIVE_CHARTS if any(key in tail.columns for key in k)]
     left, right = st.columns([3, 2])
     with left:
@@ -400,6 +434,26 @@ def live_view():
             columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
             st.caption("scores (python -m toolkit eval --run-dir RUN)")
             st.dataframe([{k: r.get(k) for k in columns if k in r} for r in scores[-8:]], hide_index=True)
+
+
+@st.cache_resource(max_entries=4)
+def collapse_alarm(checkpoint: str, mtime: float):
+    """The mode-collapse check on 256 samples of the checkpoint's generator (once per checkpoint)."""
+    from toolkit.alarms import collapse
+    from toolkit.generate import generate
+
+    G, gconfig = load_generator(Path(checkpoint).parent.parent)
+    fake = generate(G, 256, gconfig["z_dim"], seed=0)
+    real = real_images(
+        gconfig["data"], gconfig.get("resolution"), gconfig.get("limit"), gconfig.get("seed", 0), 256
+    )
+    probs = None
+    if gconfig["data"] == "fashion-mnist" and fake.shape[1:] == (1, 32, 32):
+        from toolkit.metrics.fmnist_cnn import load_fmnist_cnn
+
+        with torch.no_grad():
+            probs = load_fmnist_cnn()(fake).softmax(1)
+    return collapse(fake, real[: len(fake)], probs)
 
 
 with live_tab:
@@ -523,23 +577,6 @@ with latent_tab:
 
 # --- what the discriminator sees ------------------------------------------------------------------------
 @st.cache_resource(max_entries=2)
-def real_images(data: str, resolution, limit, seed):
-    """16 of the run's training images. config.json is a file anyone could edit, so its values are checked
-    before use: a built-in dataset, or a folder/zip inside the runs root or the user's home."""
-    from toolkit.data import load_dataset
-
-    if data not in DATASETS:
-        path = Path(str(data)).expanduser().resolve()
-        if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
-            raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
-    if not (resolution is None or (isinstance(resolution, int) and 1 <= resolution <= 1024)):
-        raise ToolkitError(f"this run's config.json has an invalid resolution ({resolution!r})")
-    if not (limit is None or (isinstance(limit, int) and limit >= 1)) or not isinstance(seed, int):
-        raise ToolkitError("this run's config.json has an invalid limit or seed")
-    return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:16]
-
-
-@st.cache_resource(max_entries=2)
 def augmentation_for(checkpoint: str, mtime: float):
     """The run's augmentation at its checkpoint's p or T, and a caption saying which."""
     return family_for(Run(Path(checkpoint).parent.parent).config()["model"]).augmentation_at(
@@ -575,3 +612,41 @@ with augment_tab:
                     viz.grid_png(torch.cat([x, seen.clamp(-1, 1)]), nrow=16, scale=3),
                     caption=f"real training images (top) and what D sees (bottom): {what}",
                 )
+
+
+# --- comparing runs ---------------------------------------------------------------------------------------
+with compare_tab:
+    picked = st.multiselect("Runs", RUN_NAMES, default=[selected], key="compare_runs")
+    tails = {n: metrics_tail(str(root / n / "metrics.jsonl")).refresh() for n in picked}
+    keys = sorted({k for t in tails.values() for k in t.columns if k != "time"})
+    if len(picked) < 2 or not keys:
+        st.info("Pick two or more runs that have logged metrics to overlay their curves and grids.")
+    else:
+        c1, c2 = st.columns([2, 1])
+        default_key = next(
+            (k for k in ("fid", "loss_d", "loss_g", "loss_l1", "loss_cycle") if k in keys), keys[0]
+        )
+        key = c1.selectbox("Metric", keys, index=keys.index(default_key), key="compare_key")
+        x_axis = c2.radio("Against", ["step", "seconds of training"], horizontal=True, key="compare_x")
+        series = {}
+        for n, t in tails.items():
+            if key not in t.columns:
+                continue
+            steps, values = t.series(key)
+            if x_axis == "step":
+                series[n] = (steps, values)
+            else:  # the time column is logged on every row: look each step's time up
+                seconds = dict(zip(*t.columns["time"]))
+                series[n] = ([seconds.get(s) for s in steps], values)
+        fig = viz.series_figure(series, f"{key} of {len(series)} runs", key)
+        fig.update_xaxes(title_text=x_axis)
+        st.plotly_chart(fig, width="stretch", key="compare_chart")
+        last = min(int(t.last.get("step", 0)) for t in tails.values())
+        at_step = st.slider("Sample grids at step", 0, max(1, last), max(1, last), key="compare_step")
+        grid_cols = st.columns(len(picked))
+        for col, n in zip(grid_cols, picked):
+            found = Run(root / n).grid_at(at_step)
+            if found is None:
+                col.caption(f"{n}: no grid at or before step {at_step}")
+            else:
+                col.image(str(found[1]), caption=f"{n} at step {found[0]}", width="stretch")

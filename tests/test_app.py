@@ -488,3 +488,34 @@ def test_a_run_exports_its_report_from_the_dashboard(tmp_path, monkeypatch):
     next(b for b in at.button if b.label == "Prepare the report").click().run()
     assert not at.exception and not at.error
     assert len(at.get("download_button")) == 1
+
+
+def test_compare_runs_overlays_curves_and_shows_grids_at_the_same_step(tmp_path, monkeypatch):
+    tiny_run(tmp_path / "short", steps=12)
+    tiny_run(tmp_path / "long", steps=18)
+    at = app(tmp_path, monkeypatch)
+    at.multiselect(key="compare_runs").set_value(["short", "long"]).run()
+    assert not at.exception and not at.error
+    spec = at.get("plotly_chart")[-1].proto.spec
+    assert '"name":"short"' in spec.replace(" ", "") and '"name":"long"' in spec.replace(" ", "")
+    at.slider(key="compare_step").set_value(7).run()
+    captions = [i.proto.imgs[0].caption for i in at.get("image")][-2:]
+    assert captions == ["short at step 6", "long at step 6"]  # the latest grid at or before step 7
+    at.radio(key="compare_x").set_value("seconds of training").run()
+    assert not at.exception and "seconds of training" in at.get("plotly_chart")[-1].proto.spec
+
+
+def test_alarms_show_as_banners_with_what_to_try(tmp_path, monkeypatch):
+    import json
+
+    run = tiny_run(tmp_path / "alarmed")
+    rows = [
+        {"step": 12 + i, "time": 10.0 + i, "loss_d": 1.0, "loss_g": 1.0, "d_real_sign": 0.99}
+        for i in range(5)
+    ]
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    banners = [w.value for w in at.warning]
+    assert any("**overfitting**" in b and "--augment ada" in b for b in banners), banners

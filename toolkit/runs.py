@@ -27,6 +27,7 @@ at a time and flushed. Readers skip a partial last line (a writer may be mid-app
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import tempfile
@@ -151,6 +152,7 @@ class MetricsTail:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.columns: dict[str, tuple[list, list]] = {}
+        self.recent: collections.deque = collections.deque(maxlen=50)  # the last rows, whole (for alarms)
         self.last: dict = {}
         self.count = 0
         self._offset, self._file_id = 0, None
@@ -168,6 +170,7 @@ class MetricsTail:
         file_id = None if st is None else (st.st_ino, st.st_dev)
         if file_id != self._file_id or (st is not None and st.st_size < self._offset):
             self.columns, self.last, self.count, self._offset = {}, {}, 0, 0  # a new file: start over
+            self.recent.clear()
             self._file_id = file_id
         if st is None or st.st_size == self._offset:
             return self
@@ -183,6 +186,7 @@ class MetricsTail:
                     steps.append(row["step"])
                     values.append(v)
             self.last = row
+            self.recent.append(row)
             self.count += 1
         return self
 
@@ -433,6 +437,11 @@ class Run:
 
     def events(self) -> list[dict]:
         return read_jsonl(self.dir / EVENTS)
+
+    def grid_at(self, step: int) -> tuple[int, Path] | None:
+        """The latest sample grid at or before ``step`` (so runs are compared at the same point), or None."""
+        earlier = [(s, p) for s, p in self.sample_grids() if s <= step]
+        return earlier[-1] if earlier else None
 
     def sample_grids(self) -> list[tuple[int, Path]]:
         grids = []

@@ -1,0 +1,120 @@
+"""Alarms for a run, with what to try: the dashboard shows them as banners.
+
+Each check is a small pure function of the logged rows (or of samples) returning :class:`Alarm` or None.
+Thresholds are written once here, each with its reason.
+
+* **divergence** (:func:`divergence`): a non-finite loss, or the latest loss far above the run's own
+  recent level (a spike of more than ``SPIKE`` times the median of the previous rows' absolute values).
+* **D overfitting** (:func:`overfitting`): r_t = E[sign D(real)] near 1 for the last rows (D is certain
+  about every training image: the ADA paper's overfitting signal), or a train vs held-out gap of D's
+  outputs (``--gap-every``) that keeps growing.
+* **mode collapse** (:func:`collapse`): samples much closer to each other than real images are (nearest-
+  neighbour distances on 8x8-pooled pixels), or, for Fashion-MNIST, a generator whose samples the
+  toolkit's classifier puts into few classes (normalised entropy of the class histogram).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+SPIKE = 5.0  # a loss 5x its recent median is not noise in these runs (typical wiggles are < 2x)
+R_T_HIGH = 0.9  # ADA's target is 0.6; r_t above 0.9 for several rows means D has memorised the reals
+GAP_HIGH = 1.0  # D's mean output on training reals minus held-out reals (lesson 06: 4.8 when overfitting)
+RECENT = 5  # rows the overfitting checks look at
+DUPLICATES = 0.35  # generated nn-distance / real nn-distance below this: samples are near-copies
+CLASS_ENTROPY = 0.6  # normalised entropy of predicted classes below this: few classes are drawn
+
+
+@dataclass(frozen=True)
+class Alarm:
+    kind: str  # "divergence", "overfitting", "collapse"
+    message: str  # what was seen, with its number
+    advice: str  # what to try
+
+
+def divergence(rows: list[dict]) -> Alarm | None:
+    losses = [k for k in (rows[-1] if rows else {}) if k.startswith("loss")]
+    for k in losses:
+        v = rows[-1][k]
+        if isinstance(v, float) and not math.isfinite(v):
+            return Alarm(
+                "divergence",
+                f"{k} is {v} at step {rows[-1]['step']}",
+                "resume from the last checkpoint with --lr halved",
+            )
+    for k in losses:
+        past = [abs(r[k]) for r in rows[-21:-1] if isinstance(r.get(k), (int, float))]
+        if len(past) >= 5:
+            median = sorted(past)[len(past) // 2]
+            if median > 0 and abs(rows[-1][k]) > SPIKE * median:
+                return Alarm(
+                    "divergence",
+                    f"{k} jumped to {rows[-1][k]:.3g} at step {rows[-1]['step']}, "
+                    f"{abs(rows[-1][k]) / median:.0f}x its recent level",
+                    "lower the learning rates (Steer, or Continue with a smaller lr), or add --gp-weight or "
+                    "--r1-weight",
+                )
+    return None
+
+
+def overfitting(rows: list[dict]) -> Alarm | None:
+    recent = rows[-RECENT:]
+    signs = [r["d_real_sign"] for r in recent if isinstance(r.get("d_real_sign"), (int, float))]
+    if len(signs) == RECENT and min(signs) > R_T_HIGH:
+        return Alarm(
+            "overfitting",
+            f"r_t = E[sign D(real)] has stayed above {R_T_HIGH} (now {signs[-1]:.2f}): D is sure of every "
+            "training image",
+            "add augmentation (--augment ada or diffaugment), use more images, or lower lr_d",
+        )
+    gaps = [r["d_gap"] for r in rows if isinstance(r.get("d_gap"), (int, float))]
+    if len(gaps) >= 2 and gaps[-1] > GAP_HIGH and gaps[-1] > gaps[0]:
+        return Alarm(
+            "overfitting",
+            f"D scores training images {gaps[-1]:.2f} higher than held-out ones, and the gap is growing",
+            "add augmentation (--augment ada), use more images, or stop at an earlier checkpoint",
+        )
+    return None
+
+
+def _nn_distances(x: torch.Tensor) -> torch.Tensor:
+    d = torch.cdist(x, x)
+    d.fill_diagonal_(float("inf"))
+    return d.min(1).values
+
+
+def collapse(fake: torch.Tensor, real: torch.Tensor, class_probs: torch.Tensor | None = None) -> Alarm | None:
+    """``fake`` and ``real``: images (N, C, H, W) in [-1, 1], the same N; ``class_probs``: the classifier's
+    softmax on ``fake`` (N, classes), when the data has a classifier."""
+    pool = lambda x: F.adaptive_avg_pool2d(x.float(), 8).flatten(1)  # noqa: E731
+    ratio = float(_nn_distances(pool(fake)).median() / _nn_distances(pool(real)).median().clamp_min(1e-8))
+    if ratio < DUPLICATES:
+        return Alarm(
+            "collapse",
+            f"generated images are near-copies of each other: nearest-neighbour distance {ratio:.2f}x that "
+            "of real images",
+            "mode collapse: try --loss wasserstein with --gp-weight 10, a lower lr_g, or a larger batch",
+        )
+    if class_probs is not None:
+        counts = torch.bincount(class_probs.argmax(1), minlength=class_probs.shape[1]).double()
+        p = counts[counts > 0] / counts.sum()
+        entropy = float(-(p * p.log()).sum() / math.log(class_probs.shape[1]))
+        if entropy < CLASS_ENTROPY:
+            kinds = int((counts > 0).sum())
+            return Alarm(
+                "collapse",
+                f"the classifier finds few classes in the samples (normalised entropy {entropy:.2f}; "
+                f"{kinds} classes seen)",
+                "mode collapse: try a conditional model (cgan), --loss wasserstein with --gp-weight 10, or a "
+                "lower lr_g",
+            )
+    return None
+
+
+def run_alarms(rows: list[dict]) -> list[Alarm]:
+    """The alarms that follow from the logged rows alone."""
+    return [a for a in (divergence(rows), overfitting(rows)) if a is not None]
