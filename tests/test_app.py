@@ -519,3 +519,21 @@ def test_alarms_show_as_banners_with_what_to_try(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     banners = [w.value for w in at.warning]
     assert any("**overfitting**" in b and "--augment ada" in b for b in banners), banners
+
+
+def test_the_2d_playground_trains_live_and_draws_d_and_g(tmp_path, monkeypatch):
+    page = str(Path(APP).parent / "pages" / "GAN_playground.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value == "0"
+    next(s for s in at.slider if s.label == "Steps per frame").set_value(40)
+    next(b for b in at.button if b.label == "Step").click().run()
+    assert not at.exception and at.metric[0].value == "40"
+    spec = next(c.proto.spec for c in at.get("plotly_chart") if "heatmap" in c.proto.spec)
+    assert "G's gradient" in spec and '"real"' in spec and '"generated"' in spec
+    next(s for s in at.selectbox if s.label == "Loss").set_value("wgan-gp").run()  # a new game
+    assert not at.exception and at.metric[0].value == "0"
+    next(b for b in at.button if b.label == "Step").click().run()
+    assert "D's score" in next(c.proto.spec for c in at.get("plotly_chart") if "heatmap" in c.proto.spec)
+    next(b for b in at.button if b.label == "Play").click().run()
+    assert next(b for b in at.button if b.label == "Pause").disabled is False
