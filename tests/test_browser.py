@@ -127,3 +127,62 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
             jobs.stop_job(run)
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env={**CHILD_ENV, "TOOLKIT_RUNS_DIR": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 950})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            deadline = time.time() + 60
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/GAN_playground", timeout=10_000)
+                    break
+                except Exception:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(1)
+            page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+            page.get_by_role("button", name="Play").click()
+            page.get_by_text("Modes covered").wait_for(timeout=30_000)
+            # it trains by itself: the step counter moves without another click
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+                ".some(e => parseInt(e.innerText.replace(/,/g, '')) >= 100)",
+                timeout=120_000,
+            )
+            page.get_by_role("button", name="Pause").click()
+            assert page.locator(".js-plotly-plot").count() >= 2  # the board and the curves
+            page.screenshot(path=str(tmp_path / "playground.png"))
+            browser.close()
+        assert not errors, errors
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
