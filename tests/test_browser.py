@@ -7,6 +7,7 @@ so it drives ``/usr/bin/chromium`` (``apt-get install chromium``; CI installs it
 Chromium is installed the test skips with that reason, except in CI, where it fails.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -45,11 +46,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
-    browser_or_skip()
+@contextlib.contextmanager
+def dashboard_page(runs_root: Path, path: str = ""):
+    """``streamlit run app.py`` on a free port (its runs root ``runs_root``) and a Chromium page opened at
+    ``path``; yields (page, errors), errors being what the page logged. Stops both afterwards."""
     from playwright.sync_api import sync_playwright
 
-    photos = class_folders(tmp_path / "photos", per_class=40, size=32)
     port = free_port()
     server = subprocess.Popen(
         [
@@ -67,12 +69,11 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
             "--browser.gatherUsageStats",
             "false",
         ],
-        env={**CHILD_ENV, "TOOLKIT_RUNS_DIR": str(tmp_path)},
+        env={**CHILD_ENV, "TOOLKIT_RUNS_DIR": str(runs_root)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     errors: list[str] = []
-    run = tmp_path / "browser-run"
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -82,12 +83,25 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
             deadline = time.time() + 60
             while True:  # the server needs a few seconds to start
                 try:
-                    page.goto(f"http://127.0.0.1:{port}", timeout=10_000)
+                    page.goto(f"http://127.0.0.1:{port}/{path}", timeout=10_000)
                     break
                 except Exception:
                     if time.time() > deadline:
                         raise
                     time.sleep(1)
+            yield page, errors
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
+    browser_or_skip()
+    photos = class_folders(tmp_path / "photos", per_class=40, size=32)
+    run = tmp_path / "browser-run"
+    try:
+        with dashboard_page(tmp_path) as (page, errors):
             # Streamlit renders after the page loads: wait for the app's own elements
             page.get_by_text("No runs yet").wait_for(timeout=60_000)
             own = page.get_by_role("textbox", name="...or your own images (a folder or .zip path)")
@@ -116,73 +130,28 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
             decoded = (
                 "Array.from(document.querySelectorAll('img')).filter(i => i.complete && i.naturalWidth > 64)"
             )
-            loaded = page.evaluate(decoded + ".length")
-            assert loaded >= 1  # the sample grid, decoded by the browser
+            assert page.evaluate(decoded + ".length") >= 1  # the sample grid, decoded by the browser
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-            browser.close()
         assert (tmp_path / "dashboard.png").stat().st_size > 10_000
         assert not [e for e in errors if "Traceback" in e or "page error" in e], errors
     finally:
         if jobs.job_state(run) in ("running", "paused"):
             jobs.stop_job(run)
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
     browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            APP,
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        env={**CHILD_ENV, "TOOLKIT_RUNS_DIR": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    errors: list[str] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1400, "height": 950})
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            deadline = time.time() + 60
-            while True:
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/GAN_playground", timeout=10_000)
-                    break
-                except Exception:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(1)
-            page.get_by_role("button", name="Play").wait_for(timeout=60_000)
-            page.get_by_role("button", name="Play").click()
-            page.get_by_text("Modes covered").wait_for(timeout=30_000)
-            # it trains by itself: the step counter moves without another click
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
-                ".some(e => parseInt(e.innerText.replace(/,/g, '')) >= 100)",
-                timeout=120_000,
-            )
-            page.get_by_role("button", name="Pause").click()
-            assert page.locator(".js-plotly-plot").count() >= 2  # the board and the curves
-            page.screenshot(path=str(tmp_path / "playground.png"))
-            browser.close()
-        assert not errors, errors
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with dashboard_page(tmp_path, "GAN_playground") as (page, errors):
+        page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Play").click()
+        page.get_by_text("Modes covered").wait_for(timeout=30_000)
+        # it trains by itself: the step counter moves without another click
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+            ".some(e => parseInt(e.innerText.replace(/,/g, '')) >= 100)",
+            timeout=120_000,
+        )
+        page.get_by_role("button", name="Pause").click()
+        assert page.locator(".js-plotly-plot").count() >= 2  # the board and the curves
+        page.screenshot(path=str(tmp_path / "playground.png"))
+    assert not [e for e in errors if "page error" in e], errors
