@@ -48,6 +48,11 @@ LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run'
 ]
 
 
+def readable_here(path: Path) -> bool:
+    """Whether the dashboard may read ``path`` (resolved): only under the runs root or the user's home."""
+    return any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve()))
+
+
 def check_own_data(text: str, model: str) -> tuple[str | None, str]:
     """(the resolved path, a one-line summary) for a folder or .zip typed into the start form, or (None, what
     is wrong). Only paths under the user's home or the runs root are accepted; nothing is decoded here."""
@@ -55,7 +60,7 @@ def check_own_data(text: str, model: str) -> tuple[str | None, str]:
     from toolkit.models import CONDITIONAL
 
     path = Path(text.strip()).expanduser().resolve()
-    if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+    if not readable_here(path):
         return None, f"{path} is outside your home folder and the runs folder; copy the images there"
     try:
         found = inspect_image_folder(path)
@@ -357,7 +362,7 @@ def real_images(data: str, resolution, limit, seed, n: int = 16):
 
     if data not in DATASETS:
         path = Path(str(data)).expanduser().resolve()
-        if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+        if not readable_here(path):
             raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
     if not (resolution is None or (isinstance(resolution, int) and 1 <= resolution <= 1024)):
         raise ToolkitError(f"this run's config.json has an invalid resolution ({resolution!r})")
@@ -484,7 +489,7 @@ def held_out_pairs(data: str, paired: bool, limit: int = 64):
         held = load_translation(data, split="test", limit=limit, paired=paired)
         return held.a[:limit], held.b[:limit], "held-out test images"
     path = Path(str(data)).expanduser().resolve()
-    if not any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve())):
+    if not readable_here(path):
         raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
     own = load_translation(str(path), limit=limit, paired=paired)
     return own.a[:limit], own.b[:limit], "training images (a folder has no held-out split)"
