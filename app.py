@@ -21,6 +21,7 @@ from toolkit.alarms import run_alarms
 from toolkit.augment import ADA_TARGET, AUGMENTS
 from toolkit.config import config_for, flag
 from toolkit.data import DATASETS, fashion_mnist
+from toolkit.data.super_resolution import SR_DATASETS
 from toolkit.data.translation import TRANSLATION_DATASETS
 from toolkit.errors import ToolkitError
 from toolkit.families import MODELS, family_for
@@ -36,6 +37,11 @@ LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run'
     ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
     ("pix2pix: L1 to the target, G's adversarial term", ["loss_l1", "loss_g_gan"]),
     ("CycleGAN: cycle and identity losses", ["loss_cycle", "loss_identity"]),
+    (
+        "Super-resolution: pixel and content losses, G's adversarial term",
+        ["loss_pixel", "loss_content", "loss_g_gan"],
+    ),
+    ("Super-resolution: PSNR of the batch (dB)", ["psnr"]),
     ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
     ("r_t = E[sign D(real)] and ADA p", ["d_real_sign", "ada_p"]),
     ("Overfitting: D on training vs held-out reals", ["d_train", "d_heldout", "d_gap"]),
@@ -67,6 +73,12 @@ def check_own_data(text: str, model: str) -> tuple[str | None, str]:
     except ToolkitError as err:
         return None, str(err)
     skipped = f" ({found['skipped']} other files skipped)" if found["skipped"] else ""
+    if family_for(model).name == "srgan":  # any images: random crops of them are the high-resolution side
+        if not found["images"]:
+            return None, f"no images in {path}{skipped}"
+        return str(
+            path
+        ), f"{found['images']} images; random crops of them are the high-resolution targets{skipped}"
     if issubclass(family_for(model), TranslationFamily):
         a, b = found["sides"]["A"], found["sides"]["B"]
         if not (a and b):
@@ -115,22 +127,25 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     model0, data0 = default_data()
     model = st.selectbox("Model", list(MODELS), index=list(MODELS).index(model0))
     preset = config_for(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
-    translation = issubclass(family_for(model), TranslationFamily)
-    if translation:  # two-domain data; pix2pix needs pairs (the unpaired sets stay listed: it says so)
-        data_names, data0 = list(TRANSLATION_DATASETS), preset.data
+    translation = issubclass(family_for(model), TranslationFamily)  # pix2pix, cyclegan, srresnet/srgan
+    if family_for(model).name == "srgan":  # one set of images, shrunk to make the inputs
+        data_table, data0 = SR_DATASETS, preset.data
+    elif translation:  # two-domain data; pix2pix needs pairs (the unpaired sets stay listed: it says so)
+        data_table, data0 = TRANSLATION_DATASETS, preset.data
     else:
-        data_names = list(DATASETS)
+        data_table = DATASETS
+    data_names = list(data_table)
     data = st.selectbox(
         "Data",
         data_names,
         index=data_names.index(data0),
-        help="; ".join(f"{k}: {v}" for k, v in (TRANSLATION_DATASETS if translation else DATASETS).items()),
+        help="; ".join(f"{k}: {v}" for k, v in data_table.items()),
     )
     own = st.text_input(
         "...or your own images (a folder or .zip path)",
         key="own_data",
         help="flat for unconditional models; one sub-folder per class for cgan/acgan; sub-folders A/ and B/ "
-        "for pix2pix (files paired by name) and cyclegan",
+        "for pix2pix (files paired by name) and cyclegan; any images for srresnet/srgan",
     )
     own_path, own_problem = None, None
     if own.strip():
@@ -343,10 +358,15 @@ if state in ("running", "paused"):
             st.success("sent: applied at the job's next logging step and recorded in events.jsonl")
 
 TRANSLATION_RUN = config.get("kind") == "translation"
+SUPER_RESOLUTION_RUN = config.get("kind") == "super-resolution"
 live_tab, latent_tab, augment_tab, compare_tab = st.tabs(
     [
         "Live training",
-        "Translate held-out images" if TRANSLATION_RUN else "Latent interpolation",
+        "Translate held-out images"
+        if TRANSLATION_RUN
+        else "Upscale held-out images"
+        if SUPER_RESOLUTION_RUN
+        else "Latent interpolation",
         "What D sees",
         "Compare runs",
     ]
@@ -427,6 +447,8 @@ def live_view():
             what = {
                 "pix2pix": "rows of held-out input | output | target",
                 "cyclegan": "rows of held-out input | translated | translated back (A rows, then B rows)",
+                "srresnet": "rows of held-out input (enlarged) | bicubic | output | original",
+                "srgan": "rows of held-out input (enlarged) | bicubic | output | original",
             }.get(config.get("model"), "the same latent vectors every time")
             st.image(str(path), caption=f"samples at step {step} ({what})", width="stretch")
         else:
@@ -522,12 +544,56 @@ def translation_view(ckpt: Path) -> None:
     st.image(viz.grid_png(images, nrow=nrow, scale=3), caption=f"{where}, {labels} (eval mode)")
 
 
+@st.cache_resource(max_entries=2)
+def held_out_high(data: str, resolution, scale: int, limit: int = 64):
+    """Held-out (low, high) pairs of a super-resolution run's data (a folder: its every 10th image)."""
+    from toolkit.data.super_resolution import load_super_resolution
+
+    if data not in SR_DATASETS and not readable_here(Path(str(data)).expanduser().resolve()):
+        raise ToolkitError(f"this run's data ({data}) is outside the runs root and your home; not shown")
+    held = load_super_resolution(data, split="test", resolution=resolution, scale=scale, limit=limit)
+    return held.a[:limit], held.b[:limit]
+
+
+def super_resolution_view(ckpt: Path) -> None:
+    """Input | bicubic | output | original for 8 held-out images, with each method's PSNR and SSIM."""
+    from toolkit.data.super_resolution import bicubic_upscale
+    from toolkit.metrics.image_quality import detail_ratio, psnr
+
+    try:
+        G = translators_for(str(ckpt), ckpt.stat().st_mtime)["a2b"]
+        low, high = held_out_high(config["data"], config.get("resolution"), int(config["scale"]))
+    except (ToolkitError, OSError, KeyError) as err:
+        st.error(str(err))
+        return
+    first = st.slider("First image", 0, len(low) - 8, 0, 8, key="upscale_first") if len(low) > 8 else 0
+    x, y = low[first : first + 8], high[first : first + 8]
+    s = int(config["scale"])
+    with torch.no_grad():
+        out = G(x).clamp(-1, 1)
+    bicubic = bicubic_upscale(x, s)
+    blocky = x.repeat_interleave(s, -1).repeat_interleave(s, -2)
+    images, nrow = side_by_side(blocky, bicubic, out, y)
+    st.image(viz.grid_png(images, nrow=nrow, scale=3 if y.shape[-1] <= 32 else 1), width="stretch")
+    rows = [
+        {"method": m, "PSNR (dB)": float(psnr(z, y).mean()), "detail ratio": float(detail_ratio(z, y).mean())}
+        for m, z in (("bicubic", bicubic), (config["model"], out))
+    ]
+    st.caption(
+        "held-out input (enlarged) | bicubic | output | original; higher PSNR = closer in pixels, "
+        "detail ratio 1 = as much fine detail as the original (lesson 11)"
+    )
+    st.dataframe(rows, hide_index=True)
+
+
 with latent_tab:
     ckpt = run.checkpoint_path()
     if ckpt is None:
         st.info("This run has no checkpoint yet (checkpoints/last.pt); interpolation needs one.")
     elif TRANSLATION_RUN:
         translation_view(ckpt)
+    elif SUPER_RESOLUTION_RUN:
+        super_resolution_view(ckpt)
     elif config.get("kind") != "images":
         st.info("This run generates 2-D points; latent interpolation is shown for image models.")
     else:

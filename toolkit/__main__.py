@@ -195,6 +195,55 @@ def _add_translate(sub) -> None:
     p.add_argument("--device", default="cpu")
 
 
+def _add_upscale(sub) -> None:
+    p = sub.add_parser(
+        "upscale",
+        help="super-resolve your images with an srresnet or srgan run",
+        description="Enlarge an image, a folder or a .zip of images by the run's scale (e.g. 4x) with a "
+        "trained srresnet or srgan run, writing one PNG per input (same name, sub-folders kept) into --out. "
+        "Large images are processed in overlapping tiles.",
+    )
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--input", required=True, help="an image file, a folder or a .zip of images")
+    p.add_argument("--out", required=True, help="the folder the upscaled PNGs are written to")
+    p.add_argument(
+        "--shrink",
+        action="store_true",
+        help="first shrink each image by the scale (bicubic, as in training), to compare with the original",
+    )
+    p.add_argument("--tile", type=int, default=64, help="tile side in input pixels (default %(default)s)")
+    p.add_argument("--device", default="cpu")
+
+
+def _add_stylize(sub) -> None:
+    from .backbones import BACKBONES
+
+    p = sub.add_parser(
+        "stylize",
+        help="paint one image in the style of another (optimisation-based style transfer)",
+        description="Optimise the pixels of --content's image so that a frozen network's features match it "
+        "while its Gram matrices match --style's (Gatys et al.), and write the result as a PNG.",
+        epilog="Backbones -- " + "; ".join(f"{k}: {v}" for k, v in BACKBONES.items()),
+    )
+    p.add_argument("--content", required=True, help="the image whose content is kept")
+    p.add_argument("--style", required=True, help="the image whose style (textures, colours) is taken")
+    p.add_argument("--out", required=True, help="the .png file to write")
+    p.add_argument("--steps", type=int, default=200, help="optimisation steps (default %(default)s)")
+    p.add_argument("--size", type=int, default=256, help="longest side of the output (default %(default)s)")
+    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--style-weight", type=float, default=1e5)
+    p.add_argument("--tv-weight", type=float, default=0.1)
+    p.add_argument(
+        "--backbone",
+        default=None,
+        choices=tuple(BACKBONES),
+        help="default: vgg16, else vgg19, when its ImageNet weights are on this machine; else fmnist-cnn",
+    )
+    p.add_argument("--weights", default=None, help="weight file of --backbone (default: its usual place)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+
+
 def _add_report(sub) -> None:
     p = sub.add_parser(
         "report",
@@ -206,6 +255,32 @@ def _add_report(sub) -> None:
     p.add_argument("--out", required=True, help="the .html file to write")
 
 
+def _add_augment_dataset(sub) -> None:
+    from .augment_dataset import FILTERS
+
+    p = sub.add_parser(
+        "augment-dataset",
+        help="write generated images of chosen classes into class sub-folders",
+        description="Write --per-class images of each chosen class from a trained conditional run (cgan, "
+        "acgan) into --out/<class>/gen_*.png, a folder the toolkit (and any folder-of-classes loader) reads "
+        "back as labelled data. --filter draws --candidates times as many and keeps the best by the "
+        "run's D or by a classifier trained on the run's data. The folder appears whole or not at all.",
+    )
+    p.add_argument("--run-dir", required=True)
+    p.add_argument(
+        "--classes", required=True, help="class names or indices, comma-separated: Dress,Coat or 3,4"
+    )
+    p.add_argument("--per-class", type=int, required=True, help="images written per class")
+    p.add_argument("--out", required=True, help="a new (or empty) folder")
+    p.add_argument(
+        "--filter", default="none", choices=FILTERS, help="keep the best candidates (default none)"
+    )
+    p.add_argument("--candidates", type=int, default=3, help="with --filter: draw this many per kept image")
+    p.add_argument("--filter-epochs", type=int, default=3, help="--filter classifier: its training epochs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them."
@@ -215,7 +290,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_sample(sub)
     _add_eval(sub)
     _add_translate(sub)
+    _add_upscale(sub)
+    _add_stylize(sub)
     _add_report(sub)
+    _add_augment_dataset(sub)
     return parser
 
 
@@ -284,7 +362,7 @@ def startup_summary(trainer) -> str:
     """One line on what is about to be trained: the data as loaded, and what the steps amount to."""
     d, c = trainer.data, trainer.config
     skipped = d.info.get("skipped")
-    if d.kind == "translation":
+    if d.kind in ("translation", "super-resolution"):
         shapes = f"{'x'.join(map(str, d.shape))} -> {'x'.join(map(str, d.shape_b))}"
         pairing = f"{len(d.a):,} pairs" if d.paired else f"{len(d.a):,} A and {len(d.b):,} B images"
         parts = [f"{pairing} of {shapes}"]
@@ -418,6 +496,56 @@ def cmd_translate(args) -> int:
     return 0
 
 
+def cmd_upscale(args) -> int:
+    from .runtime import pick_device
+    from .upscale import upscale_images
+
+    written = upscale_images(
+        args.run_dir, args.input, args.out, args.shrink, args.tile, pick_device(args.device)
+    )
+    print(f"wrote {len(written)} upscaled image(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_stylize(args) -> int:
+    import torch
+
+    from .backbones import best_backbone, load_backbone
+    from .runtime import pick_device
+    from .stylize import read_image, save_image, style_transfer
+
+    if not str(args.out).lower().endswith(".png"):
+        raise ToolkitError(f"--out {args.out} should end in .png")
+    if args.size < 16:
+        raise ToolkitError(f"--size must be at least 16 pixels, got {args.size}")
+    device = pick_device(args.device)
+    content = read_image(args.content, args.size).to(device)
+    style = read_image(args.style, args.size).to(device)
+    backbone = load_backbone(args.backbone or best_backbone(), device, args.weights)
+    torch.manual_seed(args.seed)
+    print(
+        f"backbone: {backbone.source}; {args.steps} steps at {content.shape[-1]}x{content.shape[-2]}",
+        file=sys.stderr,
+    )
+    result = style_transfer(
+        content,
+        style,
+        backbone,
+        steps=args.steps,
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+    )
+    first, last = result.history[0], result.history[-1]
+    save_image(result.image, args.out)
+    print(
+        f"wrote {args.out}: style loss {first['style']:.3g} -> {last['style']:.3g}, content loss "
+        f"{last['content']:.3g}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -431,6 +559,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_augment_dataset(args) -> int:
+    from .augment_dataset import augment_dataset
+    from .runtime import pick_device
+
+    counts = augment_dataset(
+        args.run_dir,
+        args.classes,
+        args.per_class,
+        args.out,
+        args.filter,
+        args.candidates,
+        args.seed,
+        pick_device(args.device),
+        classifier_epochs=args.filter_epochs,
+    )
+    what = ", ".join(f"{n} {c}" for c, n in counts.items())
+    print(f"wrote {what} generated image(s) to {args.out} (filter {args.filter})", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
@@ -439,7 +587,10 @@ def main(argv: list[str] | None = None) -> int:
             "sample": cmd_sample,
             "eval": cmd_eval,
             "translate": cmd_translate,
+            "upscale": cmd_upscale,
+            "stylize": cmd_stylize,
             "report": cmd_report,
+            "augment-dataset": cmd_augment_dataset,
         }
         return commands[args.command](args)
     except ToolkitError as exc:

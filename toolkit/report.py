@@ -22,6 +22,8 @@ CURVES = [  # (title, keys): a chart appears when the run logged any of its keys
     ("WGAN critic", ["w_estimate", "grad_norm"]),
     ("pix2pix", ["loss_l1", "loss_g_gan"]),
     ("CycleGAN", ["loss_cycle", "loss_identity"]),
+    ("Super-resolution", ["loss_pixel", "loss_content", "loss_g_gan"]),
+    ("PSNR (dB)", ["psnr"]),
     ("FID / KID", ["fid", "kid"]),
     ("PGGAN", ["alpha", "resolution"]),
 ]

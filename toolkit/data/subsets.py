@@ -6,6 +6,8 @@ depend on nothing but the labels and the seed: the same call gives the same subs
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 
 from ..errors import ToolkitError
@@ -39,13 +41,37 @@ def balanced_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor
     return torch.sort(torch.cat(chosen)).values
 
 
-def imbalanced_subset(labels: torch.Tensor, rare_class: int, keep: int, seed: int = 0) -> torch.Tensor:
-    """All samples of every class except ``rare_class``, of which only ``keep`` (seeded) remain."""
+def imbalanced_subset(
+    labels: torch.Tensor,
+    rare_class: int | Sequence[int],
+    keep: int,
+    seed: int = 0,
+    others: int | None = None,
+) -> torch.Tensor:
+    """Indices of an imbalanced subset: ``keep`` (seeded) samples of each class in ``rare_class`` (one class
+    index or several), and of every other class all its samples, or ``others`` of them (seeded) when given.
+    Sorted, so the data keep their order; the same call gives the same subset on any machine."""
     labels = torch.as_tensor(labels)
-    members = _shuffled_members(labels, rare_class, seed)
-    if len(members) == 0:
-        raise ToolkitError(f"class {rare_class} does not occur in the labels")
-    if not 0 <= keep <= len(members):
-        raise ToolkitError(f"keep must be between 0 and {len(members)} for class {rare_class}, got {keep}")
-    others = torch.nonzero(labels != rare_class).view(-1)
-    return torch.sort(torch.cat([others, members[:keep]])).values
+    rare = [int(rare_class)] if isinstance(rare_class, int) else [int(c) for c in rare_class]
+    if not rare or len(set(rare)) != len(rare):
+        raise ToolkitError(f"name each rare class once, got {rare_class}")
+    chosen = []
+    for cls in rare:
+        members = _shuffled_members(labels, cls, seed)
+        if len(members) == 0:
+            raise ToolkitError(f"class {cls} does not occur in the labels")
+        if not 0 <= keep <= len(members):
+            raise ToolkitError(f"keep must be between 0 and {len(members)} for class {cls}, got {keep}")
+        chosen.append(members[:keep])
+    for cls in torch.unique(labels).tolist():
+        if cls in rare:
+            continue
+        members = _shuffled_members(labels, cls, seed)
+        if others is not None:
+            if not 1 <= others <= len(members):
+                raise ToolkitError(
+                    f"others must be between 1 and {len(members)} for class {cls}, got {others}"
+                )
+            members = members[:others]
+        chosen.append(members)
+    return torch.sort(torch.cat(chosen)).values

@@ -29,6 +29,7 @@ an empty side, a file that does not decode.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -103,9 +104,7 @@ class TranslationData:
             else torch.sort(torch.randperm(len(self.b), generator=g)[: min(n, len(self.b))]).values
         )
         names = [self.names[i] for i in ia] if self.names else []
-        return TranslationData(
-            self.name, self.a[ia], self.b[ib], self.paired, dict(self.info), names, self.held_out
-        )
+        return dataclasses.replace(self, a=self.a[ia], b=self.b[ib], info=dict(self.info), names=names)
 
     def sampler(self, batch_size: int, seed: int, device) -> "PairSampler":
         return PairSampler(self, batch_size, seed, device)

@@ -7,6 +7,7 @@ family            models
 ``pggan``         pggan: progressive growing with fade-in (lesson 08)
 ``pix2pix``       pix2pix: paired image-to-image translation (lesson 09)
 ``cyclegan``      cyclegan: unpaired image-to-image translation (lesson 10)
+``srgan``         srresnet, srgan: 4x super-resolution, pixel vs perceptual + adversarial (lesson 11)
 ================  ==============================================================================
 
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
@@ -22,9 +23,10 @@ from .cyclegan import CycleGANConfig, CycleGANFamily
 from .gan import GANConfig, GANFamily
 from .pggan import PGGANConfig, PGGANFamily
 from .pix2pix import Pix2PixConfig, Pix2PixFamily
+from .srgan import SRGANConfig, SRGANFamily
 
 FAMILIES: dict[str, type[Family]] = {
-    f.name: f for f in (GANFamily, PGGANFamily, Pix2PixFamily, CycleGANFamily)
+    f.name: f for f in (GANFamily, PGGANFamily, Pix2PixFamily, CycleGANFamily, SRGANFamily)
 }
 MODELS: dict[str, str] = {m: d for f in FAMILIES.values() for m, d in f.models.items()}
 
@@ -52,4 +54,6 @@ __all__ = [
     "Pix2PixFamily",
     "CycleGANConfig",
     "CycleGANFamily",
+    "SRGANConfig",
+    "SRGANFamily",
 ]
