@@ -93,7 +93,9 @@ def _when(mask: torch.Tensor, value: torch.Tensor, identity: float) -> torch.Ten
 class AdaptiveAugment(_Controlled):
     """ADA's 'bgc' pipeline: blit (x-flip, 90-degree rotations, integer translation), geometric
     (isotropic scaling, arbitrary rotation, anisotropic scaling) and colour (brightness, contrast,
-    and saturation for RGB), each applied per image with probability p (paper, appendix B.1).
+    and saturation for RGB), each applied per image with probability p (paper, appendix B.1). As in the
+    reference code, an op that is drawn then picks its parameter at random, the identity included: x-flip
+    flips with probability 1/2 (so p/2 of the images are mirrored), rotate90 picks one of the 4 rotations.
 
     ``ops`` picks a subset (e.g. ``("xflip", "rotate90")`` to show one op's effect).
     """
@@ -143,8 +145,10 @@ class AdaptiveAugment(_Controlled):
 
         zeros, ones = torch.zeros(b, device=dev), torch.ones(b, device=dev)
         moved = torch.zeros(b, dtype=torch.bool, device=dev)  # images some geometric op applies to
-        if "xflip" in self.ops:
-            hit = on()
+        if "xflip" in self.ops:  # drawn with probability p, then a fair coin (stylegan2-ada's augment.py)
+            # one uniform u per image does both: drawn when u < p, and given that, u is uniform on [0, p),
+            # so u < p / 2 is the coin. At p = 1 an image and its mirror are equally likely: x-flip leaks.
+            hit = torch.rand(b, device=dev) < p / 2
             m, moved = then(_when(hit, -ones, 1.0), zeros, zeros, ones), moved | hit
         if "rotate90" in self.ops:
             hit = on()
