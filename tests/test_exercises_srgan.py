@@ -1,0 +1,158 @@
+"""Lesson 11's exercise checks accept the reference solutions and reject plausible wrong answers, each with
+the sentence that tells the learner what is wrong."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from toolkit.exercises import WrongAnswer, grade, show_solution
+from toolkit.exercises.srgan import check_generator_loss, check_pixel_shuffle, check_psnr
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "lessons" / "solutions"
+spec = importlib.util.spec_from_file_location("11_srgan", SOLUTIONS / "11_srgan.py")
+SRGAN = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(SRGAN)
+
+
+@pytest.mark.parametrize(
+    "check, answer",
+    [
+        (check_pixel_shuffle, SRGAN.pixel_shuffle),
+        (check_generator_loss, SRGAN.srgan_g_loss),
+        (check_psnr, SRGAN.my_psnr),
+    ],
+)
+def test_reference_solutions_pass(check, answer):
+    check(answer)
+
+
+def test_pixel_shuffle_reference_matches_the_library_and_the_documented_example():
+    x = torch.arange(16.0).view(1, 4, 2, 2)
+    assert torch.equal(SRGAN.pixel_shuffle(x, 2), nn.PixelShuffle(2)(x))
+    assert SRGAN.pixel_shuffle(x, 2)[0, 0, 0].tolist() == [0, 4, 1, 5]
+
+
+def shuffle_with(view, permute):
+    def answer(x, r):
+        n, cr2, h, w = x.shape
+        c = cr2 // (r * r)
+        return x.view(n, *view(c, r, h, w)).permute(0, *permute).reshape(n, c, h * r, w * r)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda x, r: nn.PixelShuffle(r)(x), "reshape"),
+        (lambda x, r: F.pixel_shuffle(x, r), "reshape"),
+        (lambda x, r: x.view(x.shape[0], -1, x.shape[2] * r, x.shape[3] * r), "wrong places"),
+        (shuffle_with(lambda c, r, h, w: (c, r, r, h, w), (1, 4, 3, 5, 2)), "swapped"),
+        (shuffle_with(lambda c, r, h, w: (r, r, c, h, w), (3, 4, 1, 5, 2)), "grouped the wrong way"),
+        (shuffle_with(lambda c, r, h, w: (c, r, r, h, w), (1, 2, 4, 3, 5)), "side by side"),
+        (lambda x, r: x.view(x.shape[0], -1, x.shape[2] * r, x.shape[3]), "becomes"),
+        (lambda x, r: F.interpolate(x[:, : x.shape[1] // (r * r)], scale_factor=r), "only moves values"),
+    ],
+)
+def test_pixel_shuffle_check_rejects_wrong_answers(wrong, message):
+    with pytest.raises(WrongAnswer, match=message):
+        check_pixel_shuffle(wrong)
+
+
+def test_pixel_shuffle_check_restores_the_library():
+    with pytest.raises(WrongAnswer):
+        check_pixel_shuffle(lambda x, r: F.pixel_shuffle(x, r))
+    x = torch.arange(16.0).view(1, 4, 2, 2)
+    assert nn.PixelShuffle(2)(x).shape == (1, 1, 4, 4)
+
+
+def content(features, fake, real):
+    return (features(fake) - features(real).detach()).pow(2).mean()
+
+
+def adv(D, fake):
+    return F.softplus(-D(fake)).mean()
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda f, D, x, y, w: content(f, x, y), "adversarial term is missing"),
+        (lambda f, D, x, y, w: content(f, x, y) - w * adv(D, x), "do not subtract"),
+        (lambda f, D, x, y, w: content(f, x, y) - w * F.softplus(D(x)).mean(), "non-saturating"),
+        (lambda f, D, x, y, w: content(f, x, y) + w * F.softplus(D(x)).mean(), "wrong sign"),
+        (lambda f, D, x, y, w: content(f, x, y) + adv(D, x), "multiply the adversarial term"),
+        (lambda f, D, x, y, w: content(f, x, y) + 1e-3 * adv(D, x), "adversarial_weight argument"),
+        (lambda f, D, x, y, w: w * content(f, x, y) + adv(D, x), "weight belongs"),
+        (lambda f, D, x, y, w: (x - y.detach()).pow(2).mean() + w * adv(D, x), "not pixels"),
+        (lambda f, D, x, y, w: (f(x) - f(y).detach()).abs().mean() + w * adv(D, x), "not an absolute"),
+        (lambda f, D, x, y, w: (f(x) - f(y).detach()).pow(2).sum() + w * adv(D, x), "do not sum"),
+        # the target's features not detached: gradient flows into the real image
+        (lambda f, D, x, y, w: (f(x) - f(y)).pow(2).mean() + w * adv(D, x), "gradient reaches the target"),
+        # Lornatang/SRGAN-PyTorch: ContentLoss returns torch.Tensor([losses]), a new leaf without gradient
+        (
+            lambda f, D, x, y, w: torch.Tensor([content(f, x, y).item()]) + w * adv(D, x),
+            "content term passes no",
+        ),
+        (lambda f, D, x, y, w: content(f, x, y).detach() + w * adv(D, x), "content term passes no"),
+        (lambda f, D, x, y, w: torch.tensor((content(f, x, y) + w * adv(D, x)).item()), "passes no gradient"),
+        (lambda f, D, x, y, w: content(f, x.detach(), y) + w * adv(D, x.detach()), "passes no gradient"),
+        (
+            lambda f, D, x, y, w: (f(x) - f(y).detach()).pow(2).mean(dim=(1, 2, 3)) + w * adv(D, x),
+            "one-number",
+        ),
+    ],
+)
+def test_generator_loss_check_rejects_wrong_answers(wrong, message):
+    with pytest.raises(WrongAnswer, match=message):
+        check_generator_loss(wrong)
+
+
+def test_generator_loss_check_accepts_equivalent_forms():
+    check_generator_loss(lambda f, D, x, y, w: F.mse_loss(f(x), f(y).detach()) + w * adv(D, x))
+    check_generator_loss(
+        lambda f, D, x, y, w: (
+            F.mse_loss(f(x), f(y).detach()) + w * F.binary_cross_entropy_with_logits(D(x), torch.ones(len(x)))
+        )
+    )
+
+
+def mse01(x, y):
+    return ((x - y) / 2).pow(2).mean(dim=(1, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda x, y: 10 * torch.log10(1 / (x - y).pow(2).mean(dim=(1, 2, 3))), "6.02 dB"),
+        (lambda x, y: 10 * torch.log10(1 / mse01(x, y).mean()), "one PSNR per image"),
+        (lambda x, y: 20 * torch.log10(1 / mse01(x, y)), "not 20 log10"),
+        (lambda x, y: 10 * torch.log(1 / mse01(x, y)), "natural log"),
+        (lambda x, y: 10 * torch.log10(mse01(x, y)), "other way round"),
+        (lambda x, y: 10 * torch.log10(1 / ((x - y).abs() / 2).mean(dim=(1, 2, 3))), "absolute"),
+        (lambda x, y: 10 * torch.log10(1 / mse01(x, y).sqrt()), "RMSE"),
+        (lambda x, y: 10 * torch.log10(1 / ((x - y) / 2).pow(2).mean(dim=(2, 3))[:, 0]), "colour"),
+        (lambda x, y: (10 * torch.log10(1 / mse01(x, y))).tolist(), "return a tensor"),
+    ],
+)
+def test_psnr_check_rejects_wrong_answers(wrong, message):
+    with pytest.raises(WrongAnswer, match=message):
+        check_psnr(wrong)
+
+
+def test_grade_and_show_solution(capsys):
+    assert grade(check_psnr, SRGAN.my_psnr) is True
+    assert grade(check_psnr, lambda x, y: 10 * torch.log10(1 / mse01(x, y).mean())) is False
+    assert capsys.readouterr().out.splitlines()[-1].startswith("x ")
+
+    def not_yet(x, r):
+        raise NotImplementedError
+
+    assert grade(check_pixel_shuffle, not_yet) is False
+    assert "not attempted" in capsys.readouterr().out
+    show_solution("11_srgan", "srgan_g_loss")
+    assert "torch.no_grad()" in capsys.readouterr().out

@@ -1,0 +1,278 @@
+"""Checks for lesson 11 (SRResNet and SRGAN). Each takes the learner's function and raises WrongAnswer on a
+mistake, with one sentence saying what is wrong."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import WrongAnswer, expect
+
+
+# --- 1. pixel shuffle by hand ------------------------------------------------------------------------
+@contextlib.contextmanager
+def _no_builtin_shuffle():
+    """While the learner's function runs, the library's pixel shuffle answers with a hint instead."""
+
+    def refuse(*args, **kwargs):
+        raise WrongAnswer(
+            "build it from reshape (view) and permute: calling nn.PixelShuffle / F.pixel_shuffle is what "
+            "the exercise checks against"
+        )
+
+    saved = (F.pixel_shuffle, torch.pixel_shuffle)
+    F.pixel_shuffle = torch.pixel_shuffle = refuse
+    try:
+        yield
+    finally:
+        F.pixel_shuffle, torch.pixel_shuffle = saved
+
+
+def check_pixel_shuffle(pixel_shuffle) -> None:
+    """``pixel_shuffle(x, r)``: (N, C*r*r, H, W) -> (N, C, H*r, W*r) with channel ``c*r*r + i*r + j`` going
+    to sub-pixel (i, j) of every output pixel of channel c, as ``nn.PixelShuffle(r)``."""
+    cases = [(1, 4, 2, 2, 2), (2, 12, 3, 5, 2), (2, 18, 4, 3, 3), (1, 16, 2, 2, 4)]
+    for n, cr2, h, w, r in cases:
+        x = torch.arange(n * cr2 * h * w, dtype=torch.float32).view(n, cr2, h, w)
+        with _no_builtin_shuffle():
+            got = pixel_shuffle(x, r)
+        want = nn.PixelShuffle(r)(x)
+        expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
+        expect(
+            tuple(got.shape) == tuple(want.shape),
+            f"a {tuple(x.shape)} input with r={r} becomes {tuple(want.shape)}, not {tuple(got.shape)}: "
+            "the channels shrink by r*r and each side grows by r",
+        )
+        if torch.equal(got, want):
+            continue
+        c = cr2 // (r * r)
+        sub = x.view(n, c, r, r, h, w)
+        transposed = sub.permute(0, 1, 4, 3, 5, 2).reshape(n, c, h * r, w * r)  # i and j swapped
+        grouped = x.view(n, r, r, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c, h * r, w * r)
+        blocks = sub.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h * r, w * r)  # (i, H, j, W): tiles, not pixels
+        expect(
+            not torch.equal(got, transposed),
+            "rows and columns of the sub-pixels are swapped: channel c*r*r + i*r + j goes to row i, column j "
+            "of each r x r patch (permute to (N, C, H, i, W, j))",
+        )
+        expect(
+            not torch.equal(got, grouped),
+            "the channels are grouped the wrong way: the r*r sub-pixels of output channel c are the "
+            "consecutive input channels c*r*r ... c*r*r + r*r - 1 (view as (N, C, r, r, H, W))",
+        )
+        expect(
+            not torch.equal(got, blocks),
+            "you put r*r whole images side by side; each output *pixel* gets its own r x r patch: "
+            "interleave H with i and W with j, i.e. permute to (N, C, H, i, W, j)",
+        )
+        expect(
+            sorted(got.flatten().tolist()) == sorted(x.flatten().tolist()),
+            "pixel shuffle only moves values: every input value must appear exactly once in the output",
+        )
+        expect(False, f"for r={r} and input {tuple(x.shape)} the values land in the wrong places")
+
+
+# --- 2. SRGAN's generator loss -----------------------------------------------------------------------
+class _Features(nn.Module):
+    """A fixed, frozen stand-in for the backbone: conv 3x3 (1 -> 3 channels), ReLU, 2x2 average pool."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(11)
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.randn(3, 1, 3, 3, generator=g))
+            self.conv.bias.copy_(torch.randn(3, generator=g) * 0.1)
+        self.requires_grad_(False)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return F.avg_pool2d(F.relu(self.conv(x)), 2)
+
+
+class _D(nn.Module):
+    """A fixed discriminator: one logit per image from a linear map of its pixels."""
+
+    def __init__(self, side: int = 8):
+        super().__init__()
+        g = torch.Generator().manual_seed(12)
+        self.w = torch.randn(side * side, generator=g) / side
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        expect(x.dim() == 4 and x.shape[1] == 1, f"D takes a batch of images; it got shape {tuple(x.shape)}")
+        return x.flatten(1) @ self.w + 0.4
+
+
+def _sr_batch(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    fake = (torch.rand(4, 1, 8, 8, generator=g) * 2 - 1).requires_grad_(True)
+    # the target comes from something that tracks gradients (say, a data pipeline that is itself trained),
+    # so a missing detach shows
+    real = (torch.rand(4, 1, 8, 8, generator=g) * 2 - 1).requires_grad_(True)
+    return fake, real
+
+
+def check_generator_loss(srgan_g_loss) -> None:
+    """``srgan_g_loss(features, D, fake, real, adversarial_weight)``: the content loss, the mean squared
+    difference of ``features(fake)`` and ``features(real)`` (the target's features detached), plus
+    ``adversarial_weight`` times the non-saturating adversarial term -log D(fake) = softplus(-D(fake)),
+    averaged over the batch."""
+    features, D = _Features(), _D()
+    fake, real = _sr_batch(110)
+    loss = srgan_g_loss(features, D, fake, real, 1e-3)
+    expect(
+        isinstance(loss, torch.Tensor) and loss.numel() == 1,
+        f"return the loss as a one-number tensor (a mean), got "
+        f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}",
+    )
+    loss = loss.reshape(())
+    if features.calls == 0:
+        with torch.no_grad():
+            pixel = (fake - real).pow(2).mean()
+            pixel_like = [pixel, pixel + 1e-3 * F.softplus(-D(fake)).mean(), (fake - real).abs().mean()]
+        expect(
+            not any(torch.allclose(loss.detach(), p, rtol=1e-4, atol=1e-7) for p in pixel_like),
+            "SRGAN's content loss compares *features*, features(fake) vs features(real), not pixels",
+        )
+        expect(False, "the content loss is missing: compare features(fake) with features(real)")
+
+    def reference(w, fake=fake, real=real):
+        content = (features(fake) - features(real).detach()).pow(2).mean()
+        return content + w * F.softplus(-D(fake)).mean(), content
+
+    with torch.no_grad():
+        want, content = reference(1e-3)
+        adv = F.softplus(-D(fake)).mean()
+        pixel = (fake - real).pow(2).mean()
+        candidates = {
+            "content_only": content,
+            "sign": content - 1e-3 * adv,
+            "minimax": content - 1e-3 * F.softplus(D(fake)).mean(),
+            "saturating_sign": content + 1e-3 * F.softplus(D(fake)).mean(),
+            "unweighted": content + adv,
+            "pixel": pixel + 1e-3 * adv,
+            "l1": (features(fake) - features(real)).abs().mean() + 1e-3 * adv,
+            "summed": (features(fake) - features(real)).pow(2).sum() + 1e-3 * adv,
+            "swapped_weight": 1e-3 * content + adv,
+        }
+    close = lambda x: torch.allclose(loss.detach(), x, rtol=1e-4, atol=1e-7)  # noqa: E731
+    if not close(want):
+        hints = {
+            "content_only": "the adversarial term is missing: add "
+            "adversarial_weight * softplus(-D(fake)).mean()",
+            "sign": "G *minimises* -log D(fake) = softplus(-D(fake)): add the adversarial term, do not "
+            "subtract it",
+            "minimax": "use the non-saturating term softplus(-D(fake)) (-log D), not minus softplus(D(fake))",
+            "saturating_sign": "the adversarial term has the wrong sign inside: softplus(-D(fake)) is "
+            "-log D(fake), softplus(D(fake)) is -log(1 - D(fake)), which G would minimise by "
+            "looking *less* real",
+            "unweighted": "multiply the adversarial term by adversarial_weight (1e-3 in the paper)",
+            "pixel": "SRGAN's content loss compares *features*, features(fake) vs features(real), not pixels",
+            "l1": "the content loss is a squared difference of features (MSE), not an absolute one",
+            "summed": "average the squared feature difference (.mean()), do not sum it",
+            "swapped_weight": "the weight belongs on the adversarial term: "
+            "content + adversarial_weight * adversarial",
+        }
+        for name, value in candidates.items():
+            expect(not close(value), hints[name])
+        expect(
+            False,
+            "the loss should be (features(fake) - features(real).detach()).pow(2).mean() "
+            "+ adversarial_weight * softplus(-D(fake)).mean()",
+        )
+    expect(D.calls > 0, "the adversarial term must come from D's logits on fake")
+    expect(
+        loss.requires_grad and loss.grad_fn is not None,
+        "the loss passes no gradient: it was rebuilt as a new tensor (like torch.Tensor([loss]) or "
+        "torch.tensor(loss.item()), the bug of a popular SRGAN port); return the expression itself",
+    )
+    loss.backward()
+    expect(
+        real.grad is None or real.grad.abs().sum() == 0,
+        "gradient reaches the target: detach the real image's features (or compute them under "
+        "torch.no_grad()); the content loss should move G's output towards the target, not the target",
+    )
+    fake2, real2 = _sr_batch(110)
+    want2, content2 = reference(1e-3, fake2, real2)
+    want2.backward()
+    expect(fake.grad is not None, "no gradient reaches G's output: do not detach fake")
+    if not torch.allclose(fake.grad, fake2.grad, rtol=1e-3, atol=1e-9):
+        fake3, real3 = _sr_batch(110)
+        (content2.detach() * 0 + 1e-3 * F.softplus(-D(fake3)).mean()).backward()
+        only_adv = torch.allclose(fake.grad, fake3.grad, rtol=1e-3, atol=1e-9)
+        expect(
+            not only_adv,
+            "the content term passes no gradient to G's output: it was detached or rebuilt as a new tensor "
+            "(like torch.Tensor([content]), the bug of a popular SRGAN port); keep it in the graph",
+        )
+        expect(False, "the gradient that reaches G's output is not that of content + weight * adversarial")
+    with torch.no_grad():
+        other = srgan_g_loss(features, D, fake, real, 0.05).reshape(())
+        expect(
+            torch.allclose(other, reference(0.05)[0], rtol=1e-4, atol=1e-7),
+            "use the adversarial_weight argument, not a fixed 1e-3",
+        )
+
+
+# --- 3. PSNR by hand ---------------------------------------------------------------------------------
+def check_psnr(my_psnr) -> None:
+    """``my_psnr(output, target)``: (N,) PSNR in dB of each image, 10 log10(1 / MSE) with both images mapped
+    from [-1, 1] to [0, 1] pixels first; equal to ``toolkit.metrics.image_quality.psnr``."""
+    from ..metrics.image_quality import psnr
+
+    g = torch.Generator().manual_seed(13)
+    target = torch.rand(5, 1, 6, 6, generator=g) * 2 - 1
+    noise = torch.tensor([0.02, 0.05, 0.1, 0.2, 0.4]).view(5, 1, 1, 1)
+    output = (target + noise * torch.randn(5, 1, 6, 6, generator=g)).clamp(-1, 1)
+    got = my_psnr(output, target)
+    want = psnr(output, target)
+    expect(isinstance(got, torch.Tensor), f"return a tensor of one PSNR per image, got {type(got).__name__}")
+    got = got.float()
+    if got.numel() == 1:
+        expect(
+            False,
+            "return one PSNR per image, shape (N,): average the squared error over each image's pixels "
+            "(dim=(1, 2, 3)), not over the whole batch",
+        )
+    expect(tuple(got.shape) == (5,), f"return shape (N,) = (5,), one PSNR per image; got {tuple(got.shape)}")
+    if torch.allclose(got, want, atol=1e-3):
+        color = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
+        out2 = (color + 0.1 * torch.randn(2, 3, 8, 8, generator=g)).clamp(-1, 1)
+        expect(
+            torch.allclose(my_psnr(out2, color).float(), psnr(out2, color), atol=1e-3),
+            "colour images: average the squared error over channels and pixels, dim=(1, 2, 3)",
+        )
+        return
+    mse_pm1 = (output - target).pow(2).mean(dim=(1, 2, 3))
+    mse01 = mse_pm1 / 4
+    near = lambda x: torch.allclose(got, x.float(), atol=1e-3)  # noqa: E731
+    expect(
+        not near(10 * torch.log10(1 / mse_pm1)),
+        "map the images to [0, 1] first ((x + 1) / 2): on [-1, 1] the squared error is 4x larger, "
+        "so the PSNR comes out 6.02 dB too low (or use a peak of 2: 10 log10(2^2 / MSE))",
+    )
+    expect(
+        not near(20 * torch.log10(1 / mse01)),
+        "PSNR is 10 log10(1 / MSE) (or 20 log10(1 / RMSE)), not 20 log10(1 / MSE)",
+    )
+    expect(not near(10 * torch.log(1 / mse01)), "use log base 10 (torch.log10), not the natural log")
+    expect(
+        not near(10 * torch.log10(mse01)),
+        "the sign is the other way round: 10 log10(1 / MSE), higher is closer",
+    )
+    expect(
+        not near(10 * torch.log10(1 / ((output - target).abs() / 2).mean(dim=(1, 2, 3)))),
+        "PSNR uses the squared error (MSE), not the absolute one",
+    )
+    expect(not near(10 * torch.log10(1 / mse01.sqrt())), "10 log10 of 1 / MSE, not of 1 / RMSE")
+    expect(
+        False,
+        f"PSNRs should be {[round(v, 2) for v in want.tolist()]} dB, "
+        f"got {[round(v, 2) for v in got.tolist()]}",
+    )
