@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from toolkit import jobs
+from toolkit.errors import ToolkitError
 from toolkit.runs import Run
 from toolkit.training import TrainConfig, Trainer
 
@@ -153,7 +154,11 @@ def test_pause_resume_steer_and_stop_a_job(tmp_path):
         assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()))
         change = next(e for e in Run(run).events() if e["event"] == "changed")
         assert (change["lr_g"], change["lr_d"]) == (5e-4, 2e-4)
-        jobs.stop_job(run)
+        with pytest.raises(ToolkitError, match="already running"):  # one job per run folder
+            jobs.start_job(run, ["--model", "dcgan", "--data", "digits", "--steps", "10"])
+        jobs.pause_job(run)
+        assert wait_for(lambda: jobs.job_state(run) == "paused", 10)
+        jobs.stop_job(run)  # stopping a paused job: it is woken first, then stops cleanly
         assert wait_for(lambda: jobs.job_state(run) == "stopped", 30)
         state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
         assert state["optimizers"]["G"]["param_groups"][0]["lr"] == 5e-4  # kept for a resume

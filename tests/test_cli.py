@@ -181,7 +181,7 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
     assert step > 0 and Run(run).events()[-1] == {**Run(run).events()[-1], "event": "stopped", "step": step}
 
 
-def test_conditional_model_samples_the_class_asked_for(tmp_path, capsys):
+def test_conditional_model_samples_the_class_asked_for(tmp_path, capsys, monkeypatch):
     run = tmp_path / "cgan"
     tiny = [a if a != "dcgan" else "cgan" for a in TINY]
     assert main(["train", *tiny, "--steps", "4", "--run-dir", str(run), "--d-condition", "concat"]) == 0
@@ -192,6 +192,18 @@ def test_conditional_model_samples_the_class_asked_for(tmp_path, capsys):
     )
     assert np.load(tmp_path / "s.npz")["labels"].tolist() == [7, 7, 7]
     assert "of class 7" in capsys.readouterr().err  # digits' class names are "0".."9"
+    # the class reached the generator (a 4-step G barely depends on its label, so spy on the call)
+    import toolkit.generate
+
+    calls, real_generate = [], toolkit.generate.generate
+    monkeypatch.setattr(
+        toolkit.generate, "generate", lambda *a, **k: calls.append(k["labels"]) or real_generate(*a, **k)
+    )
+    assert (
+        main(["sample", "--run-dir", str(run), "--n", "3", "--class", "2", "--out", str(tmp_path / "t.npz")])
+        == 0
+    )
+    assert calls[0].tolist() == [2, 2, 2]
     assert (
         main(["sample", "--run-dir", str(run), "--n", "3", "--class", "shoe", "--out", str(tmp_path / "o")])
         == 2

@@ -68,5 +68,12 @@ def test_minimax_generator_gradient_saturates_and_nonsaturating_does_not():
 
 def test_registry_and_unknown_name():
     assert set(losses.LOSSES) == {"nonsaturating", "minimax", "hinge", "wasserstein"}
-    with pytest.raises(ValueError, match="unknown loss 'lsgan'"):
+    with pytest.raises(ValueError, match="unknown loss 'lsgan'; choose one of nonsaturating, minimax, hinge"):
         losses.get_loss("lsgan")
+
+
+def test_translation_losses_are_mean_absolute_differences():
+    """pix2pix's L1 (eq. 3) and CycleGAN's cycle (eq. 2) and identity terms: mean |a - b| over pixels."""
+    a, b = t([[1.0, -2.0], [0.5, 0.0]]), t([[0.0, 1.0], [0.5, 2.0]])  # |a - b| = 1, 3, 0, 2 -> mean 1.5
+    for loss in (losses.l1_loss, losses.cycle_consistency_loss, losses.identity_loss):
+        assert loss(a, b).item() == pytest.approx(1.5) and loss(b, a).item() == pytest.approx(1.5)

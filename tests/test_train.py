@@ -251,3 +251,70 @@ def test_conditional_sample_grid_has_one_row_per_class(tmp_path):
 def test_diffusion_needs_dcgan():
     with pytest.raises(ToolkitError, match="built for --model dcgan"):
         Trainer(tiny_config(model="cgan", augment="diffusion"), progress=False)
+
+
+def test_a_run_on_data_passed_in_resumes_only_with_that_data_and_then_exactly(tmp_path):
+    """config.json cannot say what data passed in from Python was (here the digits' first 64 images, while
+    config.data says "digits"): resuming from the config alone would silently train on other data."""
+    digits = load_dataset("digits", resolution=32)
+    subset = digits.subset(torch.arange(64))
+    config = tiny_config(steps=8, sample_every=0, checkpoint_every=1)
+    straight = Trainer(config, data=subset, progress=False)
+    straight.fit()
+    first = Trainer(config, data=subset, run_dir=tmp_path / "run", progress=False)
+    first.fit(until=3)
+    assert Run(tmp_path / "run").config()["data_passed_in"] is True
+    with pytest.raises(
+        ToolkitError, match=r"passed in from Python.*Trainer.resume\(run_dir, with_data=\.\.\.\)"
+    ):
+        Trainer.resume(tmp_path / "run", progress=False)
+    with pytest.raises(ToolkitError, match="shape \\[1, 16, 16\\].*pass the data the run was started with"):
+        Trainer.resume(tmp_path / "run", with_data=load_dataset("digits", resolution=16), progress=False)
+    resumed = Trainer.resume(tmp_path / "run", with_data=subset, progress=False)
+    resumed.fit()
+    for name, net in straight.family.nets.items():
+        for (k, v), w in zip(net.state_dict().items(), resumed.family.nets[name].state_dict().values()):
+            assert torch.equal(v, w), (name, k)
+
+
+def test_the_loop_updates_the_ema_every_step_and_samples_grids_and_files_from_it(tmp_path):
+    """Replay the EMA by hand from G's weights after every step: the loop's average must match, and the
+    grids it shows and the generator load_generator() rebuilds must be that average, not G."""
+    import copy
+
+    from toolkit.generate import load_generator
+
+    class Recorder:
+        def __init__(self):
+            self.weights, self.grids = [], []
+
+        def on_log(self, trainer, row):
+            self.weights.append(copy.deepcopy(trainer.family.nets["G"].state_dict()))
+
+        def on_sample(self, trainer, step, images):
+            self.grids.append(images)
+
+        def on_end(self, trainer): ...
+
+    recorder = Recorder()
+    trainer = Trainer(
+        tiny_config(steps=6, log_every=1, sample_every=6, ema=0.5), run_dir=tmp_path / "r", progress=False
+    )
+    trainer.callbacks.append(recorder)
+    by_hand = EMA(copy.deepcopy(trainer.family.nets["G"]), decay=0.5)  # starts from the initial G
+    trainer.fit()
+    G_now = copy.deepcopy(trainer.family.nets["G"])
+    for step, weights in enumerate(recorder.weights):
+        G_now.load_state_dict(weights)
+        by_hand.update(G_now, step)
+    averaged = trainer.ema["G"].model
+    for (name, mine), theirs in zip(by_hand.model.state_dict().items(), averaged.state_dict().values()):
+        assert torch.allclose(mine, theirs), name
+    assert not torch.allclose(
+        next(averaged.parameters()), next(trainer.family.nets["G"].parameters())
+    )  # a real average, not a copy
+    assert torch.equal(recorder.grids[-1], trainer.family.sample(trainer.family.fixed_z, use_ema=True))
+    assert not torch.equal(recorder.grids[-1], trainer.family.sample(trainer.family.fixed_z, use_ema=False))
+    G_loaded, _ = load_generator(tmp_path / "r")
+    for mine, loaded in zip(averaged.state_dict().values(), G_loaded.state_dict().values()):
+        assert torch.equal(mine, loaded)

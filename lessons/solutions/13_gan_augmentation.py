@@ -26,3 +26,6 @@ def keep_confident(labels, probs, n):
         members = torch.nonzero(labels == c).view(-1)
         kept.append(members[own[members].argsort(descending=True)[:n]])
     return torch.cat(kept)
+
+
+macro_f1_by_hand = macro_f1  # the notebook's name for exercise 1

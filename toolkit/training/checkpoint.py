@@ -61,7 +61,9 @@ def restore_checkpoint_state(trainer, state: dict) -> None:
     trainer.elapsed, trainer.step = float(state["elapsed"]), int(state["step"])
 
 
-def resume(cls, run_dir, steps: int | None = None, callbacks=(), progress: bool = True, **overrides):
+def resume(
+    cls, run_dir, steps: int | None = None, callbacks=(), progress: bool = True, with_data=None, **overrides
+):
     """Re-create a run from its config.json, load checkpoints/last.pt, and drop metrics rows
     logged after that checkpoint (they will be logged again, identically).
 
@@ -75,6 +77,16 @@ def resume(cls, run_dir, steps: int | None = None, callbacks=(), progress: bool 
         raise ToolkitError(f"nothing to resume in {run_dir}: no {LAST_CHECKPOINT}; start it without --resume")
     saved = run.config()
     family = family_for(saved.get("model", ""))
+    if saved.get("data_passed_in") and with_data is None:
+        raise ToolkitError(
+            f"{run_dir} was trained on data passed in from Python (Trainer(data=...)), which its config "
+            "cannot reload; resume it in Python with the same data: Trainer.resume(run_dir, with_data=...)"
+        )
+    if with_data is not None and list(with_data.shape) != saved.get("sample_shape"):
+        raise ToolkitError(
+            f"the data passed to resume has images of shape {list(with_data.shape)}, but {run_dir} was "
+            f"trained on {saved.get('sample_shape')}; pass the data the run was started with"
+        )
     changed = {
         k: v
         for k, v in {**overrides, **({} if steps is None else {"steps": steps})}.items()
@@ -93,7 +105,9 @@ def resume(cls, run_dir, steps: int | None = None, callbacks=(), progress: bool 
             "give a larger --steps (the total, not the number of extra steps)"
         )
     config = family.Config.from_dict({**saved, **changed})
-    trainer = cls(config, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True)
+    trainer = cls(
+        config, data=with_data, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True
+    )
     trainer.load_state_dict(load_checkpoint(ckpt, trainer.device))
     trainer.family.apply_settings({k: v for k, v in changed.items() if k in family.resumable})
     trainer.writer.truncate_metrics(trainer.step)

@@ -81,6 +81,7 @@ class Trainer:
         self.threads = set_threads(config.threads)
         self.device = pick_device(config.device)
         torch.manual_seed(config.seed)
+        self.data_passed_in = data is not None  # then config.data does not say what was trained on
         self.data = data if data is not None else family_cls.load_data(config)
         family_cls.check_data(config, self.data)
         self.family = family_cls(config, self.data, self.device, nets)
@@ -121,6 +122,7 @@ class Trainer:
             "kind": self.data.kind,
             "class_names": self.data.class_names,
             "data_info": self.data.info,
+            "data_passed_in": self.data_passed_in,  # resume then needs it again (with_data=)
             "toolkit_version": __version__,
         }
 
@@ -257,8 +259,15 @@ class Trainer:
 
     @classmethod
     def resume(
-        cls, run_dir: str | Path, steps: int | None = None, callbacks=(), progress: bool = True, **overrides
+        cls,
+        run_dir: str | Path,
+        steps: int | None = None,
+        callbacks=(),
+        progress: bool = True,
+        with_data: TensorData | None = None,
+        **overrides,
     ) -> "Trainer":
         """Continue the run in ``run_dir`` from its checkpoint; ``overrides`` may change what the family
-        allows (see :func:`toolkit.training.checkpoint.resume`)."""
-        return resume(cls, run_dir, steps, callbacks, progress, **overrides)
+        allows (see :func:`toolkit.training.checkpoint.resume`). A run started with ``Trainer(data=...)``
+        needs the same data passed again as ``with_data``: its config cannot reload it."""
+        return resume(cls, run_dir, steps, callbacks, progress, with_data=with_data, **overrides)

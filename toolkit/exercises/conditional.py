@@ -1,0 +1,235 @@
+"""Checks for lesson 04 (conditional GANs). Each takes the learner's function and raises WrongAnswer on a
+mistake, with one sentence saying what is wrong."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.conditional import ConditionalDiscriminator
+from . import WrongAnswer, expect
+
+
+# --- 1. the projection term ------------------------------------------------------------------------------
+def _projection_case(seed: int):
+    torch.manual_seed(seed)  # the hidden D's initial weights
+    D = ConditionalDiscriminator(1, 32, 4, num_classes=5, mode="projection").eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        D.embed.weight.copy_(torch.randn(D.embed.weight.shape, generator=g) * 0.2)
+    x = torch.rand(6, 1, 32, 32, generator=g) * 2 - 1
+    y = torch.tensor([0, 3, 3, 1, 4, 2])
+    return D, x, y
+
+
+def check_projection_term(projection_term) -> None:
+    """``projection_term(D, x, y)``: for a projection discriminator D (``D.body.features``, ``D.embed``),
+    the label's part of D's output, <embed(y), phi(x)> per image: a tensor of shape (B,)."""
+    for seed in (40, 41):
+        D, x, y = _projection_case(seed)
+        with torch.no_grad():
+            h = D.body.features(x).flatten(1)
+            want = (D.embed(y) * h).sum(1)
+            whole = D(x, y)
+        got = projection_term(D, x.clone(), y.clone())
+        expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
+        got = got.detach()
+        if got.shape != want.shape:
+            expect(
+                got.numel() != 1,
+                "return one number per image, shape (B,): sum the product over the features (dim=1) only, "
+                "not over the batch too",
+            )
+            expect(
+                tuple(got.shape) != (len(y), D.num_classes),
+                "that is every image's inner product with every class's embedding, shape (B, C); pick each "
+                "image's own label: embed(y), not embed.weight",
+            )
+            expect(
+                False,
+                f"return one number per image, shape ({len(y)},), not {tuple(got.shape)}: flatten phi(x) "
+                "to (B, F), multiply by embed(y) and sum over dim=1",
+            )
+        if torch.allclose(got, want, atol=1e-5, rtol=1e-4):
+            continue
+        feat = h.shape[1]
+        expect(
+            not torch.allclose(got, whole, atol=1e-5, rtol=1e-4),
+            "that is D's whole output; the projection term is only the label's part, <embed(y), phi(x)>, "
+            "without the unconditional score psi(phi(x))",
+        )
+        expect(
+            not torch.allclose(got, want / feat, atol=1e-6, rtol=1e-4),
+            "an inner product sums the products over the features; you averaged them",
+        )
+        expect(
+            not torch.allclose(got, (D.embed(y) * h).sum(1).mean().expand_as(want), atol=1e-5),
+            "each image gets its own number: do not average over the batch",
+        )
+        with torch.no_grad():
+            first_label = (D.embed.weight[0] * h).sum(1)
+        expect(
+            not torch.allclose(got, first_label, atol=1e-5, rtol=1e-4),
+            "use each image's own label y to pick its row of the embedding, embed(y)",
+        )
+        expect(False, "the projection term should be (D.embed(y) * D.body.features(x).flatten(1)).sum(1)")
+    D, x, y = _projection_case(42)
+    a = projection_term(D, x, torch.zeros_like(y)).detach()
+    b = projection_term(D, x, torch.full_like(y, 4)).detach()
+    with torch.no_grad():
+        change = D(x, torch.full_like(y, 4)) - D(x, torch.zeros_like(y))
+    expect(
+        torch.allclose(b - a, change, atol=1e-5, rtol=1e-4),
+        "changing the label must change your term by exactly as much as it changes D's output",
+    )
+
+
+# --- 2. ACGAN's class loss -------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _no_builtin_cross_entropy():
+    """While the learner's function runs, the library's cross-entropy answers with a hint instead."""
+
+    def refuse(*args, **kwargs):
+        raise WrongAnswer(
+            "write the cross-entropy yourself (log_softmax, or logsumexp minus the target's logit): "
+            "F.cross_entropy / F.nll_loss are what the exercise checks against"
+        )
+
+    saved = (F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward)
+    F.cross_entropy = F.nll_loss = refuse
+    nn.CrossEntropyLoss.forward = nn.NLLLoss.forward = lambda self, *a, **k: refuse()
+    try:
+        yield
+    finally:
+        F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward = saved
+
+
+def check_class_cross_entropy(class_cross_entropy) -> None:
+    """``class_cross_entropy(logits, targets)``: the mean over the batch of -log softmax(logits)[target],
+    for logits (B, C) and integer targets (B,), without F.cross_entropy, and finite for large logits."""
+    g = torch.Generator().manual_seed(44)
+    cases = [
+        (torch.randn(7, 5, generator=g) * 2, torch.tensor([1, 1, 4, 0, 2, 3, 1])),
+        (torch.randn(3, 10, generator=g), torch.tensor([9, 0, 5])),
+    ]
+    for logits, targets in cases:
+        with _no_builtin_cross_entropy():
+            got = class_cross_entropy(logits.clone(), targets.clone())
+        want = F.cross_entropy(logits, targets)
+        expect(
+            isinstance(got, torch.Tensor) and got.numel() == 1,
+            "return the mean loss, one number (a 0-dim tensor), not one loss per image",
+        )
+        got = got.reshape(())
+        if torch.allclose(got, want, atol=1e-5, rtol=1e-4):
+            continue
+        logp = logits.log_softmax(1)
+        rows = torch.arange(len(targets))
+        candidates = [
+            (-want, "the sign is flipped: the cross-entropy is *minus* the log-probability of the target"),
+            (
+                -logp[rows, targets].sum(),
+                "average over the batch (.mean()), do not sum: the loss must not grow with the batch size",
+            ),
+            (
+                -logits[rows, targets].mean(),
+                "the logits are not log-probabilities: normalise first (log_softmax over the classes)",
+            ),
+            (
+                -logits.log_softmax(0)[rows, targets].mean(),
+                "normalise over the classes (dim=1, each row is one image), not over the batch (dim=0)",
+            ),
+            (
+                -logp.mean(),
+                "take each image's log-probability of its *own* target class, logp[arange(B), targets], "
+                "not the mean over all classes",
+            ),
+            (
+                -torch.softmax(logits, 1)[rows, targets].mean(),
+                "take the log of the probability: -log softmax(logits)[target], not -softmax(logits)[target]",
+            ),
+        ]
+        for value, hint in candidates:
+            expect(not torch.allclose(got, value, atol=1e-5, rtol=1e-4), hint)
+        expect(False, f"the mean cross-entropy here is {want.item():.4f}, got {got.item():.4f}")
+    # a confident classifier: softmax underflows to 0 for the target, log(0) = -inf
+    logits = torch.tensor([[0.0, -200.0, 3.0], [120.0, 0.0, -50.0], [1000.0, 999.0, 0.0]])
+    targets = torch.tensor([1, 0, 1])
+    with _no_builtin_cross_entropy():
+        got = class_cross_entropy(logits, targets)
+    want = F.cross_entropy(logits, targets)
+    expect(
+        bool(torch.isfinite(got).all()),
+        "for large logits your loss is inf or nan: log(softmax) underflows (and exp overflows); use "
+        "log_softmax, or logsumexp(logits) - logits[target]",
+    )
+    expect(
+        torch.allclose(got.reshape(()), want, rtol=1e-4),
+        f"for large logits the loss should be {want.item():.4f}, got {got.reshape(()).item():.4f}: "
+        "use log_softmax (it subtracts the largest logit before exp)",
+    )
+
+
+# --- 3. the truncation trick -----------------------------------------------------------------------------
+def _truncated_normal_std(t: float) -> float:
+    pdf = math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(t / math.sqrt(2))  # P(|z| < t)
+    return math.sqrt(1 - 2 * t * pdf / mass)
+
+
+def check_truncated_z(truncated_z) -> None:
+    """``truncated_z(n, z_dim, threshold)``: an (n, z_dim) latent from N(0, 1) in which every value with
+    |z| > threshold is redrawn (again, until none is left): the truncated normal of BigGAN's truncation
+    trick."""
+    for t in (0.5, 1.0, 2.0):
+        torch.manual_seed(int(t * 10))
+        z = truncated_z(4000, 16, t)
+        expect(isinstance(z, torch.Tensor), f"return a tensor, got {type(z).__name__}")
+        expect(
+            tuple(z.shape) == (4000, 16),
+            f"return shape (n, z_dim) = (4000, 16), got {tuple(z.shape)}: redraw the values beyond the "
+            "threshold in place, do not drop them",
+        )
+        z = z.float()
+        expect(bool(torch.isfinite(z).all()), "the latent has inf or nan values")
+        beyond = (z.abs() > t + 1e-6).float().mean().item()
+        expect(
+            beyond == 0,
+            f"{beyond:.2%} of the values are beyond ±{t}: redraw those, and again, until none is left "
+            "(one redraw is not enough)",
+        )
+        at_edge = (z.abs() > t - 1e-6).float().mean().item()
+        expect(
+            at_edge < 0.01,
+            f"{at_edge:.0%} of the values sit exactly at ±{t}: clamping piles them up at the threshold; "
+            "redraw them from N(0, 1) instead",
+        )
+        expect(
+            z.std().item() > 1e-3 and z[0].ne(z[1]).any().item(),
+            "the latent must be random: every row is a different sample",
+        )
+        expect(
+            abs(z.mean().item()) < 0.03,
+            "the truncated normal is centred on 0: keep both signs",
+        )
+        std, want = z.std().item(), _truncated_normal_std(t)
+        if abs(std - want) > 0.03 * want:
+            uniform = t / math.sqrt(3)
+            expect(
+                abs(std - uniform) > 0.03 * uniform,
+                f"the values look uniform on [-{t}, {t}]; draw from N(0, 1) and redraw those beyond the "
+                "threshold, so the values near 0 stay the most likely",
+            )
+            expect(
+                False,
+                f"with threshold {t} the values should have standard deviation {want:.3f} (a normal "
+                f"truncated at ±{t}), yours have {std:.3f}",
+            )
+    torch.manual_seed(1)
+    a = truncated_z(200, 4, 1.0)
+    b = truncated_z(200, 4, 1.0)
+    expect(not torch.equal(a, b), "two calls must give different latents: do not reseed inside the function")
