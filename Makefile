@@ -10,7 +10,7 @@ PORT ?= 8501
 # and never slower when the machine is busy (see toolkit/runtime.py).
 TEST_WORKERS ?= 2
 
-.PHONY: setup app lab lint test test-fast clean-notebooks
+.PHONY: setup app lab lint test test-fast mutation clean-notebooks
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: setup lint
 # unit and CLI tests only (no notebooks)
 test-fast: setup
 	TOOLKIT_QUICK=1 $(PY) -m pytest -n $(TEST_WORKERS) tests
+
+# mutation testing of the core modules listed in pyproject.toml [tool.mutmut]; slow (minutes per module),
+# so not part of `make test`. Prints the score per module; docs/testing.md records the last run.
+mutation: setup
+	rm -rf mutants
+	OMP_NUM_THREADS=1 TOOLKIT_THREADS=1 TOOLKIT_QUICK=1 $(PY) -m mutmut run --max-children $(TEST_WORKERS) >/dev/null
+	$(PY) scripts/mutation_score.py
 
 # strip outputs before committing notebooks (tests/test_packaging.py enforces it)
 clean-notebooks: setup

@@ -82,6 +82,9 @@ class GANConfig(RunConfig):
     r1_weight: float = option(0.0, "gamma of the R1 penalty on real images (0: off)")
     clip: float = option(0.0, "WGAN weight clipping: clamp D's weights to [-clip, clip] (0: off)")
     aux_weight: float = option(1.0, "ACGAN: weight of the auxiliary classification loss")
+    aux_on_fakes: bool = option(
+        True, "ACGAN: D's class loss on generated images too (Odena et al. eq. 3); off: on reals only"
+    )
     g_condition: str = option("cbn", "cgan generator conditioning", choices=("cbn", "concat"))
     d_condition: str = option(
         "projection", "cgan discriminator conditioning", choices=("projection", "concat")
@@ -213,7 +216,10 @@ class GANFamily(Family):
         loss = self.loss.d_loss(d_real, d_fake)
         stats = {}
         if c_real is not None:  # ACGAN (Odena et al. eq. 2-3): D also names the class of reals and fakes
-            loss = loss + cfg.aux_weight * (F.cross_entropy(c_real, y) + F.cross_entropy(c_fake, y))
+            class_loss = F.cross_entropy(c_real, y)
+            if cfg.aux_on_fakes:  # the paper's L_C; off, D learns classes from reals only (see results/acgan)
+                class_loss = class_loss + F.cross_entropy(c_fake, y)
+            loss = loss + cfg.aux_weight * class_loss
             stats["class_acc_real"] = (c_real.argmax(1) == y).float().mean()
         # D reg
         if cfg.gp_weight:

@@ -1,0 +1,45 @@
+"""Print the mutation score of each module after `mutmut run` (see `make mutation`, docs/testing.md).
+
+A mutant is one small change to the code (`+` to `-`, `2` to `3`, an argument dropped, ...). It is *killed*
+when a test fails on it and *survives* when every test still passes. Score = killed / (mutants tested), per
+module; the survivors are listed so each can be read with `mutmut show NAME` and either killed by a new test
+or explained (an equivalent mutant, one that cannot change behaviour) in docs/testing.md.
+"""
+
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+
+def module_of(mutant: str) -> str:
+    """``toolkit.augment.xǁAdaptiveAugmentǁforward__mutmut_3`` -> ``toolkit/augment.py``."""
+    dotted = re.split(r"\.x[_ǁ]", mutant, maxsplit=1)[0]
+    return dotted.replace(".", "/") + ".py"
+
+
+def main() -> int:
+    command = [sys.executable, "-m", "mutmut", "results", "--all", "true"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    status = defaultdict(Counter)
+    survivors = []
+    for name, state in re.findall(r"^\s*(\S+__mutmut_\d+): (.+)$", out, re.M):
+        status[module_of(name)][state.strip()] += 1
+        if state.strip() != "killed":
+            survivors.append(f"{name}: {state.strip()}")
+    print("| module | mutants | killed | survived | other | score |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for module, counts in sorted(status.items()):
+        total = sum(counts.values())
+        other = total - counts["killed"] - counts["survived"]
+        print(
+            f"| `{module}` | {total} | {counts['killed']} | {counts['survived']} | {other} | "
+            f"{counts['killed'] / total:.0%} |"
+        )
+    print("\nNot killed (read each with `python -m mutmut show NAME`):")
+    print("\n".join(survivors) or "none")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
