@@ -1,9 +1,11 @@
 """Print the mutation score of each module after `mutmut run` (see `make mutation`, docs/testing.md).
 
 A mutant is one small change to the code (`+` to `-`, `2` to `3`, an argument dropped, ...). It is *killed*
-when a test fails on it and *survives* when every test still passes. Score = killed / (mutants tested), per
-module; the survivors are listed so each can be read with `mutmut show NAME` and either killed by a new test
-or explained (an equivalent mutant, one that cannot change behaviour) in docs/testing.md.
+when a test fails on it and *survives* when every test still passes ("no tests" when no selected test even
+reaches it). Score = killed / (mutants tested), per module; mutants not tested yet (a run stopped early) are
+counted apart and left out of the score. The survivors are listed so each can be read with `mutmut show NAME`
+and either killed by a new test or explained (an equivalent mutant, one that cannot change behaviour) in
+docs/testing.md.
 """
 
 import re
@@ -25,16 +27,18 @@ def main() -> int:
     survivors = []
     for name, state in re.findall(r"^\s*(\S+__mutmut_\d+): (.+)$", out, re.M):
         status[module_of(name)][state.strip()] += 1
-        if state.strip() != "killed":
+        if state.strip() not in ("killed", "not checked"):
             survivors.append(f"{name}: {state.strip()}")
-    print("| module | mutants | killed | survived | other | score |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| module | mutants tested | killed | survived | no tests | other | not tested yet | score |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for module, counts in sorted(status.items()):
-        total = sum(counts.values())
-        other = total - counts["killed"] - counts["survived"]
+        pending = counts["not checked"]
+        tested = sum(counts.values()) - pending
+        other = tested - counts["killed"] - counts["survived"] - counts["no tests"]
+        score = f"{counts['killed'] / tested:.0%}" if tested else "-"
         print(
-            f"| `{module}` | {total} | {counts['killed']} | {counts['survived']} | {other} | "
-            f"{counts['killed'] / total:.0%} |"
+            f"| `{module}` | {tested} | {counts['killed']} | {counts['survived']} | {counts['no tests']} | "
+            f"{other} | {pending} | {score} |"
         )
     print("\nNot killed (read each with `python -m mutmut show NAME`):")
     print("\n".join(survivors) or "none")

@@ -81,3 +81,18 @@ def fashion_mnist_or_skip():
         if os.environ.get("TOOLKIT_REQUIRE_DATA") == "1":
             pytest.fail("Fashion-MNIST is required here: apt-get install dataset-fashion-mnist")
         pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After `make test`: seconds per lesson in quick mode. The budget is 150 s a lesson on a 2-core machine
+    with nothing else running; `make test` runs two workers at once, so these are upper bounds on that."""
+    seconds: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            path = getattr(report, "nodeid", "").split("::", 1)[0]
+            if path.endswith(".ipynb"):  # each cell's setup, call and teardown
+                seconds[path] = seconds.get(path, 0.0) + getattr(report, "duration", 0.0)
+    if seconds:
+        terminalreporter.section("seconds per lesson (quick mode; 2 test workers share the machine)")
+        for path, total in sorted(seconds.items()):
+            terminalreporter.write_line(f"{total:7.1f} s  {path}")

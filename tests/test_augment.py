@@ -104,6 +104,44 @@ def test_diffaugment_changes_every_image_and_keeps_shape():
     assert ((cut == 0).flatten(1).sum(1) > 0).all()
 
 
+def diffaugment_reference(x: torch.Tensor) -> torch.Tensor:
+    """Zhao et al. 2020's 'color,translation,cutout', written plainly (loops, no grid_sample), drawing the
+    same random numbers in the same order as the toolkit."""
+    b, c, h, w = x.shape
+    x = x + (torch.rand(b, 1, 1, 1) - 0.5)  # brightness
+    if c > 1:
+        m = x.mean(1, keepdim=True)
+        x = (x - m) * (torch.rand(b, 1, 1, 1) * 2) + m  # saturation
+    m = x.mean((1, 2, 3), keepdim=True)
+    x = (x - m) * (torch.rand(b, 1, 1, 1) + 0.5) + m  # contrast
+    dx, dy = torch.randint(-(w // 8), w // 8 + 1, (b,)), torch.randint(-(h // 8), h // 8 + 1, (b,))
+    out = torch.zeros_like(x)  # translation: output pixel (i, j) shows input (i + dy, j + dx), zeros outside
+    for k in range(b):
+        for i in range(h):
+            for j in range(w):
+                si, sj = i + int(dy[k]), j + int(dx[k])
+                if 0 <= si < h and 0 <= sj < w:
+                    out[k, :, i, j] = x[k, :, si, sj]
+    cy, cx = torch.randint(0, h, (b,)), torch.randint(0, w, (b,))
+    for k in range(b):  # cutout: a square of half the size, centred at (cy, cx)
+        for i in range(h):
+            for j in range(w):
+                if abs(i - int(cy[k])) < h // 4 and abs(j - int(cx[k])) < w // 4:
+                    out[k, :, i, j] = 0
+    return out
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_diffaugment_equals_a_plain_reference_on_the_same_random_draws(channels):
+    """Found by mutation testing: DiffAugment's values were never checked, only that it changed images."""
+    x = torch.rand(6, channels, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    torch.manual_seed(1)
+    got = DiffAugment()(x)
+    torch.manual_seed(1)
+    want = diffaugment_reference(x)
+    assert torch.allclose(got, want, atol=1e-5)
+
+
 def test_forward_diffusion_schedule_and_timesteps():
     d = ForwardDiffusion(t_max=100, t_min=5, sigma=1.0)
     assert d.alpha_bar[0] == 1.0 and (d.alpha_bar[1:] < d.alpha_bar[:-1]).all()  # less signal as t grows

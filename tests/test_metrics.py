@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,51 @@ def test_kid_with_fewer_samples_than_the_subset_size_adapts_with_a_warning():
         kernel_inception_distance(rng.normal(size=(50, 4)), rng.normal(size=(80, 4)), subsets=3)
     with pytest.raises(ToolkitError, match="at least 2 samples"):
         kernel_inception_distance(np.zeros((1, 4)), np.zeros((5, 4)))
+
+
+def test_kid_defaults_are_torch_fidelitys_and_each_kernel_setting_reaches_the_kernel():
+    """Defaults: 100 subsets of 1,000, the cubic kernel (a.b / D + 1)^3, seed 2020 (torch-fidelity's).
+    Found by mutation testing: a changed default, or a gamma/coef0 dropped on the way to the kernel, passed
+    every test."""
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(7, 6)), rng.normal(size=(9, 6))
+    assert np.allclose(polynomial_kernel(x, y), (x @ y.T / 6 + 1) ** 3)
+    a, b = rng.normal(size=(1200, 6)), rng.normal(0.2, 1.0, size=(1100, 6))
+    explicit = kernel_inception_distance(
+        a, b, subsets=100, subset_size=1000, degree=3, gamma=1 / 6, coef0=1.0, seed=2020
+    )
+    assert kernel_inception_distance(a, b) == pytest.approx(explicit, rel=1e-12)
+    assert kernel_inception_distance(a, b, seed=2021) != pytest.approx(explicit, rel=1e-12)
+    # one subset holding every sample: KID is the MMD^2 of the whole sets, with the kernel settings given
+    k = lambda p, q: (p @ q.T * 0.3 + 0.5) ** 2  # noqa: E731
+    want = mmd2_unbiased(k(a[:50], a[:50]), k(a[:50], b[:50]), k(b[:50], b[:50]))
+    got, _ = kernel_inception_distance(
+        a[:50], b[:50], subsets=1, subset_size=50, degree=2, gamma=0.3, coef0=0.5
+    )
+    assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_kid_subset_size_follows_the_smaller_set_and_warns_only_when_it_shrinks():
+    rng = np.random.default_rng(6)
+    with pytest.warns(UserWarning, match="subsets of 50 instead of 1000"):  # the second set is the smaller
+        kernel_inception_distance(rng.normal(size=(80, 4)), rng.normal(size=(50, 4)), subsets=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel_inception_distance(
+            rng.normal(size=(60, 4)), rng.normal(size=(60, 4)), subsets=2, subset_size=60
+        )
+
+
+def test_kid_errors_name_the_bad_argument():
+    good = np.zeros((5, 4))
+    with pytest.raises(ToolkitError, match=r"feats_a must be an \(N, D\) feature array"):
+        kernel_inception_distance(np.zeros(5), good)
+    with pytest.raises(ToolkitError, match=r"feats_b must be an \(N, D\) feature array"):
+        kernel_inception_distance(good, np.zeros(5))
+    with pytest.raises(ToolkitError, match="feature dimensions differ: 4 vs 3"):
+        kernel_inception_distance(good, np.zeros((5, 3)))
+    with pytest.raises(ToolkitError, match="subsets must be >= 1, got 0"):
+        kernel_inception_distance(good, good, subsets=0)
 
 
 # --- precision / recall / density / coverage ------------------------------------------------------------
