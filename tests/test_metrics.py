@@ -173,3 +173,67 @@ def test_prdc_equals_the_reference_package():
     assert (p, r, d, c) == pytest.approx(
         (expected["precision"], expected["recall"], expected["density"], expected["coverage"]), rel=1e-9
     )
+
+
+def test_prdc_beyond_one_distance_chunk_and_with_its_own_k_per_pair_equals_the_reference():
+    """More samples than one 2,048-row distance chunk, and prdc's k_pr / k_dc each reaching their metric.
+    Found by mutation testing: a loop over the first chunk only, or k dropped, passed every test."""
+    ref = pytest.importorskip("prdc")
+    rng = np.random.default_rng(7)
+    real, fake = rng.normal(size=(2100, 3)), rng.normal(0.2, 1.1, size=(2100, 3))
+    p, r = precision_recall(real, fake, k=4)
+    d, c = density_coverage(real, fake, k=4)
+    expected = ref.compute_prdc(real_features=real, fake_features=fake, nearest_k=4)
+    assert (p, r, d, c) == pytest.approx(
+        (expected["precision"], expected["recall"], expected["density"], expected["coverage"]), rel=1e-9
+    )
+    small_real, small_fake = real[:200], fake[:200]
+    # the papers' k: 3 for precision/recall (Kynkaanniemi et al.), 5 for density/coverage (Naeem et al.)
+    assert precision_recall(small_real, small_fake) == precision_recall(small_real, small_fake, k=3)
+    assert density_coverage(small_real, small_fake) == density_coverage(small_real, small_fake, k=5)
+    assert prdc(small_real, small_fake) == prdc(small_real, small_fake, k_pr=3, k_dc=5)
+    both = prdc(small_real, small_fake, k_pr=2, k_dc=7)
+    assert (both.precision, both.recall) == precision_recall(small_real, small_fake, k=2)
+    assert (both.density, both.coverage) == density_coverage(small_real, small_fake, k=7)
+    assert both.as_dict() == {
+        "precision": both.precision,
+        "recall": both.recall,
+        "density": both.density,
+        "coverage": both.coverage,
+    }
+
+
+def test_a_point_exactly_on_a_ball_s_edge_counts_as_inside():
+    """k-NN balls are closed (distance <= radius), as in the reference implementations."""
+    real = np.array([[0.0], [1.0], [3.0]])  # k = 1 radii: 1, 1, 2
+    fake = np.array(
+        [[5.0], [10.0], [11.0]]
+    )  # 5.0 lies exactly on the edge of the ball around 3.0, in no other
+    p, _ = precision_recall(real, fake, k=1)
+    _, c = density_coverage(real, fake, k=1)
+    assert p == pytest.approx(1 / 3) and c == pytest.approx(1 / 3)
+
+
+def test_metric_inputs_are_read_in_float64_and_errors_name_the_argument():
+    import torch
+
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(40, 4)), rng.normal(size=(40, 4))
+    want = frechet_distance(a, b)
+    grad_a = torch.tensor(a, dtype=torch.float32, requires_grad=True)  # a tensor that tracks gradients
+    got32 = frechet_distance(grad_a, b.astype(np.float32))
+    assert got32 == pytest.approx(
+        frechet_distance(a.astype(np.float32).astype(np.float64), b.astype(np.float32)), rel=1e-12
+    )
+    assert abs(got32 - want) < 1e-4
+    assert frechet_distance(a[:2], b[:2]) >= 0  # two samples are enough for a covariance
+    with pytest.raises(ToolkitError, match="feature dimensions differ"):
+        frechet_distance_from_stats(np.zeros(3), np.eye(4), np.zeros(4), np.eye(4))
+    for call, name in [
+        (lambda x: precision_recall(x, a), "real_feats"),
+        (lambda x: precision_recall(a, x), "fake_feats"),
+        (lambda x: density_coverage(x, a), "real_feats"),
+        (lambda x: density_coverage(a, x), "fake_feats"),
+    ]:
+        with pytest.raises(ToolkitError, match=f"{name} must be an"):
+            call(np.zeros(4))
