@@ -17,6 +17,7 @@ not, why", in the notebook, offline. A check is a plain function, so it is also 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from pathlib import Path
 from typing import Callable
@@ -30,6 +31,27 @@ def expect(ok: bool, message: str) -> None:
     """Inside a check: raise :class:`WrongAnswer` with ``message`` unless ``ok``."""
     if not ok:
         raise WrongAnswer(message)
+
+
+@contextlib.contextmanager
+def forbidden(name: str, hint: str):
+    """While the learner's function runs, ``torch.<name>`` and ``torch.nn.functional.<name>`` (the library's
+    answer to the exercise) raise :class:`WrongAnswer` with ``hint`` instead."""
+    import torch
+    import torch.nn.functional as F
+
+    saved = (getattr(F, name), getattr(torch, name))
+
+    def refuse(*args, **kwargs):
+        raise WrongAnswer(hint)
+
+    setattr(F, name, refuse)
+    setattr(torch, name, refuse)
+    try:
+        yield
+    finally:
+        setattr(F, name, saved[0])
+        setattr(torch, name, saved[1])
 
 
 def grade(check: Callable[[Callable], None], answer: Callable) -> bool:

@@ -3,32 +3,21 @@ mistake, with one sentence saying what is wrong."""
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import WrongAnswer, expect
+from . import expect, forbidden
 
 
 # --- 1. pixel shuffle by hand ------------------------------------------------------------------------
-@contextlib.contextmanager
 def _no_builtin_shuffle():
-    """While the learner's function runs, the library's pixel shuffle answers with a hint instead."""
-
-    def refuse(*args, **kwargs):
-        raise WrongAnswer(
-            "build it from reshape (view) and permute: calling nn.PixelShuffle / F.pixel_shuffle is what "
-            "the exercise checks against"
-        )
-
-    saved = (F.pixel_shuffle, torch.pixel_shuffle)
-    F.pixel_shuffle = torch.pixel_shuffle = refuse
-    try:
-        yield
-    finally:
-        F.pixel_shuffle, torch.pixel_shuffle = saved
+    """While the learner's function runs, the library's version answers with a hint instead."""
+    return forbidden(
+        "pixel_shuffle",
+        "build it from reshape (view) and permute: calling nn.PixelShuffle / F.pixel_shuffle is what "
+        "the exercise checks against",
+    )
 
 
 def check_pixel_shuffle(pixel_shuffle) -> None:
