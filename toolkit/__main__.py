@@ -281,6 +281,27 @@ def _add_augment_dataset(sub) -> None:
     p.add_argument("--device", default="cpu")
 
 
+def _add_bench(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure training speed against a plain reference loop, and more",
+        description="Time the toolkit's DCGAN-32 step against the PyTorch DCGAN tutorial's loop (same nets, "
+        "batch and images; alternating, median ratio), every family's step, sampling, peak memory, FID's "
+        "computation against pytorch-fid and torch-fidelity, and quality after equal training time. "
+        "Writes a JSON results file and prints a summary (see toolkit/benchmark.py). Run it on a quiet "
+        "machine: other work running at the same time slows both sides unevenly.",
+    )
+    p.add_argument("--out", default=None, help="results file (default results/bench/<machine>.json)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the command, figures meaningless")
+    p.add_argument("--lessons", action="store_true", help="also time every lesson in quick mode (slow)")
+    p.add_argument(
+        "--quality-seconds",
+        type=float,
+        default=None,
+        help="training seconds per side for the FID-per-CPU-minute comparison (default 300; 0: skip)",
+    )
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m toolkit", description="GAN lessons toolkit: train GANs and use them."
@@ -294,6 +315,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_stylize(sub)
     _add_report(sub)
     _add_augment_dataset(sub)
+    _add_bench(sub)
     return parser
 
 
@@ -327,18 +349,18 @@ def _train(args) -> int:
     progress = not args.no_progress
     if args.resume:  # the run's own settings; Trainer.resume says which flags may change
         trainer = Trainer.resume(run_dir, progress=progress, **given, **({"model": model} if model else {}))
-        print(f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}", file=sys.stderr)
+        say(trainer, f"resuming {run_dir} at step {trainer.step} of {trainer.config.steps}")
     else:
         # the model's paper settings (its preset) unless a flag the user typed sets them
         config = config_for(model or RunConfig().model, **given)
         trainer = Trainer(config, run_dir=run_dir, progress=progress, overwrite=args.overwrite)
 
-    print(startup_summary(trainer), file=sys.stderr)
+    say(trainer, startup_summary(trainer))
     trainer.callbacks.append(
         FirstEstimate(trainer)
     )  # after the first logging interval: steps/s and time left
     trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
-    if STOP_REQUESTS:  # asked to stop while starting up: nothing was trained, nothing is lost
+    if STOP_REQUESTS and not trainer.world.distributed:  # asked to stop while starting up: nothing lost
         trainer.writer.event("stopped", step=trainer.step, before_training=True)
         trainer.writer.close()
         print(f"stopped before training started; run directory: {run_dir}", file=sys.stderr)
@@ -354,8 +376,14 @@ def _train(args) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     state = "stopped" if trainer.stop_requested else "finished"
-    print(f"{state} at step {trainer.step}; run directory: {run_dir}", file=sys.stderr)
+    say(trainer, f"{state} at step {trainer.step}; run directory: {run_dir}")
     return 0
+
+
+def say(trainer, message: str) -> None:
+    """Print a status line to stderr: once, from rank 0, when several processes train (torchrun)."""
+    if trainer.world.is_main:
+        print(message, file=sys.stderr)
 
 
 def startup_summary(trainer) -> str:
@@ -378,6 +406,11 @@ def startup_summary(trainer) -> str:
     return (
         f"data {d.name}: {', '.join(parts)}; {c.model} on {trainer.device}, {c.steps:,} steps of batch "
         f"{c.batch_size} = {epochs:.1f} epochs (from step {trainer.step})"
+        + (
+            f"; {trainer.world.size} processes: an effective batch of {c.batch_size * trainer.world.size}"
+            if trainer.world.distributed
+            else ""
+        )
     )
 
 
@@ -394,7 +427,7 @@ class FirstEstimate:
         rate = (row["step"] - self.step0) / (row["time"] - self.time0)
         left = (trainer.config.steps - row["step"]) / rate
         when = f"{left:.0f} s" if left < 90 else f"{left / 60:.0f} min"
-        print(f"{rate:.1f} steps/s: about {when} left to step {trainer.config.steps:,}", file=sys.stderr)
+        say(trainer, f"{rate:.1f} steps/s: about {when} left to step {trainer.config.steps:,}")
 
     def on_sample(self, trainer, step, images) -> None: ...
 
@@ -579,6 +612,18 @@ def cmd_augment_dataset(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .benchmark import default_out, run_benchmark, summary, write_result
+
+    if args.quality_seconds is not None and args.quality_seconds < 0:
+        raise ToolkitError(f"--quality-seconds must be >= 0 (0 skips it), got {args.quality_seconds}")
+    out = Path(args.out) if args.out else default_out()
+    result = run_benchmark(args.quick, args.lessons, args.quality_seconds)
+    print(summary(result))
+    print(f"results: {write_result(result, out)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
@@ -591,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
             "stylize": cmd_stylize,
             "report": cmd_report,
             "augment-dataset": cmd_augment_dataset,
+            "bench": cmd_bench,
         }
         return commands[args.command](args)
     except ToolkitError as exc:

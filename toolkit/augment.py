@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .distributed import current_world
 from .errors import ToolkitError
 
 ADA_TARGET = 0.6  # the ADA paper's target for r_t (section 3); Diffusion-GAN uses the same controller
@@ -68,6 +69,10 @@ class _Controlled(nn.Module):
         self._n_images += d_real.numel()
         self._n_calls += 1
         if self._n_calls % self.interval == 0:
+            world = current_world()
+            if world.distributed:  # r_t over every rank's reals (stylegan2-ada sums it across GPUs)
+                torch.distributed.all_reduce(self._sign_sum)  # the group torchrun set up
+                self._n_images *= world.size
             self.rt.copy_(self._sign_sum / self._n_images)
             if self.adaptive:
                 self.p.copy_(ada_adjust(self.p, self.rt, self.target, self._n_images, self.kimg))

@@ -224,6 +224,11 @@ def train_filter_classifier(config: dict, epochs: int = 3, seed: int = 0, progre
     )
     if data.labels is None:
         raise ToolkitError(f"the run's data {config['data']} have no labels to train a classifier on")
+    if not hasattr(data, "x"):
+        raise ToolkitError(
+            f"the run's data {config['data']} are too large for memory (streamed from disk); the classifier "
+            "filter trains on them in memory: use --filter discriminator, or the run's --limit"
+        )
     return train_classifier(
         data.x,
         data.labels,

@@ -22,10 +22,14 @@ from typing import Any
 from .errors import ToolkitError
 
 # the loop's settings that may change when a run is resumed (a family adds its own: Family.resumable)
+PRECISIONS = ("auto", "bf16", "fp32")
+MEMORY_FORMATS = ("auto", "channels-last", "contiguous")
 RESUMABLE = (
     "steps",
     "device",
     "threads",
+    "precision",
+    "memory_format",
     "log_every",
     "sample_every",
     "checkpoint_every",
@@ -110,6 +114,16 @@ class RunConfig:
     threads: int | None = option(
         None, "CPU threads for torch (default: $TOOLKIT_THREADS, $OMP_NUM_THREADS, else all cores up to 8)"
     )
+    precision: str = option(
+        "auto",
+        "auto (bf16 autocast on a CUDA GPU that has it, else fp32), bf16 or fp32",
+        choices=PRECISIONS,
+    )
+    memory_format: str = option(
+        "auto",
+        "image layout: auto (channels-last on CUDA, else contiguous), channels-last or contiguous",
+        choices=MEMORY_FORMATS,
+    )
 
     def validate(self):
         """Check every setting; a bad one raises a one-line ToolkitError naming the flag. Returns self."""
@@ -135,6 +149,11 @@ class RunConfig:
             )
         need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
         need(self.threads is None or self.threads >= 1, f"--threads must be >= 1, got {self.threads}")
+        need(self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}")
+        need(
+            self.memory_format in MEMORY_FORMATS,
+            f"--memory-format must be one of {', '.join(MEMORY_FORMATS)}",
+        )
         return self
 
     @classmethod

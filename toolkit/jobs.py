@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .distributed import broadcast_object
 from .errors import ToolkitError
 from .families import family_for
 from .runs import Run, atomic_write_text, lock_holder
@@ -187,21 +188,35 @@ class Steering:
         self._seen = self.path.stat().st_mtime_ns if self.path.exists() else None
 
     def on_log(self, trainer, row) -> None:
+        # on several ranks rank 0 reads the file and every rank applies what it read, at the same step
+        change = self._read() if trainer.world.is_main else None
+        change = broadcast_object(change, trainer.world)
+        if change is None:
+            return
+        try:
+            if isinstance(change, str):
+                raise ToolkitError(change)
+            row.update(trainer.steer(**change))
+        except (TypeError, ValueError, ToolkitError) as exc:
+            if trainer.writer is not None:
+                trainer.writer.event("rejected", step=trainer.step, reason=str(exc)[:200])
+
+    def _read(self) -> dict | str | None:
+        """None: nothing new; a dict: the settings to apply; a string: why the file was rejected."""
         try:
             mtime = self.path.stat().st_mtime_ns
         except FileNotFoundError:
-            return
+            return None
         if mtime == self._seen:
-            return
+            return None
         self._seen = mtime
         try:
             settings = json.loads(self.path.read_text())
-            if not isinstance(settings, dict):
-                raise ToolkitError(f"{self.path} must hold a JSON object of settings")
-            row.update(trainer.steer(**settings))
-        except (OSError, ValueError, TypeError, ToolkitError) as exc:
-            if trainer.writer is not None:
-                trainer.writer.event("rejected", step=trainer.step, reason=str(exc)[:200])
+        except (OSError, ValueError) as exc:
+            return str(exc)
+        if not isinstance(settings, dict):
+            return f"{self.path} must hold a JSON object of settings"
+        return settings
 
     def on_sample(self, trainer, step, images) -> None: ...
 

@@ -79,3 +79,26 @@ def pick_device(name: str = "auto") -> torch.device:
 def quick_mode() -> bool:
     """True when ``TOOLKIT_QUICK=1``: lessons shrink their runs to fit ~2 CPU minutes."""
     return os.environ.get("TOOLKIT_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype the loop's forward passes autocast to for ``--precision`` on ``device`` (None: plain fp32).
+
+    ``auto`` is bf16 on a CUDA GPU that has it (Ampere and later: the same range as fp32, so no loss
+    scaling is needed) and fp32 everywhere else. ``bf16`` on a CPU works but is slower than fp32 on CPUs
+    without bf16 matrix units (measured: see docs/scaling.md). fp16 with a gradient scaler is not offered:
+    the GPUs without bf16 train these model sizes in fp32 at launch-bound speed anyway."""
+    if precision == "fp32":
+        return None
+    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if precision == "auto":
+        return torch.bfloat16 if cuda_bf16 else None
+    if device.type == "mps" or (device.type == "cuda" and not cuda_bf16):
+        raise ToolkitError(f"--precision bf16 is not supported on this {device.type} device; use fp32")
+    return torch.bfloat16
+
+
+def use_channels_last(memory_format: str, device: torch.device) -> bool:
+    """``--memory-format``: channels-last (NHWC) images and conv weights. ``auto`` turns it on for CUDA
+    (tensor cores want NHWC) and leaves CPUs contiguous; on a CPU it is a measured lever (docs/scaling.md)."""
+    return memory_format == "channels-last" or (memory_format == "auto" and device.type == "cuda")

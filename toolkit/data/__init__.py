@@ -66,8 +66,10 @@ def load_dataset(
     limit: int | None = None,
     seed: int = 0,
     channels: int | None = None,
+    stream: bool | None = None,
 ) -> TensorData:
-    """Load a dataset by name (see the table above) or from a folder/zip path."""
+    """Load a dataset by name (see the table above) or from a folder/zip path. A folder too large for memory
+    (or any folder, with ``stream=True``) is streamed from disk: toolkit/data/streaming.py."""
     if resolution is not None and not 4 <= resolution:
         raise ToolkitError(f"--resolution must be at least 4 pixels, got {resolution}")
     if name == "fashion-mnist":
@@ -83,7 +85,7 @@ def load_dataset(
     elif name in ("ring", "grid"):
         data = sample_mixture(name, TOY_SIZE, seed=0 if split == "train" else 1)
     elif Path(name).expanduser().exists():
-        data = load_image_folder(name, resolution=resolution or 64, channels=channels)
+        data = load_image_folder(name, resolution=resolution or 64, channels=channels, stream=stream)
     else:
         known = ", ".join(DATASETS)
         raise ToolkitError(

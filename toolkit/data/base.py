@@ -46,6 +46,10 @@ class TensorData:
         """Shape of one sample, e.g. (1, 32, 32) or (2,)."""
         return tuple(self.x.shape[1:])
 
+    def images(self, n: int) -> torch.Tensor:
+        """The first ``n`` samples (the same call works on a streamed folder: toolkit/data/streaming.py)."""
+        return self.x[:n]
+
     def subset(self, indices: torch.Tensor, name: str | None = None) -> "TensorData":
         indices = torch.as_tensor(indices, dtype=torch.long)
         return TensorData(
@@ -58,23 +62,37 @@ class TensorData:
         )
 
 
+def memory_bytes() -> int | None:
+    """This machine's physical memory in bytes (None where it cannot be read, e.g. Windows)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fits_in_memory(n: int, sample_shape: tuple[int, ...]) -> bool:
+    """Whether ``n`` float32 samples take at most half of this machine's memory."""
+    import math
+
+    have = memory_bytes()
+    return have is None or n * math.prod(sample_shape) * 4 <= have / 2
+
+
 def check_memory(n: int, sample_shape: tuple[int, ...], what: str) -> None:
     """A one-line error, before anything is allocated, when ``n`` float32 samples would take more than half
     of this machine's memory (e.g. ``--resolution 100000``)."""
     import math
-    import os
 
-    need = n * math.prod(sample_shape) * 4
-    try:
-        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): no check
+    if fits_in_memory(n, sample_shape):
         return
-    if need > have / 2:
-        raise ToolkitError(
-            f"{what} would need {need / 2**30:.1f} GiB of memory ({n:,} samples of shape "
-            f"{tuple(sample_shape)}); this machine has {have / 2**30:.1f} GiB: use a smaller "
-            "--resolution or fewer images (--limit)"
-        )
+    need, have = n * math.prod(sample_shape) * 4, memory_bytes()
+    raise ToolkitError(
+        f"{what} would need {need / 2**30:.1f} GiB of memory ({n:,} samples of shape "
+        f"{tuple(sample_shape)}); this machine has {have / 2**30:.1f} GiB: use a smaller "
+        "--resolution or fewer images (--limit)"
+    )
 
 
 class BatchSampler:
@@ -83,17 +101,31 @@ class BatchSampler:
     Epoch ``e`` uses the permutation drawn from ``seed`` and ``e`` alone, so the whole state is two
     integers (epoch, position): a resumed run sees exactly the batches it would have seen.
     The last incomplete batch of an epoch is dropped (every batch has the same size).
+
+    On several processes (torchrun) every rank walks the same permutation and takes its own slice of one
+    global batch of ``world_size x batch_size`` samples: rank r gets slice r, so the ranks never see the
+    same sample in a step and the position is the same on every rank.
     """
 
-    def __init__(self, data: TensorData, batch_size: int, seed: int, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        data: TensorData,
+        batch_size: int,
+        seed: int,
+        device: torch.device | str = "cpu",
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if batch_size < 1:
             raise ToolkitError(f"batch size must be >= 1, got {batch_size}")
-        if batch_size > len(data):
+        if batch_size * world_size > len(data):
+            ranks = f" x {world_size} ranks" if world_size > 1 else ""
             raise ToolkitError(
-                f"batch size {batch_size} is larger than the dataset ({len(data)} samples in {data.name}); "
-                f"use --batch-size {len(data)} or less"
+                f"batch size {batch_size}{ranks} is larger than the dataset ({len(data)} samples in "
+                f"{data.name}); use --batch-size {len(data) // world_size} or less"
             )
         self.batch_size = batch_size
+        self.rank, self.world_size = rank, world_size
         self.seed = seed
         self.n = len(data)
         self.x = data.x.to(device)
@@ -107,11 +139,13 @@ class BatchSampler:
 
     def next(self) -> dict[str, torch.Tensor]:
         """The next batch as a dict: ``{"image"}`` or ``{"image", "label"}``."""
-        if self.position + self.batch_size > self.n:
+        step = self.batch_size * self.world_size  # the global batch
+        if self.position + step > self.n:
             self.epoch, self.position = self.epoch + 1, 0
             self._perm = self._permutation(self.epoch)
-        idx = self._perm[self.position : self.position + self.batch_size]
-        self.position += self.batch_size
+        start = self.position + self.rank * self.batch_size
+        idx = self._perm[start : start + self.batch_size]
+        self.position += step
         if self.labels is None:
             return {"image": self.x[idx]}
         return {"image": self.x[idx], "label": self.labels[idx]}

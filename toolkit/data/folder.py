@@ -1,4 +1,5 @@
-"""Your own images: a folder or a .zip of them, validated and loaded into memory.
+"""Your own images: a folder or a .zip of them, validated and loaded into memory (or, when they would not
+fit, streamed from disk batch by batch: toolkit/data/streaming.py).
 
 Layout (decided here, checked on load):
 * ``images/*.png``            unlabelled;
@@ -31,7 +32,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import ToolkitError
-from .base import TensorData, check_memory
+from .base import TensorData, fits_in_memory
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -145,8 +146,15 @@ def inspect_image_folder(path: str | Path) -> dict:
 
 
 def load_image_folder(
-    path: str | Path, resolution: int = 64, channels: int | None = None, name: str | None = None
-) -> TensorData:
+    path: str | Path,
+    resolution: int = 64,
+    channels: int | None = None,
+    name: str | None = None,
+    stream: bool | None = None,
+):
+    """The images of a folder or zip as a TensorData, or as a StreamingImages (read batch by batch by
+    DataLoader workers) when ``stream`` is True, or None and the decoded set would take more than half of
+    this machine's memory."""
     path = Path(path).expanduser()
     if channels not in (None, 1, 3):
         raise ToolkitError(f"channels must be 1 or 3, got {channels}")
@@ -165,9 +173,10 @@ def load_image_folder(
             f"or each in one class sub-folder (labelled), not both or deeper"
         )
     labelled = depths == {2}
-    check_memory(
-        len(entries), (3, resolution, resolution), f"{len(entries):,} images at {resolution}x{resolution}"
-    )
+    if stream or (stream is None and not fits_in_memory(len(entries), (3, resolution, resolution))):
+        from .streaming import stream_image_folder
+
+        return stream_image_folder(path, entries, skipped, labelled, resolution, channels, name)
 
     images, modes, class_of = [], set(), []
     for rel, img in read_images(entries, path):

@@ -106,8 +106,10 @@ class TranslationData:
         names = [self.names[i] for i in ia] if self.names else []
         return dataclasses.replace(self, a=self.a[ia], b=self.b[ib], info=dict(self.info), names=names)
 
-    def sampler(self, batch_size: int, seed: int, device) -> "PairSampler":
-        return PairSampler(self, batch_size, seed, device)
+    def sampler(
+        self, batch_size: int, seed: int, device, rank: int = 0, world_size: int = 1
+    ) -> "PairSampler":
+        return PairSampler(self, batch_size, seed, device, rank, world_size)
 
     def fixed(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The first ``n`` A and B images: the inputs every sample grid shows (held-out ones when the set
@@ -118,16 +120,21 @@ class TranslationData:
 
 class PairSampler:
     """Endless shuffled batches ``{"A", "B"}``, resumable exactly (two integers per side, like
-    :class:`~toolkit.data.BatchSampler`). Paired: one shuffle for both sides; unpaired: one each."""
+    :class:`~toolkit.data.BatchSampler`). Paired: one shuffle for both sides; unpaired: one each. On several
+    ranks, rank r takes slice r of a global batch of ``world_size x batch_size``, as BatchSampler does."""
 
-    def __init__(self, data: TranslationData, batch_size: int, seed: int, device):
+    def __init__(
+        self, data: TranslationData, batch_size: int, seed: int, device, rank: int = 0, world_size: int = 1
+    ):
         smallest = min(len(data.a), len(data.b))
-        if batch_size < 1 or batch_size > smallest:
+        if batch_size < 1 or batch_size * world_size > smallest:
+            ranks = f" x {world_size} ranks" if world_size > 1 else ""
             raise ToolkitError(
-                f"batch size {batch_size} must be between 1 and the smaller side of {data.name} "
-                f"({smallest} images); use --batch-size {smallest} or less"
+                f"batch size {batch_size}{ranks} must be between 1 and the smaller side of {data.name} "
+                f"({smallest} images); use --batch-size {smallest // world_size} or less"
             )
         self.batch_size, self.seed, self.paired = batch_size, seed, data.paired
+        self.rank, self.world_size = rank, world_size
         self.a, self.b = data.a.to(device), data.b.to(device)
         self.sides = {"A": [0, 0], "B": [0, 0]}  # epoch, position
         self.perms = {s: self._permutation(s, 0) for s in self.sides}
@@ -140,11 +147,13 @@ class PairSampler:
 
     def _indices(self, side: str) -> torch.Tensor:
         epoch, position = self.sides[side]
-        if position + self.batch_size > len(self.perms[side]):
+        step = self.batch_size * self.world_size  # the global batch
+        if position + step > len(self.perms[side]):
             epoch, position = epoch + 1, 0
             self.perms[side] = self._permutation(side, epoch)
-        self.sides[side] = [epoch, position + self.batch_size]
-        return self.perms[side][position : position + self.batch_size]
+        self.sides[side] = [epoch, position + step]
+        start = position + self.rank * self.batch_size
+        return self.perms[side][start : start + self.batch_size]
 
     def next(self) -> dict[str, torch.Tensor]:
         ia = self._indices("A")

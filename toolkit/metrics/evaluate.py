@@ -132,7 +132,7 @@ def real_features(
         raise ToolkitError(
             f"{data_name} holds 2-D points, not images; score it with toolkit.data.mode_quality"
         )
-    images = data.x[:n]
+    images = data.images(n)  # a streamed folder decodes only these
     feats = extractor(images).numpy().astype(np.float32)
     try:
         atomic_write(path, lambda f: np.save(f, feats))
@@ -258,11 +258,24 @@ class MetricsCallback:
             self._real = real_features(
                 trainer.config.data, self._ext, self.n_real, resolution=trainer.config.resolution
             )
-        fake = generated_features(
-            trainer.generator, trainer.config.z_dim, self._ext, self.n, seed=trainer.config.seed
-        )
+        fake = self._fake_features(trainer)
         s = score(self._real, fake, self._ext.name, with_prdc=False)
         row.update(fid=s["fid"], kid=s["kid"], features=s["features"])
+
+    def _fake_features(self, trainer) -> np.ndarray:
+        """Features of ``n`` generated images. On several ranks each draws its share from its own seed and
+        the features are gathered, so every rank scores the same n (the extraction is split N ways)."""
+        from ..distributed import all_gather_rows
+
+        world, cfg = trainer.world, trainer.config
+        share = -(-self.n // world.size)  # ceil: equal shares (all_gather needs equal shapes)
+        seed = cfg.seed + 7_919 * world.rank
+        n = share if world.distributed else self.n
+        fake = generated_features(trainer.generator, cfg.z_dim, self._ext, n, seed)
+        if world.distributed:
+            rows = torch.from_numpy(fake).to(trainer.device)
+            fake = all_gather_rows(rows, world)[: self.n].cpu().numpy()
+        return fake
 
     def on_sample(self, trainer, step, images) -> None: ...
 

@@ -69,8 +69,8 @@ class OverfittingCallback:
         row.update(
             overfitting_gap(
                 trainer.D,
-                data.x[: self.n],
-                self._held.x,
+                data.images(self.n),  # the same call for in-memory and streamed folders
+                self._held.images(self.n),
                 None if data.labels is None else data.labels[: self.n],
                 self._held.labels,
             )

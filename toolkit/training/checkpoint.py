@@ -57,6 +57,8 @@ def restore_checkpoint_state(trainer, state: dict) -> None:
     torch.set_rng_state(state["rng_cpu"])
     if trainer.device.type == "cuda" and state.get("rng_cuda"):
         torch.cuda.set_rng_state_all(state["rng_cuda"])
+    if trainer.world.rank:  # rank 0's streams were saved; the other ranks start fresh, distinct ones
+        torch.manual_seed(trainer.config.seed + 1_000_003 * trainer.world.rank + int(state["step"]))
     trainer.interval.load_state_dict(state, trainer.device)
     trainer.elapsed, trainer.step = float(state["elapsed"]), int(state["step"])
 
@@ -110,8 +112,9 @@ def resume(
     )
     trainer.load_state_dict(load_checkpoint(ckpt, trainer.device))
     trainer.family.apply_settings({k: v for k, v in changed.items() if k in family.resumable})
-    trainer.writer.truncate_metrics(trainer.step)
-    if changed:
-        trainer.writer.event("changed", step=trainer.step, on="resume", **changed)
+    if trainer.writer is not None:  # rank 0 of several
+        trainer.writer.truncate_metrics(trainer.step)
+        if changed:
+            trainer.writer.event("changed", step=trainer.step, on="resume", **changed)
     trainer.history = Run(run_dir).metrics()
     return trainer

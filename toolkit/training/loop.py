@@ -20,6 +20,10 @@ files are written only at those intervals.
 Resuming is exact: a checkpoint holds every net, EMA copy and optimizer, the family's own state (an
 augmentation's p, a growth schedule), the step, the RNG states, the data position and the
 half-finished logging interval, so 10 steps + resume + 10 steps equals 20 steps straight (tested).
+
+Several processes (``torchrun --nproc_per_node=N -m toolkit train ...``): each rank trains on its slice
+of every batch and the gradients are averaged after each backward pass; only rank 0 writes. What the
+loop adds for that is marked "ranks:" below; the why is in ``toolkit/distributed.py``.
 """
 
 from __future__ import annotations
@@ -34,10 +38,19 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..data import BatchSampler, TensorData
+from ..distributed import (
+    all_mean,
+    any_rank,
+    average_gradients,
+    broadcast_tensors,
+    join,
+    rank_device,
+    world_from_env,
+)
 from ..errors import ToolkitError
 from ..families import family_for
 from ..runs import LAST_CHECKPOINT, RunWriter, save_checkpoint
-from ..runtime import pick_device, set_threads
+from ..runtime import autocast_dtype, pick_device, set_threads, use_channels_last
 from .callbacks import measuring_callbacks
 from .checkpoint import checkpoint_state, restore_checkpoint_state, resume
 from .ema import EMA
@@ -79,26 +92,45 @@ class Trainer:
                 "--run-dir (in Python: Trainer.resume(run_dir), or overwrite=True)"
             )
         self.threads = set_threads(config.threads)
-        self.device = pick_device(config.device)
+        self.device = pick_device(rank_device(config.device, world_from_env()))
+        self.world = join(self.device)  # one process, or this rank of a torchrun
+        self.autocast = autocast_dtype(config.precision, self.device)  # None: fp32
+        self.channels_last = use_channels_last(config.memory_format, self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
         torch.manual_seed(config.seed)
         self.data_passed_in = data is not None  # then config.data does not say what was trained on
         self.data = data if data is not None else family_cls.load_data(config)
         family_cls.check_data(config, self.data)
         self.family = family_cls(config, self.data, self.device, nets)
+        if self.channels_last:  # conv weights in NHWC (before the EMA copies are made from them)
+            for net in self.family.nets.values():
+                net.to(memory_format=torch.channels_last)
         self.ema = (
             {n: EMA(self.family.nets[n], config.ema) for n in family_cls.ema_nets} if config.ema > 0 else {}
         )
         self.family.averaged = {n: e.model for n, e in self.ema.items()}
+        rank, size = self.world.rank, self.world.size
         if hasattr(self.data, "sampler"):  # two-domain data brings its own (toolkit/data/translation.py)
-            self.batches = self.data.sampler(config.batch_size, config.seed, self.device)
+            self.batches = self.data.sampler(config.batch_size, config.seed, self.device, rank, size)
         else:
-            self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device)
+            self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device, rank, size)
+        if self.channels_last:  # the images too: batches are slices of these tensors
+            for name in ("x", "a", "b"):
+                images = getattr(self.batches, name, None)
+                if images is not None and images.dim() == 4:
+                    setattr(self.batches, name, images.contiguous(memory_format=torch.channels_last))
+        if self.world.distributed:  # ranks: start from rank 0's weights, then draw noise of their own
+            broadcast_tensors(self._weights(), self.world)
+            torch.manual_seed(config.seed + 1_000_003 * rank)
         self.callbacks = [*measuring_callbacks(config), *callbacks]
         # everything is validated: only now may an earlier run's files in run_dir be replaced
-        self.writer = (
-            RunWriter(run_dir, fresh=not _resuming, overwrite=overwrite) if run_dir is not None else None
+        self.writer = (  # ranks: only rank 0 writes
+            RunWriter(run_dir, fresh=not _resuming, overwrite=overwrite)
+            if run_dir is not None and self.world.is_main
+            else None
         )
-        self.progress = progress
+        self.progress = progress and self.world.is_main
         self.step = 0
         self.history: list[dict] = []  # every logged row, also kept in memory
         self.stop_requested = False  # set from a signal handler or another thread to stop cleanly
@@ -123,6 +155,8 @@ class Trainer:
             "class_names": self.data.class_names,
             "data_info": self.data.info,
             "data_passed_in": self.data_passed_in,  # resume then needs it again (with_data=)
+            "world_size": self.world.size,  # processes that trained it (last start or resume)
+            "effective_batch": self.config.batch_size * self.world.size,  # images per optimizer step
             "toolkit_version": __version__,
         }
 
@@ -149,14 +183,16 @@ class Trainer:
             mininterval=0.2 if interactive else 15.0,
         )
         start = time.perf_counter() - self.elapsed
+        self._stop_agreed = False  # ranks: every rank stops at the same step (agreed at each log)
         try:
-            while self.step < until and not self.stop_requested:
+            while self.step < until and not self._stopping():
                 self.interval.add(self.train_step(phases))
                 self.step += 1
                 self.elapsed = time.perf_counter() - start
                 bar.update(1)
                 if self.step % cfg.log_every == 0:
                     row = self._log()
+                    self._stop_agreed = any_rank(self.stop_requested, self.world, self.device)
                     bar.set_postfix(
                         {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "d_real_acc"))},
                         refresh=False,
@@ -193,8 +229,10 @@ class Trainer:
             for _ in range(phase.repeat):
                 batch = self.batches.next() if phase.needs_batch else None
                 optimizer.zero_grad(set_to_none=True)
-                loss, stats = phase.run(batch)
+                with torch.autocast(self.device.type, self.autocast, enabled=self.autocast is not None):
+                    loss, stats = phase.run(batch)
                 loss.backward()
+                average_gradients([self.family.nets[n] for n in phase.nets], self.world)  # ranks only
                 optimizer.step()
                 if phase.after is not None:
                     phase.after()
@@ -203,7 +241,20 @@ class Trainer:
             ema.update(self.family.nets[name], self.step)
         return out
 
+    def _stopping(self) -> bool:
+        """One process stops when asked; ranks stop together, at the log step after any was asked."""
+        return self._stop_agreed if self.world.distributed else self.stop_requested
+
+    def _weights(self) -> list[torch.Tensor]:
+        """Every net's and EMA copy's parameters and buffers."""
+        modules = [*self.family.nets.values(), *(e.model for e in self.ema.values())]
+        return [t for m in modules for t in (*m.parameters(), *m.buffers())]
+
     def _log(self, partial: bool = False) -> dict:
+        if self.world.distributed:  # ranks: the mean over ranks; rank 0's batch-norm statistics everywhere
+            self.interval.sums = all_mean(self.interval.sums, self.world)
+            modules = [*self.family.nets.values(), *(e.model for e in self.ema.values())]
+            broadcast_tensors([b for m in modules for b in m.buffers()], self.world)
         means = self.interval.take_means()
         stop_if_diverged(means, self.step, self.writer)
         row = {"step": self.step, "time": round(self.elapsed, 3), **means}
@@ -217,6 +268,8 @@ class Trainer:
         return row
 
     def _sample_grid(self) -> None:
+        if not self.world.is_main:  # ranks: grids are rank 0's
+            return
         images, nrow = self.family.grid()
         if self.writer is not None and self.data.kind != "points":
             self.writer.save_grid(self.step, images, nrow)
