@@ -130,7 +130,9 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
             decoded = (
                 "Array.from(document.querySelectorAll('img')).filter(i => i.complete && i.naturalWidth > 64)"
             )
-            assert page.evaluate(decoded + ".length") >= 1  # the sample grid, decoded by the browser
+            # the sample grid, decoded by the browser: the caption can arrive before the image is decoded, so
+            # poll with a deadline instead of reading it once
+            page.wait_for_function(decoded + ".length >= 1", timeout=30_000)
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         assert (tmp_path / "dashboard.png").stat().st_size > 10_000
         assert not [e for e in errors if "Traceback" in e or "page error" in e], errors
