@@ -130,6 +130,12 @@ def to_tensor(images: list[Image.Image], channels: int) -> torch.Tensor:
     return (x.unsqueeze(1) if channels == 1 else x.permute(0, 3, 1, 2)).contiguous().div_(127.5).sub_(1.0)
 
 
+def class_labels(class_of: list[str]) -> tuple[torch.Tensor, list[str]]:
+    """Each image's class folder name -> (int64 labels, the sorted class names they index)."""
+    class_names = sorted(set(class_of))
+    return torch.tensor([class_names.index(c) for c in class_of], dtype=torch.long), class_names
+
+
 def inspect_image_folder(path: str | Path) -> dict:
     """What a folder or .zip holds, without decoding anything (for the dashboard's start form):
     ``images`` (files with an image extension), ``skipped``, ``classes`` (sub-folder names when every image
@@ -188,10 +194,7 @@ def load_image_folder(
         channels = 1 if modes <= GREY_MODES else 3
     x = to_tensor(images, channels)
 
-    labels, class_names = None, []
-    if labelled:
-        class_names = sorted(set(class_of))
-        labels = torch.tensor([class_names.index(c) for c in class_of], dtype=torch.long)
+    labels, class_names = class_labels(class_of) if labelled else (None, [])
     info = {
         "source": str(path),
         "skipped": skipped,

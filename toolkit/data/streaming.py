@@ -198,7 +198,7 @@ def stream_image_folder(
     path: Path, entries, skipped: int, labelled: bool, resolution: int, channels: int | None, name: str | None
 ) -> StreamingImages:
     """The streaming twin of ``load_image_folder`` (which calls it when the set is too large for memory)."""
-    from .folder import GREY_MODES, read_images
+    from .folder import GREY_MODES, class_labels, read_images
 
     is_zip = not path.is_dir()
     rel_names = [rel for rel, _ in entries]
@@ -215,11 +215,9 @@ def stream_image_folder(
     modes = {img.mode for _, img in read_images(entries[:MODE_SAMPLE], path)}
     if channels is None:
         channels = 1 if modes <= GREY_MODES else 3
-    labels, class_names = None, []
-    if labelled:
-        class_of = [PurePosixPath(rel).parts[0] for rel in rel_names]
-        class_names = sorted(set(class_of))
-        labels = torch.tensor([class_names.index(c) for c in class_of], dtype=torch.long)
+    labels, class_names = (
+        class_labels([PurePosixPath(rel).parts[0] for rel in rel_names]) if labelled else (None, [])
+    )
     info = {
         "source": str(path),
         "skipped": skipped,
