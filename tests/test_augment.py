@@ -1,9 +1,12 @@
 """ADA, DiffAugment and Diffusion-GAN's forward diffusion as separate units."""
 
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
 
-from toolkit.augment import AdaptiveAugment, DiffAugment, ForwardDiffusion, ada_adjust
+from toolkit.augment import AdaptiveAugment, DiffAugment, ForwardDiffusion, ada_adjust, build_augment
 from toolkit.errors import ToolkitError
 
 
@@ -168,3 +171,188 @@ def test_diffusion_T_adapts_with_r_t():
 def test_bad_ops_are_named():
     with pytest.raises(ToolkitError, match="unknown ADA ops"):
         AdaptiveAugment(ops=("xflip", "blur"))
+
+
+def ada_reference(x: torch.Tensor, p: float, max_translate: float = 0.125) -> torch.Tensor:
+    """ADA's 'bgc' pipeline written one image at a time: each op that hits an image multiplies that image's
+    own 3x3 matrix (an op that misses leaves it alone, no identity values), only images some geometric op
+    hit are resampled, then the colour ops. Draws the same random numbers in the same order as the toolkit."""
+    b, c, h, w = x.shape
+    mats = [torch.eye(3, dtype=torch.float64) for _ in range(b)]
+    moved = [False] * b
+
+    def apply(k: int, a: float, bb: float, cc: float, d: float, tx: float = 0.0, ty: float = 0.0):
+        t = torch.tensor([[a, bb, tx], [cc, d, ty], [0.0, 0.0, 1.0]], dtype=torch.float64)
+        mats[k], moved[k] = mats[k] @ t, True
+
+    u = torch.rand(b)  # x-flip: drawn with p, then a fair coin, in one uniform
+    for k in range(b):
+        if u[k] < p / 2:
+            apply(k, -1.0, 0.0, 0.0, 1.0)
+    u, quarter = torch.rand(b), torch.randint(4, (b,))  # rotate90
+    for k in range(b):
+        if u[k] < p:
+            angle = int(quarter[k]) * math.pi / 2
+            cos, sin = round(math.cos(angle)), round(math.sin(angle))
+            apply(k, cos, -sin, sin, cos)
+    u, shift = torch.rand(b), (torch.rand(2, b) * 2 - 1) * max_translate  # integer translation
+    for k in range(b):
+        if u[k] < p:
+            apply(
+                k,
+                1.0,
+                0.0,
+                0.0,
+                1.0,
+                round(float(shift[0, k]) * w) * 2 / w,
+                round(float(shift[1, k]) * h) * 2 / h,
+            )
+    u, s = torch.rand(b), torch.exp(torch.randn(b) * 0.2 * math.log(2))  # isotropic scale
+    for k in range(b):
+        if u[k] < p:
+            apply(k, float(s[k]), 0.0, 0.0, float(s[k]))
+    u, theta = torch.rand(b), (torch.rand(b) * 2 - 1) * math.pi  # rotation, with p_rot = 1 - sqrt(1 - p)
+    for k in range(b):
+        if u[k] < 1 - math.sqrt(1 - p):
+            cos, sin = math.cos(float(theta[k])), math.sin(float(theta[k]))
+            apply(k, cos, -sin, sin, cos)
+    u, s = torch.rand(b), torch.exp(torch.randn(b) * 0.2 * math.log(2))  # anisotropic scale
+    for k in range(b):
+        if u[k] < p:
+            apply(k, float(s[k]), 0.0, 0.0, 1 / float(s[k]))
+    out = x.clone()
+    for k in range(b):
+        if moved[k]:
+            grid = F.affine_grid(mats[k][:2].float().unsqueeze(0), [1, c, h, w], align_corners=False)
+            out[k] = F.grid_sample(x[k : k + 1], grid, padding_mode="reflection", align_corners=False)[0]
+    u, v = torch.rand(b), torch.randn(b) * 0.2  # brightness
+    for k in range(b):
+        if u[k] < p:
+            out[k] = out[k] + v[k]
+    u, v = torch.rand(b), torch.exp(torch.randn(b) * 0.5 * math.log(2))  # contrast
+    for k in range(b):
+        if u[k] < p:
+            out[k] = out[k] * v[k]
+    if c == 3:
+        u, v = torch.rand(b), torch.exp(torch.randn(b) * math.log(2))  # saturation, about the grey axis
+        for k in range(b):
+            if u[k] < p:
+                grey = out[k].mean(0, keepdim=True)
+                out[k] = grey + (out[k] - grey) * v[k]
+    return out
+
+
+@pytest.mark.parametrize("p, channels", [(0.5, 3), (0.3, 1), (1.0, 3)])
+def test_ada_equals_a_per_image_reference_on_the_same_random_draws(p, channels):
+    """Every op at once on a non-square image: found by mutation testing, the per-op tests could not see the
+    value an op uses for images it misses (masked out unless another geometric op hits the same image), nor
+    the y-translation."""
+    x = torch.rand(64, channels, 12, 20, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    torch.manual_seed(1)
+    got = AdaptiveAugment(p=p, max_translate=0.2)(x)
+    torch.manual_seed(1)
+    want = ada_reference(x, p, max_translate=0.2)
+    assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+
+
+@pytest.mark.parametrize("augment", [AdaptiveAugment(p=0.5), DiffAugment(), ForwardDiffusion(p=0.5)])
+def test_every_augmentation_draws_its_random_numbers_on_the_input_device(augment):
+    """The meta device stands in for a GPU on a CPU-only machine: a tensor made on the CPU by mistake (a
+    dropped ``device=``) cannot be combined with the input and raises."""
+    augment = augment.to("meta")
+    out = augment(torch.zeros(8, 3, 16, 16, device="meta"))
+    for tensor in out if isinstance(out, tuple) else (out,):
+        assert tensor.device.type == "meta"
+
+
+def test_augmentation_defaults_are_the_papers():
+    ada = AdaptiveAugment()
+    assert (ada.p.item(), ada.target, ada.kimg, ada.interval) == (0.0, 0.6, 20.0, 4)
+    assert ada.rt.item() == 0.0 and ada.max_translate == 0.125 and ada.ops == AdaptiveAugment.OPS
+    assert set(ada.stats()) == {"ada_p"}
+    diffusion = ForwardDiffusion()
+    assert (diffusion.t_max, diffusion.t_min, diffusion.sigma) == (500, 5, 0.05)
+    assert (diffusion.p.item(), diffusion.target, diffusion.kimg, diffusion.interval) == (0.0, 0.6, 20.0, 4)
+    assert ForwardDiffusion(p=0.25).p.item() == 0.25
+    assert "alpha_bar" not in diffusion.state_dict()  # rebuilt from t_max, not saved in checkpoints
+
+
+def test_diffusion_schedule_is_computed_in_float64():
+    """a_t = prod (1 - beta_s) over up to 500 factors: computed in float32 the product drifts by ~2e-7;
+    computed in float64 and stored in float32 it is off by at most float32's rounding (3e-8)."""
+    betas = [1e-4 + (2e-2 - 1e-4) * i / 499 for i in range(500)]
+    want = [1.0]
+    for beta in betas:
+        want.append(want[-1] * (1 - beta))
+    got = ForwardDiffusion(t_max=500).alpha_bar.double()
+    assert (got - torch.tensor(want, dtype=torch.float64)).abs().max() < 6e-8
+
+
+def test_diffusion_t_min_bounds_and_t_zero_is_drawn():
+    assert ForwardDiffusion(t_max=10, t_min=0).T.item() == 0.0  # t_min = 0 is allowed
+    assert ForwardDiffusion(t_max=10, t_min=10).T.item() == 10.0  # and so is t_min = t_max (a fixed T)
+    assert (
+        ForwardDiffusion(t_max=10, t_min=0).sample_t(100, "cpu") == 0
+    ).all()  # T = 0: only the clean image
+    with pytest.raises(ToolkitError, match=r"need 0 <= t_min <= t_max, got 11, 10"):
+        ForwardDiffusion(t_max=10, t_min=11)
+    # P(t <= s) = ((s + 1) / (T + 1))^2 for T = 5: t = 0 has probability 1/36
+    t = ForwardDiffusion(t_max=10, t_min=5).sample_t(36_000, "cpu")
+    assert (t == 0).float().mean().item() == pytest.approx(1 / 36, abs=0.005)
+    assert (t <= 2).float().mean().item() == pytest.approx(9 / 36, abs=0.01)
+
+
+def test_diffuse_is_the_closed_form_on_the_same_noise():
+    d = ForwardDiffusion(t_max=100, sigma=0.3)
+    x = torch.rand(4, 3, 5, 5) * 2 - 1
+    t = torch.tensor([0, 10, 50, 100])
+    torch.manual_seed(2)
+    got = d.diffuse(x, t)
+    torch.manual_seed(2)
+    noise = torch.randn_like(x)
+    a = d.alpha_bar[t].view(-1, 1, 1, 1)
+    assert torch.allclose(got, a.sqrt() * x + (1 - a).sqrt() * 0.3 * noise, atol=1e-6)
+
+
+class _Config:
+    """The fields of RunConfig that build_augment reads, each set away from its default."""
+
+    augment = "ada"
+    ada_target = 0.7
+    ada_kimg = 3.0
+    ada_interval = 7
+    diffusion_t_max = 120
+    diffusion_sigma = 0.2
+
+
+def test_build_augment_forwards_every_setting():
+    config = _Config()
+    ada = build_augment(config, (1, 8, 8))
+    assert isinstance(ada, AdaptiveAugment) and (ada.target, ada.kimg, ada.interval) == (0.7, 3.0, 7)
+    config.augment = "diffusion"
+    diffusion = build_augment(config, (1, 8, 8))
+    assert isinstance(diffusion, ForwardDiffusion)
+    assert (diffusion.t_max, diffusion.sigma, diffusion.target, diffusion.kimg, diffusion.interval) == (
+        120,
+        0.2,
+        0.7,
+        3.0,
+        7,
+    )
+    config.augment = "diffaugment"
+    assert isinstance(build_augment(config, (1, 8, 8)), DiffAugment)
+    config.augment = "none"
+    assert build_augment(config, (1, 8, 8)) is None
+
+
+def test_build_augment_names_what_is_wrong():
+    config = _Config()
+    with pytest.raises(ToolkitError, match=r"^--augment ada works on images; these data are pairs$"):
+        build_augment(config, (1, 8, 8), kind="pairs")
+    config.augment = "blur"
+    with pytest.raises(
+        ToolkitError, match=r"unknown --augment 'blur'; choose one of none, ada, diffaugment, diff"
+    ):
+        build_augment(config, (1, 8, 8))
+    with pytest.raises(ToolkitError, match=r"choose from xflip, rotate90, translate"):
+        AdaptiveAugment(ops=("blur",))

@@ -168,3 +168,87 @@ def test_class_index_takes_an_index_or_a_name():
         class_index("3", names)
     with pytest.raises(ToolkitError, match="unknown class 'shoe'"):
         class_index("shoe", names)
+
+
+def test_class_index_edges_and_messages():
+    from toolkit.generate import class_index
+
+    names = ["T-shirt/top", "Trouser", "Dress"]
+    assert class_index("0", names) == 0 and class_index(2, names) == 2  # both ends of the range
+    with pytest.raises(ToolkitError, match=r"^class -1 is out of range; this run has classes 0\.\.2$"):
+        class_index("-1", names)
+    with pytest.raises(ToolkitError, match=r"^class 3 is out of range; this run has classes 0\.\.2$"):
+        class_index(3, names)
+    with pytest.raises(
+        ToolkitError,
+        match=r"^unknown class 'shoe'; choose one of: T-shirt/top, Trouser, Dress \(or 0\.\.2\)$",
+    ):
+        class_index("shoe", names)
+    with pytest.raises(ToolkitError, match="^this run's data have no classes$"):
+        class_index("0", [])
+
+
+def _images(n, channels):
+    """n distinct images in [-1, 1]: image i is flat at -1 + 2 i / 255 in every channel but the last pixel."""
+    x = torch.stack([torch.full((channels, 4, 6), -1 + 2 * i / 255) for i in range(n)])
+    x[:, :, -1, -1] = 1.0
+    return x
+
+
+def test_write_samples_as_npz_keeps_values_labels_and_class_names(tmp_path):
+    import numpy as np
+
+    from toolkit.generate import write_samples
+
+    x = _images(3, 3)
+    out = write_samples(x, tmp_path / "s.npz", torch.tensor([2, 0, 1]), ["a", "b", "c"])
+    saved = np.load(out)
+    assert sorted(saved.files) == ["class_names", "images", "labels"]
+    assert saved["images"].dtype == np.uint8 and saved["images"].shape == (3, 3, 4, 6)
+    assert saved["images"][:, 0, 0, 0].tolist() == [0, 1, 2] and (saved["images"][:, :, -1, -1] == 255).all()
+    assert saved["labels"].tolist() == [2, 0, 1] and saved["class_names"].tolist() == ["a", "b", "c"]
+    plain = np.load(write_samples(x, tmp_path / "p.npz"))
+    assert plain.files == ["images"]
+    no_names = np.load(write_samples(x, tmp_path / "l.npz", torch.tensor([2, 0, 1])))
+    assert sorted(no_names.files) == ["images", "labels"]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_write_samples_as_a_folder_of_pngs(tmp_path, channels):
+    import numpy as np
+    from PIL import Image
+
+    from toolkit.generate import write_samples
+
+    x = _images(3, channels)
+    out = write_samples(x, tmp_path / "plain")
+    assert sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png", "000002.png"]
+    img = np.asarray(Image.open(out / "000002.png"))
+    assert img.shape == ((4, 6) if channels == 1 else (4, 6, 3)) and img.flat[0] == 2 and img.flat[-1] == 255
+    named = write_samples(x, tmp_path / "new" / "named", torch.tensor([1, 0, 1]), ["T-shirt/top", "(Dress)"])
+    assert sorted(p.name for p in named.iterdir()) == [
+        "000000_Dress.png",
+        "000001_T-shirt-top.png",
+        "000002_Dress.png",
+        "labels.csv",
+    ]
+    assert (named / "labels.csv").read_text() == (
+        'file,label,class\n000000_Dress.png,1,"(Dress)"\n000001_T-shirt-top.png,0,"T-shirt/top"\n'
+        '000002_Dress.png,1,"(Dress)"\n'
+    )
+    again = write_samples(x, tmp_path / "new" / "named", torch.tensor([1, 0, 1]), ["T-shirt/top", "(Dress)"])
+    assert again == named  # an existing folder is written into
+
+
+def test_write_samples_as_one_grid_and_an_unwritable_place_is_one_line(tmp_path):
+    from PIL import Image
+
+    from toolkit.generate import write_samples
+
+    x = _images(4, 3)
+    grid = Image.open(write_samples(x, tmp_path / "grid.png"))
+    labelled = Image.open(write_samples(x, tmp_path / "rows.png", torch.tensor([0, 1, 0, 1]), ["a", "b"]))
+    assert grid.size != labelled.size  # one row per class, named at its left
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ToolkitError, match=r"^cannot write samples to .*file/s.*; choose another --out$"):
+        write_samples(x, tmp_path / "file" / "s")

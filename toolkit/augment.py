@@ -54,7 +54,7 @@ def ada_adjust(p: torch.Tensor, rt: torch.Tensor, target: float, n_images: int, 
 class _Controlled(nn.Module):
     """The part ADA and Diffusion-GAN share: p in [0, 1] and r_t accumulated over ``interval`` D steps."""
 
-    def __init__(self, target: float, kimg: float, interval: int, p: float = 0.0):
+    def __init__(self, target: float, kimg: float, interval: int, p: float):
         super().__init__()
         self.target, self.kimg, self.interval = target, kimg, interval
         self.register_buffer("p", torch.tensor(float(p)))
