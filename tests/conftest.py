@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -64,6 +65,16 @@ def pytest_sessionstart(session):
         missing = missing_declared_dependencies((Path(__file__).parents[1] / "pyproject.toml").read_text())
         if missing:
             pytest.exit(f"declared dependencies missing: {', '.join(missing)} (pip install -e '.[dev]')", 3)
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
 
 
 def start_training(*args: str, **popen_kwargs) -> subprocess.Popen:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import wait_for
 
 from toolkit import jobs
 from toolkit.errors import ToolkitError
@@ -91,15 +92,6 @@ def test_broken_runs_give_messages_not_tracebacks(tmp_path, monkeypatch):
     assert not at.exception and at.title[0].value == "points"
 
 
-def wait_for(predicate, timeout=90.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def test_start_a_run_with_one_click_and_follow_it(tmp_path, monkeypatch):
     at = app(tmp_path, monkeypatch)
     sb = at.sidebar
@@ -111,10 +103,10 @@ def test_start_a_run_with_one_click_and_follow_it(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     run = tmp_path / "clicked"
     try:
-        assert wait_for(lambda: len(Run(run).metrics()) >= 2), (run / "train.log").read_text()
+        assert wait_for(lambda: len(Run(run).metrics()) >= 2, 90), (run / "train.log").read_text()
         at.run()
         assert at.title[0].value == "clicked" and len(at.get("plotly_chart")) >= 1
-        assert wait_for(lambda: jobs.job_state(run) == "finished")
+        assert wait_for(lambda: jobs.job_state(run) == "finished", 90)
     finally:
         if jobs.job_state(run) in ("running", "paused"):
             jobs.stop_job(run)
@@ -142,7 +134,7 @@ def test_pause_resume_steer_and_stop_a_job(tmp_path):
         ],
     )
     try:
-        assert wait_for(lambda: len(Run(run).metrics()) >= 1)
+        assert wait_for(lambda: len(Run(run).metrics()) >= 1, 90)
         assert jobs.job_state(run) == "running"
         jobs.pause_job(run)
         assert wait_for(lambda: jobs.job_state(run) == "paused", 10)
@@ -151,7 +143,7 @@ def test_pause_resume_steer_and_stop_a_job(tmp_path):
         assert len(Run(run).metrics()) == n  # frozen
         jobs.resume_job(run)
         jobs.steer(run, lr_g=5e-4, lr_d=2e-4)
-        assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()))
+        assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()), 90)
         change = next(e for e in Run(run).events() if e["event"] == "changed")
         assert (change["lr_g"], change["lr_d"]) == (5e-4, 2e-4)
         with pytest.raises(ToolkitError, match="already running"):  # one job per run folder

@@ -10,22 +10,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from conftest import wait_for
 
 from toolkit import jobs
 from toolkit.errors import ToolkitError
 from toolkit.runs import Run, RunWriter
 
 
-def _until(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
+def _until(check):
+    """Signals and process states settle in milliseconds: poll often, give up after 10 s."""
+    return wait_for(check, timeout=10.0, interval=0.02)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CHILD_ENV, TINY, start_training
+from conftest import CHILD_ENV, TINY, start_training, wait_for
 
 from toolkit import jobs
 from toolkit.__main__ import main
@@ -91,15 +91,6 @@ def test_steering_refuses_a_learning_rate_the_command_line_would_refuse(tmp_path
     with pytest.raises(ToolkitError, match="--lr-g must be a positive number no larger than 1"):
         jobs.steer(tmp_path, lr_g=bad)
     assert not (tmp_path / "control.json").exists()
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_the_dashboard_never_signals_a_process_job_json_merely_names(tmp_path):
