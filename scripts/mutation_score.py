@@ -35,7 +35,7 @@ def main() -> int:
         pending = counts["not checked"]
         tested = sum(counts.values()) - pending
         other = tested - counts["killed"] - counts["survived"] - counts["no tests"]
-        score = f"{counts['killed'] / tested:.0%}" if tested else "-"
+        score = f"{counts['killed'] / tested:.1%}" if tested else "-"
         print(
             f"| `{module}` | {tested} | {counts['killed']} | {counts['survived']} | {counts['no tests']} | "
             f"{other} | {pending} | {score} |"

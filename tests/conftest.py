@@ -1,14 +1,22 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import torch
+from tqdm.std import tqdm
 
 # Tests run side by side with notebooks in CI: one thread each (see toolkit/runtime.py).
 os.environ.setdefault("TOOLKIT_THREADS", "1")
 torch.set_num_threads(int(os.environ["TOOLKIT_THREADS"]))
+
+# tqdm's default write lock includes a multiprocessing semaphore, shared by every process forked after it is
+# made. Mutation testing forks one child per mutant from the process that ran the tests: a child killed while
+# its progress bar held the lock left it held, and every later child hung in tqdm (docs/testing.md). A thread
+# lock belongs to one process.
+tqdm.set_lock(threading.RLock())
 
 
 # A tiny, fast training command line and the environment for child processes, shared by the CLI tests.

@@ -327,10 +327,10 @@ class _Config:
 
 def test_build_augment_forwards_every_setting():
     config = _Config()
-    ada = build_augment(config, (1, 8, 8))
+    ada = build_augment(config)
     assert isinstance(ada, AdaptiveAugment) and (ada.target, ada.kimg, ada.interval) == (0.7, 3.0, 7)
     config.augment = "diffusion"
-    diffusion = build_augment(config, (1, 8, 8))
+    diffusion = build_augment(config)
     assert isinstance(diffusion, ForwardDiffusion)
     assert (diffusion.t_max, diffusion.sigma, diffusion.target, diffusion.kimg, diffusion.interval) == (
         120,
@@ -340,19 +340,19 @@ def test_build_augment_forwards_every_setting():
         7,
     )
     config.augment = "diffaugment"
-    assert isinstance(build_augment(config, (1, 8, 8)), DiffAugment)
+    assert isinstance(build_augment(config), DiffAugment)
     config.augment = "none"
-    assert build_augment(config, (1, 8, 8)) is None
+    assert build_augment(config) is None
 
 
 def test_build_augment_names_what_is_wrong():
     config = _Config()
     with pytest.raises(ToolkitError, match=r"^--augment ada works on images; these data are pairs$"):
-        build_augment(config, (1, 8, 8), kind="pairs")
+        build_augment(config, kind="pairs")
     config.augment = "blur"
     with pytest.raises(
         ToolkitError, match=r"unknown --augment 'blur'; choose one of none, ada, diffaugment, diff"
     ):
-        build_augment(config, (1, 8, 8))
+        build_augment(config)
     with pytest.raises(ToolkitError, match=r"choose from xflip, rotate90, translate"):
         AdaptiveAugment(ops=("blur",))

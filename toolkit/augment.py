@@ -296,8 +296,9 @@ class ForwardDiffusion(_Controlled):
         return {"diffusion_t": self.T.detach().clone(), "diffusion_p": self.p.clone()}
 
 
-def build_augment(config, sample_shape: tuple[int, ...], kind: str = "images") -> nn.Module | None:
-    """The augmentation ``config.augment`` names, set up from the config (None for "none")."""
+def build_augment(config, kind: str = "images") -> nn.Module | None:
+    """The augmentation ``config.augment`` names, set up from the config (None for "none"); ``kind`` is the
+    data's (an augmentation needs images)."""
     name = config.augment
     if name == "none":
         return None

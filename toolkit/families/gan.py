@@ -175,7 +175,7 @@ class GANFamily(Family):
         self.G, self.D = self.nets["G"], self.nets["D"]
         self.conditional = is_conditional(self.G)
         self.num_classes = self.G.num_classes if self.conditional else 0
-        self.augment = build_augment(config, data.shape, data.kind)
+        self.augment = build_augment(config, data.kind)
         if self.augment is not None:
             self.augment.to(device)
         betas = (config.beta1, config.beta2)
@@ -324,7 +324,7 @@ class GANFamily(Family):
         """A run's augmentation with the state of its checkpoint (ADA's p, Diffusion-GAN's T) and a caption
         saying which: what D saw then (the dashboard's "What D sees")."""
         config, state = run.config(), run.load_checkpoint()
-        augment = build_augment(GANConfig.from_dict(config), tuple(config["sample_shape"]), config["kind"])
+        augment = build_augment(GANConfig.from_dict(config), config["kind"])
         if augment is None:
             return None, "D sees the images as they are"
         if state["family_state"].get("augment") is not None:
