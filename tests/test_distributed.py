@@ -153,3 +153,14 @@ def test_torchrun_train_writes_one_whole_run_that_resumes_on_one_process(tmp_pat
     assert one.returncode == 0, one.stderr[-2000:]
     assert [row["step"] for row in Run(run).metrics()] == [4, 8, 12]
     assert json.loads((run / "config.json").read_text())["world_size"] == 1
+
+
+def test_leaving_destroys_the_process_group_once(tmp_path):
+    import torch.distributed as dist
+
+    from toolkit.distributed import World, leave
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    leave(World(rank=0, size=2))
+    assert not dist.is_initialized()
+    leave(World(rank=0, size=2))  # already left: nothing to do

@@ -29,6 +29,7 @@ import torch
 
 from .config import RunConfig, cli_fields, config_for, field_type, flag
 from .data import DATASETS
+from .distributed import leave
 from .errors import ToolkitError
 from .families import FAMILIES, MODELS, family_for
 from .runs import Run
@@ -375,6 +376,7 @@ def _train(args) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        leave(trainer.world)  # ranks: leave the process group (nothing for one process)
     state = "stopped" if trainer.stop_requested else "finished"
     say(trainer, f"{state} at step {trainer.step}; run directory: {run_dir}")
     return 0

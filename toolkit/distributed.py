@@ -100,6 +100,14 @@ def join(device: torch.device) -> World:
     return world
 
 
+def leave(world: World) -> None:
+    """Leave the process group at the end of a run. Left to the interpreter's exit, gloo's threads can still
+    be running when they are destroyed, and the process aborts ("terminate called without an active
+    exception") after the run has finished."""
+    if world.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def rank_device(name: str, world: World) -> str:
     """Each rank on a machine gets its own GPU: ``auto``/``cuda`` become ``cuda:LOCAL_RANK``."""
     if world.distributed and name in ("auto", "cuda") and torch.cuda.is_available():
