@@ -332,7 +332,7 @@ def test_load_data_uses_the_configs_resolution_limit_seed_and_pairing():
     data = Pix2PixFamily.load_data(config_for("pix2pix", data="gray2color", limit=6, seed=2))
     want = load_translation("gray2color", limit=6, seed=2, paired=True)
     assert torch.equal(data.a, want.a) and torch.equal(data.b, want.b) and data.paired is True
-    with pytest.raises(ToolkitError):
+    with pytest.raises(ToolkitError, match=r"^gray2color is 32x32; leave --resolution out \(or give 32\)$"):
         Pix2PixFamily.load_data(config_for("pix2pix", data="gray2color", resolution=64, limit=6))
 
 

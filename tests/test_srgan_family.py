@@ -158,19 +158,20 @@ def test_load_data_and_check_data(data):
     assert loaded.a.shape[-1] * 2 == loaded.b.shape[-1] == 28 and len(loaded) == 8
     other = SRGANFamily.load_data(config_for("srresnet", limit=8, scale=2, seed=1))
     assert not torch.equal(loaded.b, other.b)
+    from toolkit.data import load_dataset
+
+    digits = load_dataset("digits", limit=10)
     with pytest.raises(
         ToolkitError, match=r"^--model srgan learns to upscale; give --data .* \(got digits\)$"
     ):
-        from toolkit.data import load_dataset
-
-        SRGANFamily.check_data(config_for("srgan"), load_dataset("digits", limit=10))
+        SRGANFamily.check_data(config_for("srgan"), digits)
     with pytest.raises(ToolkitError, match=r"\(got thing\)$"):
         SRGANFamily.check_data(config_for("srgan"), type("Thing", (), {"name": "thing"})())
     SRGANFamily.check_data(config_for("srgan"), data)
 
 
 def test_an_unknown_content_layer_fails_when_the_family_is_built(data):
-    with pytest.raises(ToolkitError):
+    with pytest.raises(ToolkitError, match=r"^fmnist-cnn has no layer no-such-layer; its layers: relu1, "):
         _family(data, "srgan", content_layer="no-such-layer")
     assert _family(data, "srresnet").backbone is None
 
@@ -250,7 +251,9 @@ def test_hand_built_nets_a_weight_file_and_the_device(data, tmp_path):
     cfg_meta = config_for("srresnet", **TINY).validate()
     on_meta = SRGANFamily(cfg_meta, data, torch.device("meta"))
     assert next(on_meta.G.parameters()).device.type == on_meta.fixed_a.device.type == "meta"
-    with pytest.raises(ToolkitError):  # the weight file named is the one read
+    with pytest.raises(
+        ToolkitError, match=r"^feature-network weights .*missing.pt are missing"
+    ):  # the file named
         _family(data, "srgan", backbone_weights=str(tmp_path / "missing.pt"))
 
 
