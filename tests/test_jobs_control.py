@@ -70,7 +70,8 @@ def test_states_from_events_when_no_process_is_there(tmp_path):
 
 
 def test_pause_resume_and_stop_signal_the_job(tmp_path, stand_in):
-    assert jobs.training_pid(tmp_path) == stand_in.pid and jobs.job_state(tmp_path) == "running"
+    assert _until(lambda: jobs.training_pid(tmp_path) == stand_in.pid)  # once the child has exec'd
+    assert jobs.job_state(tmp_path) == "running"
     with pytest.raises(ToolkitError, match="a job is already running in .*; stop it first"):
         jobs.start_job(tmp_path, ["--steps", "1"])
     jobs.pause_job(tmp_path)
