@@ -64,6 +64,11 @@ def test_a_pair_set_holds_each_image_and_its_shrink():
     with pytest.raises(ToolkitError) as err:
         SuperResolutionData("y", torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 8, 16), True, scale=2)
     assert str(err.value) == "y: high-resolution images (8, 16) are not 2x the low-resolution (4, 4)"
+    with pytest.raises(ToolkitError) as err:
+        SuperResolutionData("z", torch.zeros(3, 1, 4, 4), torch.zeros(2, 1, 8, 8), True, scale=2)
+    assert str(err.value) == (
+        "z: 3 low-resolution images but 2 high-resolution ones; each image needs its pair"
+    )
     with pytest.raises(ToolkitError, match=r"\(16, 8\) are not 2x"):
         SuperResolutionData("y", torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 16, 8), True, scale=2)
 

@@ -67,7 +67,12 @@ class SuperResolutionData(TranslationData):
     scale: int = 4
     kind: str = "super-resolution"
 
-    def __post_init__(self):
+    def __post_init__(self):  # replaces TranslationData's: here the two sides' sizes differ by the scale
+        if len(self.a) != len(self.b):
+            raise ToolkitError(
+                f"{self.name}: {len(self.a)} low-resolution images but {len(self.b)} high-resolution ones; "
+                "each image needs its pair"
+            )
         if tuple(self.b.shape[-2:]) != (self.a.shape[-2] * self.scale, self.a.shape[-1] * self.scale):
             raise ToolkitError(
                 f"{self.name}: high-resolution images {tuple(self.b.shape[-2:])} are not {self.scale}x the "
