@@ -102,6 +102,11 @@ def fashion_mnist_or_skip():
         pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 
 
+def phase_fields(phase) -> tuple:
+    """A family's Phase as (name, optimizer, nets, needs_batch, run, after), to compare with one tuple."""
+    return (phase.name, phase.optimizer, phase.nets, phase.needs_batch, phase.run, phase.after)
+
+
 def pytest_terminal_summary(terminalreporter):
     """After `make test`: seconds per lesson in quick mode. The budget is 150 s a lesson on a 2-core machine
     with nothing else running; `make test` runs two workers at once, so these are upper bounds on that."""

@@ -9,6 +9,7 @@ import dataclasses
 
 import pytest
 import torch
+from conftest import phase_fields
 
 from toolkit.data.translation import load_translation
 from toolkit.errors import ToolkitError
@@ -105,12 +106,8 @@ def test_d_learns_from_the_pool_of_past_fakes():
 def test_the_phases_are_both_gs_then_both_ds_on_the_same_batch():
     fam = _family()
     g, d = fam.phases()
-    assert (g.name, g.optimizer, g.nets, g.needs_batch, g.run, g.after) == (
-        "G", "G", ("G_AB", "G_BA"), True, fam.g_step, None
-    )  # fmt: skip
-    assert (d.name, d.optimizer, d.nets, d.needs_batch, d.run, d.after) == (
-        "D", "D", ("D_A", "D_B"), False, fam.d_step, fam.advance
-    )  # fmt: skip
+    assert phase_fields(g) == ("G", "G", ("G_AB", "G_BA"), True, fam.g_step, None)
+    assert phase_fields(d) == ("D", "D", ("D_A", "D_B"), False, fam.d_step, fam.advance)
     g_params = fam.optimizers["G"].param_groups[0]["params"]
     assert g_params == [*fam.G_AB.parameters(), *fam.G_BA.parameters()]
     assert fam.optimizers["D"].param_groups[0]["params"] == [*fam.D_A.parameters(), *fam.D_B.parameters()]

@@ -8,6 +8,7 @@ not."""
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import phase_fields
 
 from toolkit.data.base import TensorData
 from toolkit.errors import ToolkitError
@@ -116,17 +117,8 @@ def test_g_step_draws_a_full_batch_and_reports_the_stage(images_seen):
 def test_the_phases():
     fam = _family()
     d, g = fam.phases()
-    assert (d.name, d.optimizer, d.nets, d.needs_batch, d.run, d.after) == (
-        "D",
-        "D",
-        ("D",),
-        True,
-        fam.d_step,
-        None,
-    )
-    assert (g.name, g.optimizer, g.nets, g.needs_batch, g.run, g.after) == (
-        "G", "G", ("G",), False, fam.g_step, fam.advance
-    )  # fmt: skip
+    assert phase_fields(d) == ("D", "D", ("D",), True, fam.d_step, None)
+    assert phase_fields(g) == ("G", "G", ("G",), False, fam.g_step, fam.advance)
 
 
 def test_samples_are_at_the_current_stage_upsampled_to_full_size_in_eval_mode():

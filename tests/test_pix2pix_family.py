@@ -10,6 +10,7 @@ import dataclasses
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import phase_fields
 
 from toolkit.data.translation import load_translation
 from toolkit.errors import ToolkitError
@@ -140,17 +141,8 @@ def test_without_the_adversarial_term_there_is_only_l1_and_no_d_phase():
     assert loss.item() == pytest.approx(2.0 * l1.item(), rel=1e-5) and set(stats) == {"loss_l1", "loss_g"}
     fam = _family()
     d, g = fam.phases()
-    assert (d.name, d.optimizer, d.nets, d.needs_batch, d.run, d.after) == (
-        "D",
-        "D",
-        ("D",),
-        True,
-        fam.d_step,
-        None,
-    )
-    assert (g.name, g.optimizer, g.nets, g.needs_batch, g.run, g.after) == (
-        "G", "G", ("G",), False, fam.g_step, fam.advance
-    )  # fmt: skip
+    assert phase_fields(d) == ("D", "D", ("D",), True, fam.d_step, None)
+    assert phase_fields(g) == ("G", "G", ("G",), False, fam.g_step, fam.advance)
 
 
 # --- nets, translation, data ----------------------------------------------------------------------------
