@@ -16,6 +16,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from dashboard.metrics_tail import MetricsTail
 from toolkit import jobs, viz
 from toolkit.alarms import run_alarms
 from toolkit.augment import ADA_TARGET, AUGMENTS
@@ -28,7 +29,7 @@ from toolkit.families import MODELS, family_for
 from toolkit.families.translation import TranslationFamily, side_by_side
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
-from toolkit.runs import MetricsTail, Run, default_runs_root, list_runs, read_jsonl
+from toolkit.runs import JOB, METRICS, TRAIN_LOG, Run, default_runs_root, list_runs
 
 st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 torch.set_num_threads(1)  # training jobs run beside us: stay light
@@ -99,7 +100,7 @@ def check_own_data(text: str, model: str) -> tuple[str | None, str]:
 def log_tail(run_dir: Path, lines: int = 3) -> str:
     """The last lines of a job's train.log (where a job that died at once says why)."""
     try:
-        text = (run_dir / "train.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        text = (run_dir / TRAIN_LOG).read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return ""
     return "\n".join(text[-lines:])
@@ -215,7 +216,7 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
                 with st.spinner("starting..."):  # a bad setting ends the job within seconds: say so here
                     deadline = time.time() + 8
                     while time.time() < deadline and jobs.job_state(root / name) == "running":
-                        if (root / name / "metrics.jsonl").exists():
+                        if (root / name / METRICS).exists():
                             break
                         time.sleep(0.25)
                 if jobs.job_state(root / name) in ("crashed", "idle"):
@@ -243,7 +244,7 @@ if root.resolve() not in (root / selected).resolve().parents:  # only runs under
 
 # --- the run: status and controls ---------------------------------------------------------------
 st.title(selected)
-if not run.exists() and not (run.dir / "job.json").exists():
+if not run.exists() and not (run.dir / JOB).exists():
     st.warning(f"{run.dir} was deleted or is not a run directory any more.")
     st.stop()
 
@@ -259,10 +260,10 @@ def waiting_for_start():
 try:
     config = run.config()
 except ToolkitError as err:
-    if (run.dir / "job.json").exists() and jobs.job_state(run.dir) not in ("running", "paused"):
+    if (run.dir / JOB).exists() and jobs.job_state(run.dir) not in ("running", "paused"):
         st.error("This job ended before training started. The end of its train.log:")
         st.code(log_tail(run.dir, 6) or "(empty)", language=None)
-    elif (run.dir / "job.json").exists():
+    elif (run.dir / JOB).exists():
         waiting_for_start()
     else:
         st.error(str(err))
@@ -393,13 +394,13 @@ def real_images(data: str, resolution, limit, seed, n: int = 16):
 
 @st.cache_resource(max_entries=16)
 def metrics_tail(path: str) -> MetricsTail:
-    """One incremental reader per run (a refresh parses only new lines; see toolkit.runs.MetricsTail)."""
+    """One incremental reader per run (a refresh parses only new lines; see dashboard/metrics_tail.py)."""
     return MetricsTail(path)
 
 
 @st.fragment(run_every=2)
 def live_view():
-    tail = metrics_tail(str(run.dir / "metrics.jsonl")).refresh()
+    tail = metrics_tail(str(run.dir / METRICS)).refresh()
     if not tail.count:
         st.info("No metrics logged yet: the first row appears after --log-every steps.")
         return
@@ -456,7 +457,7 @@ def live_view():
         events = run.events()
         if events:
             st.caption("events: " + " · ".join(f"{e['event']} @ {e.get('step', '?')}" for e in events[-6:]))
-        scores = read_jsonl(run.dir / "evaluations.jsonl", require=("step", "fid"))
+        scores = run.evaluations()
         if scores:
             columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
             st.caption("scores (python -m toolkit eval --run-dir RUN)")
@@ -688,7 +689,7 @@ with augment_tab:
 # --- comparing runs ---------------------------------------------------------------------------------------
 with compare_tab:
     picked = st.multiselect("Runs", RUN_NAMES, default=[selected], key="compare_runs")
-    tails = {n: metrics_tail(str(root / n / "metrics.jsonl")).refresh() for n in picked}
+    tails = {n: metrics_tail(str(root / n / METRICS)).refresh() for n in picked}
     keys = sorted({k for t in tails.values() for k in t.columns if k != "time"})
     if len(picked) < 2 or not keys:
         st.info("Pick two or more runs that have logged metrics to overlay their curves and grids.")

@@ -84,10 +84,10 @@ def methods(args, data: str, runs: Path) -> dict[str, list[str]]:
 
 
 def finished(run_dir: Path, steps: int) -> bool:
-    from toolkit.runs import Run
+    from toolkit.generate import load_nets
 
     try:
-        _, config, _ = Run(run_dir).load_nets("cpu")
+        _, config, _ = load_nets(run_dir, "cpu")
     except Exception:
         return False
     return int(config.get("checkpoint_step", -1)) >= steps
@@ -143,6 +143,7 @@ def run_set(args, data: str, out: Path, log: Path) -> dict:
     from toolkit.backbones import load_backbone
     from toolkit.data.fashion_mnist import load_fashion_mnist
     from toolkit.data.super_resolution import bicubic_upscale, load_super_resolution
+    from toolkit.generate import load_nets
     from toolkit.metrics.fid import frechet_distance
     from toolkit.metrics.fmnist_cnn import load_fmnist_cnn
     from toolkit.runs import Run
@@ -176,7 +177,7 @@ def run_set(args, data: str, out: Path, log: Path) -> dict:
     results = {}
     for name in commands:
         run = Run(runs / name)
-        nets, config, _ = run.load_nets("cpu")
+        nets, config, _ = load_nets(run.dir, "cpu")
         outputs[name] = upscale_all(nets["G"], low)
         rows = run.metrics()
         results[name] = {

@@ -468,7 +468,7 @@ def test_continue_takes_steps_and_rates_and_the_change_is_marked_on_the_charts(t
 def test_progress_from_the_logged_rows(tmp_path):
     import json
 
-    from toolkit.runs import MetricsTail
+    from dashboard.metrics_tail import MetricsTail
 
     rows = [{"step": s, "time": t} for s, t in ((10, 1.0), (20, 2.0), (30, 3.0))]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

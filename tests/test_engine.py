@@ -79,7 +79,7 @@ def test_a_batch_key_mismatch_is_one_line_naming_both():
 
 def test_a_checkpoint_from_before_the_redesign_still_loads(tmp_path):
     """Format 1 (one G, one D: "G", "D", "G_ema", "opt_g", "opt_d", "augment", "sampler") is converted."""
-    from toolkit.runs import Run
+    from toolkit.generate import load_generator
 
     cfg = TrainConfig.for_model(
         "dcgan",
@@ -106,7 +106,7 @@ def test_a_checkpoint_from_before_the_redesign_still_loads(tmp_path):
         sampler=new["batches"],
     )
     torch.save(old, tmp_path / "checkpoints" / "last.pt")
-    G, config = Run(tmp_path).load_generator()
+    G, config = load_generator(tmp_path)
     z = torch.randn(3, 16)
     with torch.no_grad():
         assert torch.equal(G(z), trainer.family.averaged["G"].eval()(z))

@@ -249,7 +249,7 @@ def test_bad_training_flags_are_one_line(tmp_path, capsys, flags, message):
 
 
 def test_unreadable_metrics_rows_and_a_list_config_are_handled(tmp_path):
-    from toolkit.runs import MetricsTail
+    from dashboard.metrics_tail import MetricsTail
 
     (tmp_path / "metrics.jsonl").write_bytes(
         b'{"step": 1, "time": 0.1, "loss_d": 1}\n{"loss_d": 2}\n'

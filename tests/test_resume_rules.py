@@ -13,8 +13,9 @@ import torch
 from toolkit.data import load_dataset
 from toolkit.errors import ToolkitError
 from toolkit.runs import Run
+from toolkit.runs import checkpoint_contents as checkpoint_state
 from toolkit.training import TrainConfig, Trainer
-from toolkit.training.checkpoint import checkpoint_state, restore_checkpoint_state
+from toolkit.training.checkpoint import restore_checkpoint_state
 
 
 def _config(**kw):

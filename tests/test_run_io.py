@@ -14,19 +14,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from dashboard.metrics_tail import MetricsTail
 from toolkit.errors import ToolkitError
+from toolkit.files import atomic_write, parse_jsonl, read_jsonl
+from toolkit.generate import load_nets
+from toolkit.run_lock import lock_holder
 from toolkit.runs import (
-    MetricsTail,
     Run,
     RunWriter,
-    atomic_write,
     default_runs_root,
     iter_metric,
     list_runs,
     load_checkpoint,
-    lock_holder,
-    parse_jsonl,
-    read_jsonl,
     save_checkpoint,
 )
 
@@ -346,7 +345,7 @@ def trained(tmp_path_factory):
 
 def test_load_nets_takes_the_ema_weights_by_default_in_eval_mode(trained):
     state = torch.load(trained / "checkpoints" / "last.pt", weights_only=True)
-    nets, config, family_state = Run(trained).load_nets()
+    nets, config, family_state = load_nets(trained)
     assert set(nets) == {"G", "D"} and not any(net.training for net in nets.values())
     for k, v in state["ema"]["G"].items():
         assert torch.equal(nets["G"].state_dict()[k], v), k
@@ -354,7 +353,7 @@ def test_load_nets_takes_the_ema_weights_by_default_in_eval_mode(trained):
         assert torch.equal(nets["D"].state_dict()[k], v), k
     assert config["checkpoint_step"] == 3 and config["model"] == "dcgan"
     assert family_state == state["family_state"]
-    raw, _, _ = Run(trained).load_nets(use_ema=False)
+    raw, _, _ = load_nets(trained, use_ema=False)
     assert any(not torch.equal(raw["G"].state_dict()[k], v) for k, v in state["ema"]["G"].items())
     for k, v in state["nets"]["G"].items():
         assert torch.equal(raw["G"].state_dict()[k], v), k
@@ -364,7 +363,7 @@ def test_load_generator_samples_from_the_ema_generator(trained):
     from toolkit.generate import load_generator
 
     G, config = load_generator(trained)
-    nets, _, _ = Run(trained).load_nets()
+    nets, _, _ = load_nets(trained)
     z = torch.randn(2, config["z_dim"])
     with torch.no_grad():
         assert torch.equal(G(z), nets["G"](z)) and next(G.parameters()).device.type == "cpu"
@@ -374,7 +373,7 @@ def test_load_generator_samples_from_the_ema_generator(trained):
 
 def test_load_nets_errors_name_the_problem(trained, tmp_path):
     with pytest.raises(ToolkitError, match=r"^run directory .*nowhere does not exist$"):
-        Run(tmp_path / "nowhere").load_nets()
+        load_nets(tmp_path / "nowhere")
     import shutil
 
     copy = tmp_path / "copy"
@@ -384,12 +383,12 @@ def test_load_nets_errors_name_the_problem(trained, tmp_path):
     with pytest.raises(
         ToolkitError, match=r"config.json is not a toolkit run's config \(no model or sample_shape\)$"
     ):
-        Run(copy).load_nets()
+        load_nets(copy)
     (copy / "config.json").write_text(json.dumps({**config, "width": 8}))
     with pytest.raises(
         ToolkitError, match=r"does not match its config.json \(model 'dcgan'\); was it copied from"
     ):
-        Run(copy).load_nets()
+        load_nets(copy)
 
 
 def test_a_sample_grid_has_the_asked_number_of_columns(tmp_path):

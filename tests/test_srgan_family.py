@@ -252,13 +252,13 @@ def test_hand_built_nets_a_weight_file_and_the_device(data, tmp_path):
 
 
 def test_srgan_starts_from_an_srresnet_runs_generator(data, tmp_path):
-    from toolkit.runs import Run
+    from toolkit.generate import load_nets
     from toolkit.training import Trainer
 
     Trainer(
         config_for("srresnet", **{**TINY, "steps": 1}, limit=8), run_dir=tmp_path / "res", progress=False
     ).fit()
-    trained = Run(tmp_path / "res").load_nets("cpu")[0]["G"]
+    trained = load_nets(tmp_path / "res", "cpu")[0]["G"]
     fam = _family(data, "srgan", init_from=str(tmp_path / "res"))
     assert all(torch.equal(a, b) for a, b in zip(fam.G.state_dict().values(), trained.state_dict().values()))
     with pytest.raises(ToolkitError) as refused:

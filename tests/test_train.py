@@ -5,7 +5,8 @@ import torch
 
 from toolkit.data import load_dataset, mode_quality
 from toolkit.errors import ToolkitError
-from toolkit.runs import Run, atomic_write_text, read_jsonl
+from toolkit.files import atomic_write_text, read_jsonl
+from toolkit.runs import Run
 from toolkit.training import EMA, TrainConfig, Trainer, TrainingDiverged
 
 
@@ -168,7 +169,7 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     class Boom(Exception):
         pass
 
-    from toolkit.runs import atomic_write
+    from toolkit.files import atomic_write
 
     def failing(f):
         f.write(b"half")

@@ -473,12 +473,9 @@ def cmd_sample(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    import json
-    import time
-
     from .generate import load_generator
     from .metrics.evaluate import default_extractor, evaluate_generator, feature_fit_warning, format_scores
-    from .runs import atomic_write_text, read_jsonl
+    from .runs import record_evaluation
     from .runtime import pick_device
 
     if args.n < 2 or args.n_real < 2:
@@ -511,12 +508,7 @@ def cmd_eval(args) -> int:
     if "class_shares" in scores:
         shares = ", ".join(f"{c} {p:.0%}" for c, p in zip(config["class_names"], scores["class_shares"]))
         print(f"classes drawn in the real images' proportions: {shares}", file=sys.stderr)
-    # one row per (step, features, sample counts, seed): the same evaluation again replaces its row
-    path = Path(args.run_dir) / "evaluations.jsonl"
-    key = ("step", "features", "n_fake", "n_real", "seed")
-    row = {"step": step, "wall_time": time.time(), "seed": args.seed, **scores}
-    rows = [r for r in read_jsonl(path) if any(r.get(k) != row[k] for k in key)] if path.exists() else []
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in [*rows, row]))
+    record_evaluation(args.run_dir, step, args.seed, scores)  # the same evaluation again replaces its row
     return 0
 
 

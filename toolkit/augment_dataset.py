@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ToolkitError
-from .generate import class_index
-from .runs import Run, atomic_write, atomic_write_text
+from .files import atomic_write, atomic_write_text
+from .generate import class_index, load_nets
 from .viz import to_uint8
 
 FILTERS = ("none", "discriminator", "classifier")
@@ -66,7 +66,7 @@ def load_conditional(run_dir: str | Path, device="cpu") -> tuple[nn.Module, dict
     from .families import family_for
     from .models import is_conditional
 
-    nets, config, state = Run(run_dir).load_nets(device)
+    nets, config, state = load_nets(run_dir, device)
     try:
         G = family_for(config["model"]).sampler(nets, config, state)
     except (ToolkitError, KeyError):  # translation runs: no generator from noise

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .runs import atomic_write_text
+from .files import atomic_write_text
 from .runtime import set_threads
 
 Z_DIM = 64  # the gan family's default z_dim, used by both loops

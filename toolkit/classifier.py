@@ -234,7 +234,7 @@ def confusion_png(cm, class_names: list[str], path, title: str = "") -> None:
     """The same heat map as a PNG (drawn with Pillow, no plotting library needed), written atomically."""
     from PIL import Image, ImageDraw
 
-    from .runs import atomic_write
+    from .files import atomic_write
 
     cm = torch.as_tensor(cm).double()
     share = cm / cm.sum(1, keepdim=True).clamp(min=1)

@@ -1,7 +1,8 @@
-"""Using a trained generator: rebuild it from a run directory and write samples.
+"""Using a trained run: rebuild its nets from a run directory and write samples.
 
-``load_generator(run_dir)`` rebuilds G from config.json and loads checkpoints/last.pt, taking the
-EMA weights when the run kept them (they give smoother, better samples).
+``load_nets(run_dir)`` rebuilds every net from config.json and loads checkpoints/last.pt, taking the EMA
+weights when the run kept them (they give smoother, better samples); ``load_generator(run_dir)`` is the
+module that draws samples from them (``sample``, ``eval``, the dashboard).
 """
 
 from __future__ import annotations
@@ -14,17 +15,50 @@ import torch
 from torch import nn
 
 from .errors import ToolkitError
+from .families import DataSpec, family_for
+from .files import atomic_write
 from .models import is_conditional
 from .models.conditional import check_labels
-from .runs import Run, atomic_write
+from .runs import CONFIG, Run
 from .viz import to_uint8
+
+
+def load_nets(
+    run_dir: str | Path, device: str | torch.device = "cpu", use_ema: bool = True
+) -> tuple[dict[str, nn.Module], dict, dict]:
+    """Rebuild a run's nets from config.json and load its checkpoint, in eval mode: EMA weights where the run
+    kept them (``use_ema``). Returns (nets by name, config with "checkpoint_step", family state)."""
+    run = Run(run_dir)
+    if not run.dir.is_dir():
+        raise ToolkitError(f"run directory {run.dir} does not exist")
+    config = run.config()
+    state = run.load_checkpoint(device)
+    if "model" not in config or "sample_shape" not in config:
+        raise ToolkitError(f"{run.dir / CONFIG} is not a toolkit run's config (no model or sample_shape)")
+    family = family_for(config["model"])
+    nets = family.build_nets(family.Config.from_dict(config), DataSpec.from_config(config))
+    for name, net in nets.items():
+        weights = state["ema"].get(name) if use_ema else None
+        try:
+            net.load_state_dict(weights if weights is not None else state["nets"][name])
+        except (RuntimeError, KeyError):
+            raise ToolkitError(
+                f"the checkpoint in {run.dir} does not match its config.json (model "
+                f"{config['model']!r}); was it copied from another run?"
+            ) from None
+        net.to(device).eval()
+    config["checkpoint_step"] = int(state["step"])
+    return nets, config, state.get("family_state", {})
 
 
 def load_generator(
     run_dir: str | Path, device: str | torch.device = "cpu", use_ema: bool = True
 ) -> tuple[nn.Module, dict]:
-    """The run's generator (EMA weights when kept) and its config (see ``Run.load_generator``)."""
-    return Run(run_dir).load_generator(device, use_ema)
+    """The run's generator, ready to sample: ``G(z)`` (``G(z, y)`` for conditional models), in eval mode, and
+    its config. EMA weights when the run kept them. A family whose generator needs more than z (PGGAN's stage)
+    wraps it (see its ``sampler``)."""
+    nets, config, family_state = load_nets(run_dir, device, use_ema)
+    return family_for(config["model"]).sampler(nets, config, family_state), config
 
 
 @torch.no_grad()

@@ -24,10 +24,9 @@ from pathlib import Path
 from .distributed import broadcast_object
 from .errors import ToolkitError
 from .families import family_for
-from .runs import Run, atomic_write_text, lock_holder
-
-JOB = "job.json"
-CONTROL = "control.json"
+from .files import atomic_write_text
+from .run_lock import lock_holder
+from .runs import CONTROL, JOB, TRAIN_LOG, Run
 
 
 def train_command(run_dir: str | Path, args: list[str] = (), threads: int = 1) -> list[str]:
@@ -52,7 +51,7 @@ def start_job(run_dir: str | Path, args: list[str]) -> int:
     if job_state(run_dir) in ("running", "paused"):
         raise ToolkitError(f"a job is already running in {run_dir}; stop it first")
     run_dir.mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "train.log", "ab")
+    log = open(run_dir / TRAIN_LOG, "ab")
     cmd = train_command(run_dir, args)
     proc = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

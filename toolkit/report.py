@@ -12,7 +12,8 @@ import html
 import json
 from pathlib import Path
 
-from .runs import Run, atomic_write_text, read_jsonl
+from .files import atomic_write_text
+from .runs import Run
 
 CURVES = [  # (title, keys): a chart appears when the run logged any of its keys
     ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
@@ -55,7 +56,7 @@ def run_report(run_dir: str | Path, max_grids: int = 4) -> str:
     config = run.config()
     rows = run.metrics()
     events = run.events()
-    scores = read_jsonl(run.dir / "evaluations.jsonl", require=("step", "fid"))
+    scores = run.evaluations()
     parts = [f"<h1>{html.escape(run.dir.name)}</h1>"]
     model, data = html.escape(str(config.get("model"))), html.escape(str(config.get("data")))
     last = rows[-1]["step"] if rows else 0

@@ -1,73 +1,117 @@
 """The run directory: the one format the training loop writes and the CLI, notebooks and the
-dashboard read.
+dashboard read. This module is the one owner of every file in it: their names, what config.json and a
+checkpoint hold, and how both are written and read back.
 
 ::
 
     RUN_DIR/
-      config.json          every setting (re-create the run with it)
+      config.json          every setting (re-create the run with it) plus what the data turned out to be:
+                           written by :func:`config_contents`, its data part read by :func:`data_description`
       metrics.jsonl        one JSON object per logged step: always "step" and "time", plus
                            loss_g, loss_d, d_real_acc, ... where they apply
       samples/step_000500.png   sample grids from a fixed set of latent vectors
-      checkpoints/last.pt  everything needed to resume, written atomically
+      checkpoints/last.pt  everything needed to resume, written atomically (:func:`checkpoint_contents`,
+                           :func:`save_checkpoint`, :func:`load_checkpoint`)
       events.jsonl         notes: started, resumed, settings changed, stopped, diverged
+      evaluations.jsonl    one row per ``eval`` (step, fid, kid, ...): :func:`record_evaluation`,
+                           :meth:`Run.evaluations`
+      job.json, train.log, control.json   a dashboard job: its pid, its output, settings to steer
+      .lock                the training process's lock (``toolkit/run_lock.py``)
 
-This module is the one owner of that format: the training loop writes through :class:`RunWriter` and
-:func:`save_checkpoint`; ``sample``, ``eval``, the dashboard and the lessons read through :class:`Run`
-(``Run(dir).load_generator()`` rebuilds a trained generator from config.json and the checkpoint).
+The training loop writes through :class:`RunWriter` and :func:`save_checkpoint`; ``sample``, ``eval``, the
+dashboard and the lessons read through :class:`Run`. Rebuilding a trained run's nets needs the families,
+so it lives with sampling (``toolkit/generate.py``: ``load_nets``, ``load_generator``).
 
 A checkpoint (format 2) holds, by name: ``nets``, ``ema`` (EMA copies), ``optimizers``, plus
 ``family_state`` (e.g. an augmentation's p), ``batches`` (the data position), the RNG states, the
 half-finished logging interval, ``step`` and ``config``. Checkpoints from before the engine redesign
 (format 1: "G", "D", "G_ema", "opt_g", "opt_d", "augment") are converted when they are loaded.
 
-Writers never leave a half-written file in place: whole files are written to a temporary name and
-renamed (``os.replace`` is atomic on POSIX and Windows); JSONL rows are appended one whole line
-at a time and flushed. Readers skip a partial last line (a writer may be mid-append).
+Writers never leave a half-written file in place (``toolkit/files.py``: a temporary file renamed over the
+target); JSONL rows are appended one whole line at a time and flushed. Readers skip a partial last line
+(a writer may be mid-append).
 """
 
 from __future__ import annotations
 
-import collections
+import dataclasses
 import json
 import os
-import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import torch
-from torch import nn
 
+from . import __version__
 from .errors import ToolkitError
+from .files import atomic_write, atomic_write_text, read_jsonl
+from .run_lock import lock_run_dir, unlock_run_dir
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 EVENTS = "events.jsonl"
+EVALUATIONS = "evaluations.jsonl"
 SAMPLES = "samples"
 CHECKPOINTS = "checkpoints"
 LAST_CHECKPOINT = "checkpoints/last.pt"
+JOB = "job.json"  # a dashboard job's pid, start time and command (toolkit/jobs.py)
+TRAIN_LOG = "train.log"  # a dashboard job's output
+CONTROL = "control.json"  # settings the dashboard asks a running job to change (toolkit/jobs.py)
+CHECKPOINT_FORMAT = 2
 
 
-def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); runs are meant to be read by others too
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+# --- config.json ------------------------------------------------------------------------------------------
+def config_contents(config, family: str, data, data_passed_in: bool, world_size: int) -> dict:
+    """config.json's content: every setting, plus what the data turned out to be (read back by
+    :func:`data_description`), who trained it and how many processes did."""
+    return {
+        **dataclasses.asdict(config),
+        "family": family,
+        "sample_shape": list(data.shape),
+        **({"target_shape": list(data.shape_b)} if hasattr(data, "shape_b") else {}),
+        "kind": data.kind,
+        "class_names": data.class_names,
+        "data_info": data.info,
+        "data_passed_in": data_passed_in,  # resume then needs it again (with_data=)
+        "world_size": world_size,  # processes that trained it (last start or resume)
+        "effective_batch": config.batch_size * world_size,  # images per optimizer step
+        "toolkit_version": __version__,
+    }
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text), mode="w")
+def data_description(config: dict) -> dict:
+    """What config.json says of the data, as ``DataSpec``'s fields: ``shape`` (one sample; for translation
+    one A image), ``kind``, ``num_classes`` and ``shape_b`` (one B image, or ())."""
+    return {
+        "shape": tuple(config["sample_shape"]),
+        "kind": config["kind"],
+        "num_classes": len(config.get("class_names") or []),
+        "shape_b": tuple(config.get("target_shape") or ()),
+    }
+
+
+# --- checkpoints ------------------------------------------------------------------------------------------
+def checkpoint_contents(trainer) -> dict:
+    """What a checkpoint holds (format 2), from a :class:`~toolkit.training.Trainer`: generic over the
+    family's names. Read back by ``toolkit/training/checkpoint.py`` (resume) and :class:`Run`."""
+    family = trainer.family
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "step": trainer.step,
+        "family": family.name,
+        "nets": {n: net.state_dict() for n, net in family.nets.items()},
+        "ema": {n: ema.model.state_dict() for n, ema in trainer.ema.items()},
+        "optimizers": {n: opt.state_dict() for n, opt in family.optimizers.items()},
+        "family_state": family.state_dict(),
+        "batches": trainer.batches.state_dict(),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if trainer.device.type == "cuda" else [],
+        "log_sums": {k: v.cpu() for k, v in trainer.interval.sums.items()},  # the half-finished interval
+        "log_count": trainer.interval.count,
+        "elapsed": trainer.elapsed,
+        "config": json.loads(json.dumps(trainer.describe())),  # plain types only (weights_only loading)
+    }
 
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
@@ -117,109 +161,6 @@ def _from_format_1(old: dict) -> dict:
     }
 
 
-def parse_jsonl(data: bytes, require: tuple[str, ...] = ()) -> list[dict]:
-    """The JSON-object rows of complete lines; a corrupt, non-UTF-8 or non-object line, or a row lacking
-    one of ``require`` (or holding a non-number there), is skipped."""
-    rows = []
-    for line in data.splitlines():
-        try:
-            row = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) for k in require):
-            rows.append(row)
-    return rows
-
-
-def read_jsonl(path: str | Path, require: tuple[str, ...] = ()) -> list[dict]:
-    """All complete rows of a JSONL file; a missing file is empty; a torn last line (a writer is still
-    appending it) and corrupt lines are skipped (see :func:`parse_jsonl`)."""
-    try:
-        data = Path(path).read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
-        return []
-    return parse_jsonl(data[: data.rfind(b"\n") + 1], require)
-
-
-class MetricsTail:
-    """metrics.jsonl read incrementally, kept as columns, for a dashboard that refreshes every 2 s.
-
-    Each :meth:`refresh` parses only the lines appended since the last one (a file replaced by a resume,
-    which rewrites it atomically, is read again from the start). :meth:`series` returns one key's
-    (steps, values), thinned to at most ``max_points`` evenly spaced points, so drawing a chart costs the
-    same at a thousand rows as at a million."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.columns: dict[str, tuple[list, list]] = {}
-        self.recent: collections.deque = collections.deque(maxlen=50)  # the last rows, whole (for alarms)
-        self.last: dict = {}
-        self.count = 0
-        self._offset, self._file_id = 0, None
-        self._lock = threading.Lock()  # the dashboard shares one reader between browser sessions
-
-    def refresh(self) -> "MetricsTail":
-        with self._lock:
-            return self._refresh()
-
-    def _refresh(self) -> "MetricsTail":
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            st = None
-        file_id = None if st is None else (st.st_ino, st.st_dev)
-        if file_id != self._file_id or (st is not None and st.st_size < self._offset):
-            self.columns, self.last, self.count, self._offset = {}, {}, 0, 0  # a new file: start over
-            self.recent.clear()
-            self._file_id = file_id
-        if st is None or st.st_size == self._offset:
-            return self
-        with open(self.path, "rb") as f:
-            f.seek(self._offset)
-            data = f.read()
-        end = data.rfind(b"\n") + 1  # only complete lines; a torn last one is read next time
-        self._offset += end
-        for row in parse_jsonl(data[:end], require=("step", "time")):
-            for k, v in row.items():
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step":
-                    steps, values = self.columns.setdefault(k, ([], []))
-                    steps.append(row["step"])
-                    values.append(v)
-            self.last = row
-            self.recent.append(row)
-            self.count += 1
-        return self
-
-    def progress(self, total_steps: int, batch_size: int, window: int = 10) -> dict:
-        """Where the run is: its step of ``total_steps``, and, from the last ``window`` logged rows, images
-        per second and seconds left (None until two rows exist)."""
-        steps, times = self.columns.get("time", ([], []))
-        out = {
-            "step": steps[-1] if steps else 0,
-            "total": total_steps,
-            "images_per_s": None,
-            "seconds_left": None,
-        }
-        if len(steps) >= 2:
-            i = max(0, len(steps) - 1 - window)
-            dt = times[-1] - times[i]
-            if dt > 0:
-                rate = (steps[-1] - steps[i]) / dt
-                out["images_per_s"] = rate * batch_size
-                out["seconds_left"] = max(0.0, (total_steps - steps[-1]) / rate) if rate > 0 else None
-        return out
-
-    def series(self, key: str, max_points: int = 2000) -> tuple[list, list]:
-        steps, values = self.columns.get(key, ([], []))
-        stride = max(1, -(-len(steps) // max_points))
-        if stride == 1:
-            return steps, values
-        keep = list(range(0, len(steps), stride))
-        if keep[-1] != len(steps) - 1:
-            keep.append(len(steps) - 1)  # always the latest point
-        return [steps[i] for i in keep], [values[i] for i in keep]
-
-
 def check_writable(run_dir: str | Path) -> Path:
     """Create ``run_dir`` if needed and prove a file can be written there, else a one-line error."""
     run_dir = Path(run_dir)
@@ -246,78 +187,6 @@ def default_runs_root() -> Path:
         if (folder / "toolkit" / "__init__.py").is_file() and (folder / "pyproject.toml").is_file():
             return folder / "runs"
     return here / "runs"
-
-
-LOCK = ".lock"
-_HELD: dict[str, Any] = {}  # run directories this process holds the lock of: resolved path -> open lock file
-
-
-def lock_run_dir(run_dir: Path) -> None:
-    """Take the run directory's exclusive lock (``RUN_DIR/.lock``, holding the pid), so two processes
-    never train into one folder. The operating system drops the lock when its process dies, so a lock
-    left by a killed run never blocks. A lock this process already holds (a notebook cell run again) is
-    simply kept. Where ``fcntl`` is missing (Windows) there is no lock."""
-    key = str(run_dir.resolve())
-    if key in _HELD:
-        return
-    try:
-        import fcntl
-    except ImportError:
-        return
-    f = open(run_dir / LOCK, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.seek(0)
-        holder = f.read().strip() or "unknown"
-        f.close()
-        raise ToolkitError(
-            f"another process (pid {holder}) is training in {run_dir}; wait for it to finish or "
-            "stop it, or choose another --run-dir"
-        ) from None
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    _HELD[key] = f
-
-
-def lock_holder(run_dir: str | Path) -> int | None:
-    """The pid of the process that holds ``run_dir``'s lock (a run training there now), or None.
-
-    Read from the kernel's table of held locks (``/proc/locks``, matched by the lock file's inode), so a pid
-    left in a stale lock file, perhaps reused by an unrelated process, is never taken for a training run.
-    Where there is no ``/proc/locks`` the recorded pid counts while such a process exists."""
-    path = Path(run_dir) / LOCK
-    try:
-        inode = os.stat(path).st_ino
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        table = Path("/proc/locks").read_text()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-            return pid
-        except OSError:
-            return None
-    for line in table.splitlines():
-        parts = line.split()
-        if (
-            "->" not in parts
-            and "FLOCK" in parts
-            and len(parts) >= 6
-            and parts[5].rsplit(":", 1)[-1] == str(inode)
-        ):
-            return int(parts[4])
-    return None
-
-
-def unlock_run_dir(run_dir: Path) -> None:
-    f = _HELD.pop(str(run_dir.resolve()), None)
-    if f is not None:
-        f.close()  # closing the file releases the lock
 
 
 class RunWriter:
@@ -438,6 +307,10 @@ class Run:
     def events(self) -> list[dict]:
         return read_jsonl(self.dir / EVENTS)
 
+    def evaluations(self) -> list[dict]:
+        """Rows of evaluations.jsonl with a numeric "step" and "fid" (see :func:`record_evaluation`)."""
+        return read_jsonl(self.dir / EVALUATIONS, require=("step", "fid"))
+
     def grid_at(self, step: int) -> tuple[int, Path] | None:
         """The latest sample grid at or before ``step`` (so runs are compared at the same point), or None."""
         earlier = [(s, p) for s, p in self.sample_grids() if s <= step]
@@ -467,42 +340,18 @@ class Run:
             )
         return load_checkpoint(ckpt, device)
 
-    def load_nets(self, device="cpu", use_ema: bool = True) -> tuple[dict[str, nn.Module], dict, dict]:
-        """Rebuild the run's nets from config.json and load the checkpoint, in eval mode: EMA weights where
-        the run kept them (``use_ema``). Returns (nets by name, config with "checkpoint_step", family
-        state)."""
-        from .families import DataSpec, family_for
 
-        if not self.dir.is_dir():
-            raise ToolkitError(f"run directory {self.dir} does not exist")
-        config = self.config()
-        state = self.load_checkpoint(device)
-        if not isinstance(config, dict) or "model" not in config or "sample_shape" not in config:
-            raise ToolkitError(
-                f"{self.dir / CONFIG} is not a toolkit run's config (no model or sample_shape)"
-            )
-        family = family_for(config["model"])
-        nets = family.build_nets(family.Config.from_dict(config), DataSpec.from_config(config))
-        for name, net in nets.items():
-            weights = state["ema"].get(name) if use_ema else None
-            try:
-                net.load_state_dict(weights if weights is not None else state["nets"][name])
-            except (RuntimeError, KeyError):
-                raise ToolkitError(
-                    f"the checkpoint in {self.dir} does not match its config.json (model "
-                    f"{config['model']!r}); was it copied from another run?"
-                ) from None
-            net.to(device).eval()
-        config["checkpoint_step"] = int(state["step"])
-        return nets, config, state.get("family_state", {})
+EVALUATION_KEY = ("step", "features", "n_fake", "n_real", "seed")
 
-    def load_generator(self, device="cpu", use_ema: bool = True) -> tuple[nn.Module, dict]:
-        """The run's generator, ready to sample: ``G(z)`` (``G(z, y)`` for conditional models), in eval mode.
-        A family whose generator needs more than z (PGGAN's stage) wraps it (see its ``sampler``)."""
-        from .families import family_for
 
-        nets, config, family_state = self.load_nets(device, use_ema)
-        return family_for(config["model"]).sampler(nets, config, family_state), config
+def record_evaluation(run_dir: str | Path, step: int, seed: int, scores: dict) -> dict:
+    """Add one ``eval`` result to RUN_DIR/evaluations.jsonl (rewritten atomically) and return its row. One row
+    per (step, features, sample counts, seed): the same evaluation again replaces its row."""
+    path = Path(run_dir) / EVALUATIONS
+    row = {"step": step, "wall_time": time.time(), "seed": seed, **scores}
+    rows = [r for r in read_jsonl(path) if any(r.get(k) != row[k] for k in EVALUATION_KEY)]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in [*rows, row]))
+    return row
 
 
 def list_runs(root: str | Path) -> list[Run]:
@@ -513,14 +362,11 @@ def list_runs(root: str | Path) -> list[Run]:
     if not root.is_dir():
         return []
     found = {
-        p.parent
-        for pattern in ("*/", "*/*/")
-        for name in (CONFIG, "job.json")
-        for p in root.glob(pattern + name)
+        p.parent for pattern in ("*/", "*/*/") for name in (CONFIG, JOB) for p in root.glob(pattern + name)
     }
 
     def newest(d: Path) -> float:
-        return max((d / n).stat().st_mtime for n in (CONFIG, "job.json") if (d / n).exists())
+        return max((d / n).stat().st_mtime for n in (CONFIG, JOB) if (d / n).exists())
 
     return [Run(d) for d in sorted(found, key=newest, reverse=True)]
 

@@ -119,7 +119,7 @@ def save_image(image: torch.Tensor, path: str | Path) -> Path:
     """(1, C, H, W) in [-1, 1] -> a PNG, written atomically."""
     from PIL import Image
 
-    from .runs import atomic_write
+    from .files import atomic_write
 
     arr = ((image[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
     pil = Image.fromarray(arr[0] if arr.shape[0] == 1 else np.ascontiguousarray(arr.transpose(1, 2, 0)))

@@ -18,7 +18,8 @@ from torch import nn
 
 from .data.folder import IMAGE_EXTENSIONS, _to_8_bit, list_entries, read_images, square, to_tensor
 from .errors import ToolkitError
-from .runs import Run, atomic_write
+from .files import atomic_write
+from .generate import load_nets
 
 
 def load_translator(run_dir: str | Path, direction: str = "a2b", device="cpu") -> tuple[nn.Module, dict]:
@@ -27,7 +28,7 @@ def load_translator(run_dir: str | Path, direction: str = "a2b", device="cpu") -
     from .families import family_for
     from .families.translation import TranslationFamily
 
-    nets, config, _ = Run(run_dir).load_nets(device)
+    nets, config, _ = load_nets(run_dir, device)
     family = family_for(config["model"])
     if not issubclass(family, TranslationFamily):
         raise ToolkitError(

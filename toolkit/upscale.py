@@ -22,7 +22,7 @@ from torch import nn
 from .data.folder import _to_8_bit, to_tensor
 from .data.super_resolution import downscale
 from .errors import ToolkitError
-from .runs import Run
+from .generate import load_nets
 from .stylize import save_image
 from .translate import _inputs
 
@@ -32,7 +32,7 @@ MIN_SIDE = 4
 
 def load_upscaler(run_dir: str | Path, device="cpu") -> tuple[nn.Module, dict]:
     """The run's generator (eval mode) and config; a one-line error for a run of another kind."""
-    nets, config, _ = Run(run_dir).load_nets(device)
+    nets, config, _ = load_nets(run_dir, device)
     if config.get("kind") != "super-resolution":
         raise ToolkitError(
             f"{run_dir} is a {config['model']} run; upscale needs an srresnet or srgan run "

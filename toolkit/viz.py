@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .runs import atomic_write
+from .files import atomic_write
 
 
 # --- image grids -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from ..errors import ToolkitError
+from ..runs import data_description
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,8 @@ class DataSpec:
 
     @classmethod
     def from_config(cls, config: dict) -> "DataSpec":
-        return cls(
-            tuple(config["sample_shape"]),
-            config["kind"],
-            len(config.get("class_names") or []),
-            tuple(config.get("target_shape") or ()),
-        )
+        """From a run's config.json (its format is ``toolkit/runs.py``'s)."""
+        return cls(**data_description(config))
 
 
 @dataclass

@@ -36,6 +36,7 @@ from ..data.super_resolution import SR_DATASETS, bicubic_upscale, load_super_res
 from ..errors import ToolkitError
 from ..losses import bce_d_loss, l1_loss, nonsaturating_g_loss
 from ..models.srgan import SRDiscriminator, SRResNet
+from ..runs import Run
 from .base import DataSpec, Phase
 from .translation import TranslationFamily, side_by_side
 
@@ -165,14 +166,16 @@ class SRGANFamily(TranslationFamily):
 
     def start_from(self, run_dir: str) -> None:
         """Load G's weights from a trained srresnet (or srgan) run with the same architecture."""
-        from ..runs import Run
-
-        nets, config, _ = Run(run_dir).load_nets("cpu")
-        if config["model"] not in self.models:
-            raise ToolkitError(f"--init-from {run_dir} is a {config['model']} run; give an srresnet run")
+        run = Run(run_dir)
+        if not run.dir.is_dir():
+            raise ToolkitError(f"run directory {run.dir} does not exist")
+        config, state = run.config(), run.load_checkpoint("cpu")
+        if config.get("model") not in self.models:
+            raise ToolkitError(f"--init-from {run_dir} is a {config.get('model')} run; give an srresnet run")
+        weights = state["ema"].get("G")  # the EMA copy where the run kept one (as sampling takes it)
         try:
-            self.nets["G"].load_state_dict(nets["G"].state_dict())
-        except RuntimeError:
+            self.nets["G"].load_state_dict(weights if weights is not None else state["nets"]["G"])
+        except (RuntimeError, KeyError):
             raise ToolkitError(
                 f"--init-from {run_dir}: its G (blocks {config['blocks']}, width {config['width']}, scale "
                 f"{config['scale']}) differs from this one's; give the same --blocks, --width and --scale"

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import ToolkitError
-from ..runs import atomic_write
+from ..files import atomic_write
 from .extractors import Extractor, load_extractor
 from .fid import frechet_distance
 from .kid import kernel_inception_distance

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import load_dataset
-from ..runs import atomic_write
+from ..files import atomic_write
 from ..runtime import set_threads
 from .fmnist_cnn import WEIGHTS, FashionCNN
 

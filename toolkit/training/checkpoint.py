@@ -1,14 +1,11 @@
-"""What a training checkpoint holds, generic over the family's names (format 2; see ``toolkit/runs.py``), and
-how a run is resumed from one.
+"""Resuming a run: putting a checkpoint back into a trainer, and re-creating a run from its directory.
 
-Everything needed to continue exactly: every net, EMA copy and optimizer by name, the family's own
-state (an augmentation's p, a growth schedule), the data position, the RNG states, the half-finished
-logging interval, the step and the elapsed time, and config.json's content.
+What a checkpoint holds (format 2: every net, EMA copy and optimizer by name, the family's own state, the
+data position, the RNG states, the half-finished logging interval, the step, the elapsed time and
+config.json's content) is defined, written, read and migrated by ``toolkit/runs.py``.
 """
 
 from __future__ import annotations
-
-import json
 
 import torch
 
@@ -16,25 +13,6 @@ from ..config import RESUMABLE, flag
 from ..errors import ToolkitError
 from ..families import family_for
 from ..runs import LAST_CHECKPOINT, Run, load_checkpoint
-
-
-def checkpoint_state(trainer) -> dict:
-    family = trainer.family
-    return {
-        "format": 2,
-        "step": trainer.step,
-        "family": family.name,
-        "nets": {n: net.state_dict() for n, net in family.nets.items()},
-        "ema": {n: ema.model.state_dict() for n, ema in trainer.ema.items()},
-        "optimizers": {n: opt.state_dict() for n, opt in family.optimizers.items()},
-        "family_state": family.state_dict(),
-        "batches": trainer.batches.state_dict(),
-        "rng_cpu": torch.get_rng_state(),
-        "rng_cuda": torch.cuda.get_rng_state_all() if trainer.device.type == "cuda" else [],
-        **trainer.interval.state_dict(),
-        "elapsed": trainer.elapsed,
-        "config": json.loads(json.dumps(trainer.describe())),  # plain types only (weights_only loading)
-    }
 
 
 def restore_checkpoint_state(trainer, state: dict) -> None:
@@ -59,7 +37,7 @@ def restore_checkpoint_state(trainer, state: dict) -> None:
         torch.cuda.set_rng_state_all(state["rng_cuda"])
     if trainer.world.rank:  # rank 0's streams were saved; the other ranks start fresh, distinct ones
         torch.manual_seed(trainer.config.seed + 1_000_003 * trainer.world.rank + int(state["step"]))
-    trainer.interval.load_state_dict(state, trainer.device)
+    trainer.interval.load(state["log_sums"], state["log_count"], trainer.device)
     trainer.elapsed, trainer.step = float(state["elapsed"]), int(state["step"])
 
 

@@ -59,9 +59,7 @@ class IntervalStats:
         self.sums, self.count = {}, 0
         return means
 
-    def state_dict(self) -> dict:
-        return {"log_sums": {k: v.cpu() for k, v in self.sums.items()}, "log_count": self.count}
-
-    def load_state_dict(self, state: dict, device) -> None:
-        self.sums = {k: v.to(device) for k, v in state["log_sums"].items()}
-        self.count = int(state["log_count"])
+    def load(self, sums: dict[str, torch.Tensor], count: int, device) -> None:
+        """Continue a half-finished interval (from a checkpoint)."""
+        self.sums = {k: v.to(device) for k, v in sums.items()}
+        self.count = int(count)

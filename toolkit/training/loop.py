@@ -36,7 +36,6 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .. import __version__
 from ..data import BatchSampler, TensorData
 from ..distributed import (
     all_mean,
@@ -49,10 +48,10 @@ from ..distributed import (
 )
 from ..errors import ToolkitError
 from ..families import family_for
-from ..runs import LAST_CHECKPOINT, RunWriter, save_checkpoint
+from ..runs import LAST_CHECKPOINT, RunWriter, checkpoint_contents, config_contents, save_checkpoint
 from ..runtime import autocast_dtype, pick_device, set_threads, use_channels_last
 from .callbacks import measuring_callbacks
-from .checkpoint import checkpoint_state, restore_checkpoint_state, resume
+from .checkpoint import restore_checkpoint_state, resume
 from .ema import EMA
 from .interval import IntervalStats, stop_if_diverged
 
@@ -145,20 +144,8 @@ class Trainer:
         return getattr(family, name)
 
     def describe(self) -> dict:
-        """config.json's content: the settings plus what the data turned out to be."""
-        return {
-            **dataclasses.asdict(self.config),
-            "family": self.family.name,
-            "sample_shape": list(self.data.shape),
-            **({"target_shape": list(self.data.shape_b)} if hasattr(self.data, "shape_b") else {}),
-            "kind": self.data.kind,
-            "class_names": self.data.class_names,
-            "data_info": self.data.info,
-            "data_passed_in": self.data_passed_in,  # resume then needs it again (with_data=)
-            "world_size": self.world.size,  # processes that trained it (last start or resume)
-            "effective_batch": self.config.batch_size * self.world.size,  # images per optimizer step
-            "toolkit_version": __version__,
-        }
+        """config.json's content: the settings plus what the data turned out to be (runs.config_contents)."""
+        return config_contents(self.config, self.family.name, self.data, self.data_passed_in, self.world.size)
 
     # --- the loop ------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> list[dict]:
@@ -296,7 +283,8 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return checkpoint_state(self)
+        """The checkpoint's content (its format is ``toolkit/runs.py``'s)."""
+        return checkpoint_contents(self)
 
     def load_state_dict(self, state: dict) -> None:
         restore_checkpoint_state(self, state)

@@ -1,0 +1,1 @@
+"""The dashboard's own modules (``app.py`` is its entry point: ``streamlit run app.py``)."""
