@@ -20,12 +20,12 @@ from dashboard.metrics_tail import MetricsTail
 from toolkit import jobs, viz
 from toolkit.alarms import run_alarms
 from toolkit.augment import ADA_TARGET, AUGMENTS
-from toolkit.config import config_for, flag
+from toolkit.config import flag
 from toolkit.data import DATASETS, fashion_mnist
 from toolkit.data.super_resolution import SR_DATASETS
 from toolkit.data.translation import TRANSLATION_DATASETS
 from toolkit.errors import ToolkitError
-from toolkit.families import MODELS, family_for
+from toolkit.families import MODELS, config_for, family_for
 from toolkit.families.translation import TranslationFamily, side_by_side
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES

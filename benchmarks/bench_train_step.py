@@ -51,8 +51,8 @@ def bench(model: str, extra: dict, device: str, steps: int) -> float:
         **extra,
     )
     t = Trainer(cfg, data=data, progress=False)
-    if "augment" in extra and hasattr(t.augment, "p"):
-        t.augment.p.fill_(0.5)  # a realistic mid-run p / T
+    if "augment" in extra and hasattr(t.family.augment, "p"):
+        t.family.augment.p.fill_(0.5)  # a realistic mid-run p / T
     t.fit(until=5)  # warm-up
     if t.device.type == "cuda":
         torch.cuda.synchronize()

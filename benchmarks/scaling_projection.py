@@ -17,8 +17,7 @@ benchmarks/bench_train_step.py (launch-bound: nearly independent of the batch at
 import argparse
 import math
 
-from toolkit.config import config_for
-from toolkit.families import family_for
+from toolkit.families import config_for, family_for
 from toolkit.families.base import DataSpec
 
 NVLINK = (150e9, 5e-6)  # bytes/s, seconds

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from toolkit.config import config_for
+from toolkit.families import config_for
 from toolkit.training import Trainer
 
 LOOP = dict(steps=6, log_every=3, sample_every=0, checkpoint_every=0, threads=1)

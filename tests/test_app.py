@@ -250,14 +250,14 @@ def test_steering_the_ada_target_reaches_the_controller_and_config(tmp_path):
     jobs.steer(tmp_path / "r", ada_target=0.8)
     row = {}
     steering.on_log(t, row)
-    assert row["ada_target"] == 0.8 and t.augment.target == 0.8
+    assert row["ada_target"] == 0.8 and t.family.augment.target == 0.8
     assert Run(tmp_path / "r").config()["ada_target"] == 0.8  # a resume keeps it
     with pytest.raises(ValueError, match="in \\[-1, 1\\]"):
         jobs.steer(tmp_path / "r", ada_target=3)
 
 
 def test_a_pggan_run_shows_its_fade_in_and_full_size_samples(tmp_path, monkeypatch):
-    from toolkit.config import config_for
+    from toolkit.families import config_for
 
     cfg = config_for(
         "pggan",
@@ -306,7 +306,7 @@ def test_a_cyclegan_run_shows_its_losses_and_translates_held_out_images(tmp_path
     images with the checkpoint in either direction."""
     from conftest import fashion_mnist_or_skip
 
-    from toolkit.config import config_for
+    from toolkit.families import config_for
 
     fashion_mnist_or_skip()
     cfg = config_for(

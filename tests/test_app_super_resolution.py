@@ -8,7 +8,7 @@ import pytest
 from conftest import fashion_mnist_or_skip
 
 from toolkit import jobs
-from toolkit.config import config_for
+from toolkit.families import config_for
 from toolkit.runs import Run
 from toolkit.training import Trainer
 

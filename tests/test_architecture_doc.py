@@ -45,3 +45,15 @@ def test_the_worked_example_family_trains_and_resumes(tmp_path):
         assert [r["step"] for r in Run(tmp_path / "b").metrics()] == [5, 10, 15, 20]
     finally:
         FAMILIES.pop("lsgan-toy", None)
+
+
+def test_every_module_the_doc_names_exists_and_every_run_file_has_its_row():
+    root = Path(__file__).resolve().parents[1]
+    named = set(re.findall(r"`((?:toolkit|dashboard)/[\w/]+\.py)`", DOC))
+    assert named and [p for p in sorted(named) if not (root / p).is_file()] == []
+    from toolkit import run_lock, runs
+
+    table = DOC.split("## Where each file format lives", 1)[1].split("\n## ", 1)[0]
+    files = [runs.CONFIG, runs.METRICS, runs.EVENTS, runs.LAST_CHECKPOINT, runs.EVALUATIONS, runs.JOB]
+    files += [runs.TRAIN_LOG, runs.CONTROL, run_lock.LOCK, f"{runs.SAMPLES}/step_*.png"]
+    assert [f for f in files if f"`{f}`" not in table] == []

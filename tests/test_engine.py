@@ -111,5 +111,5 @@ def test_a_checkpoint_from_before_the_redesign_still_loads(tmp_path):
     with torch.no_grad():
         assert torch.equal(G(z), trainer.family.averaged["G"].eval()(z))
     resumed = Trainer.resume(tmp_path, steps=6, progress=False)  # and training goes on from it
-    assert resumed.step == 4 and torch.equal(resumed.augment.p, trainer.augment.p)
+    assert resumed.step == 4 and torch.equal(resumed.family.augment.p, trainer.family.augment.p)
     resumed.fit()

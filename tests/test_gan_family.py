@@ -521,3 +521,27 @@ def test_family_for_finds_every_model_or_lists_them():
     assert family_for("wgan-gp") is GANFamily and family_for("pggan").name == "pggan"
     with pytest.raises(ToolkitError, match=r"^unknown model 'gan'; choose one of mlp, dcgan, cgan, acgan, "):
         family_for("gan")
+
+
+def test_a_config_made_without_its_preset_is_refused_instead_of_training_another_objective():
+    """GANConfig(model="wgan-gp") used to train the non-saturating loss without the penalty (issue #32)."""
+    from toolkit.families import GANConfig, SRGANConfig, config_for
+
+    with pytest.raises(ToolkitError) as refused:
+        GANConfig(model="wgan-gp").validate()
+    assert str(refused.value) == (
+        "--model wgan-gp trains the Wasserstein loss with a gradient penalty (--loss wasserstein, "
+        "--gp-weight > 0), got --loss nonsaturating, --gp-weight 0.0; leave these to the model's preset "
+        "(in Python: build the config with config_for('wgan-gp', ...))"
+    )
+    with pytest.raises(ToolkitError, match=r"^--model wgan trains the Wasserstein loss with weight clipping"):
+        TrainConfig(model="wgan", loss="wasserstein").validate()  # no clipping: an unconstrained critic
+    with pytest.raises(ToolkitError, match=r"got --gp-weight 0; leave"):
+        config_for("wgan-gp", gp_weight=0).validate()
+    with pytest.raises(ToolkitError, match=r"^--model srgan trains a content loss plus an adversarial term"):
+        SRGANConfig(model="srgan").validate()  # would be a pixel-only SRResNet
+    GANConfig(model="wgan-gp", loss="wasserstein", gp_weight=10.0).validate()  # the objective, by hand
+    for model in ("wgan", "wgan-gp", "dcgan", "mlp"):
+        assert TrainConfig.for_model(model) == config_for(model).validate()  # the lessons' name, one way
+    with pytest.raises(ToolkitError, match=r"^--model pix2pix is not a gan-family model; build its config"):
+        TrainConfig.for_model("pix2pix")

@@ -13,6 +13,7 @@ import torch
 
 import toolkit.training.loop as loop
 from toolkit.distributed import World
+from toolkit.families import config_for
 from toolkit.training import TrainConfig, Trainer
 
 RANK_2_OF_3 = World(rank=2, size=3, local_rank=2)
@@ -80,9 +81,7 @@ def test_two_domain_data_gets_this_ranks_slice_too(collectives):
     from toolkit.data.translation import load_translation
 
     data = load_translation("gray2color", limit=8)
-    trainer = Trainer(
-        TrainConfig.for_model("pix2pix", batch_size=2, width=4, d_width=4, threads=1), data=data
-    )
+    trainer = Trainer(config_for("pix2pix", batch_size=2, width=4, d_width=4, threads=1), data=data)
     assert (trainer.batches.rank, trainer.batches.world_size) == (2, 3)
 
 

@@ -156,13 +156,17 @@ def test_steering_checks_applies_and_records(tmp_path):
         trainer.writer.close()
 
 
-def test_the_trainer_lends_the_familys_attributes_but_not_dunders():
-    trainer = Trainer(_config(steps=1), progress=False)
-    assert trainer.G is trainer.family.nets["G"] and trainer.fixed_z is trainer.family.fixed_z
-    with pytest.raises(AttributeError):
-        trainer.__wrapped__
-    with pytest.raises(AttributeError):
-        trainer.no_such_thing
+def test_the_trainer_lends_only_what_the_family_draws_and_forwards_nothing_else():
+    trainer = Trainer(_config(steps=1, seed=4), progress=False)
+    family = trainer.family
+    assert trainer.fixed_z is family.fixed_z and trainer.fixed_y is family.fixed_y
+    assert trainer.generator is family.generator
+    assert torch.equal(trainer.sample(family.fixed_z[:3]), family.sample(family.fixed_z[:3]))
+    assert torch.equal(trainer.grid()[0], family.grid()[0])
+    for name in ("G", "D", "augment", "opt_g", "noise"):  # the family's own: reached by trainer.family only
+        assert hasattr(family, name)
+        with pytest.raises(AttributeError):
+            getattr(trainer, name)
 
 
 def test_a_step_trains_only_the_phase_nets_and_updates_the_ema():

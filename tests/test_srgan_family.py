@@ -190,13 +190,13 @@ def test_an_unknown_content_layer_fails_when_the_family_is_built(data):
             dict(pixel_weight=0.0),
             "--pixel-weight and --content-weight cannot both be 0: G would have no target to match",
         ),
+        (dict(eval_every=25), "--eval-every is not a setting of --model srresnet"),  # the gan family's
+        (dict(gap_every=25), "--gap-every is not a setting of --model srresnet"),
         (
-            dict(eval_every=25),
-            "--eval-every and --gap-every score noise-to-image generators; lesson 11 scores super-resolution",
-        ),
-        (
-            dict(gap_every=25),
-            "--eval-every and --gap-every score noise-to-image generators; lesson 11 scores super-resolution",
+            dict(adversarial_weight=0.1),
+            "--model srresnet trains a pixel or content loss with no discriminator "
+            "(--adversarial-weight 0.0), got --adversarial-weight 0.1; leave these to the model's preset "
+            "(in Python: build the config with config_for('srresnet', ...))",
         ),
     ],
 )

@@ -35,8 +35,8 @@ def _rows_without_time(run_dir):
 
 def _state(trainer):
     return {
-        **{f"G.{k}": v for k, v in trainer.G.state_dict().items()},  # trainer.G is the family's
-        **{f"D.{k}": v for k, v in trainer.D.state_dict().items()},
+        **{f"G.{k}": v for k, v in trainer.family.G.state_dict().items()},
+        **{f"D.{k}": v for k, v in trainer.family.D.state_dict().items()},
         **{f"E.{k}": v for k, v in trainer.ema["G"].model.state_dict().items()},
     }
 
@@ -59,8 +59,8 @@ def test_resume_continues_exactly(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    assert straight.opt_g.state_dict()["state"][0]["exp_avg"].equal(
-        second.opt_g.state_dict()["state"][0]["exp_avg"]
+    assert straight.family.opt_g.state_dict()["state"][0]["exp_avg"].equal(
+        second.family.opt_g.state_dict()["state"][0]["exp_avg"]
     )
     assert _rows_without_time(tmp_path / "a") == _rows_without_time(tmp_path / "b")
     assert [r["step"] for r in Run(tmp_path / "a").metrics()] == [3, 6, 9, 12, 15, 18, 20]
@@ -212,7 +212,8 @@ def test_resume_continues_exactly_with_augmentation_and_conditioning(tmp_path, k
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert _rows_without_time(tmp_path / "a") == _rows_without_time(tmp_path / "b")
     if "augment" in kw:
-        assert torch.equal(straight.augment.p, second.augment.p) and straight.augment.p.item() > 0
+        p, p_resumed = straight.family.augment.p, second.family.augment.p
+        assert torch.equal(p, p_resumed) and p.item() > 0
 
 
 def test_n_critic_draws_a_fresh_real_batch_for_each_critic_step():
@@ -225,7 +226,7 @@ def test_n_critic_draws_a_fresh_real_batch_for_each_critic_step():
 def test_weight_clipping_holds_after_every_critic_step():
     t = Trainer(tiny_config(model="wgan", steps=3), progress=False)
     t.fit()
-    assert max(p.abs().max().item() for p in t.D.parameters()) <= 0.01
+    assert max(p.abs().max().item() for p in t.family.D.parameters()) <= 0.01
 
 
 def test_ada_p_rises_when_d_overfits_a_tiny_dataset():
@@ -235,7 +236,7 @@ def test_ada_p_rises_when_d_overfits_a_tiny_dataset():
         progress=False,
     )
     rows = t.fit()
-    assert rows[-1]["ada_p"] > rows[0]["ada_p"] and t.augment.p.item() > 0.05
+    assert rows[-1]["ada_p"] > rows[0]["ada_p"] and t.family.augment.p.item() > 0.05
 
 
 def test_conditional_sample_grid_has_one_row_per_class(tmp_path):

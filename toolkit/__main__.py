@@ -27,11 +27,11 @@ from pathlib import Path
 
 import torch
 
-from .config import RunConfig, cli_fields, config_for, field_type, flag
+from .config import RunConfig, cli_fields, field_type, flag
 from .data import DATASETS
 from .distributed import leave
 from .errors import ToolkitError
-from .families import FAMILIES, MODELS, family_for
+from .families import FAMILIES, MODELS, config_for, family_for
 from .runs import Run
 
 

@@ -161,7 +161,7 @@ FAMILY_CASES = [  # (label, model, settings): each family's step at its defaults
 def family_throughput(steps: int, gan_data, quick: bool = False) -> list[dict]:
     """Images/s of every family's own step at its default settings (after a short warm-up); ``quick``: at
     batch 4 and the smallest widths, only to check that every family runs."""
-    from .config import config_for
+    from .families import config_for
     from .training import Trainer
 
     rows = []
@@ -208,7 +208,8 @@ def quality_per_cpu_minute(data, seconds: float, n_samples: int) -> dict:
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
             trainer.fit(until=trainer.step + 25)
-        fid = frechet_distance(real, generated_features(trainer.generator, Z_DIM, ext, n_samples, seed=1))
+        fake = generated_features(trainer.family.generator, Z_DIM, ext, n_samples, seed=1)
+        fid = frechet_distance(real, fake)
         out[name] = {"steps": trainer.step, "batch": cfg.batch_size, "fid": round(fid, 3)}
 
     G, D, og, od, batches = reference_setup(data.x, 128, seed=0)

@@ -1,15 +1,17 @@
 """Configuration as plain dataclasses: each default written once, validated once, and the command line
-built from the fields.
+built from the fields. A leaf: it imports nothing from the toolkit but its errors.
 
 * :class:`RunConfig` holds what the training loop owns (length, batch size, seed, intervals, EMA,
   device). Every family's config extends it (``GANConfig``, ``PGGANConfig``, ...).
 * Each field is declared with :func:`option`: its default and a one-line help. The command line
   (``python -m toolkit train --model NAME --help``) lists exactly these fields, for that model's family.
-* A preset (the paper's settings for one model, e.g. WGAN-GP's n_critic 5) is a dict of field values;
-  :func:`config_for` applies it, then the settings the user gave. The CLI passes only the flags that were
-  typed, so a preset is overridden only by a flag the user actually gave.
+* One way builds a config: ``config_for(model, **settings)`` in the family registry
+  (``toolkit/families/__init__.py``): the family's defaults, then the model's preset (the paper's
+  settings, e.g. WGAN-GP's n_critic 5), then the settings the user gave. The CLI passes only the flags
+  that were typed, so a preset is overridden only by a flag the user actually gave.
 * ``validate()`` is the one place where values are checked; the CLI, the dashboard, steering and the
-  lessons all go through it.
+  lessons all go through it. A config made with its class directly (``GANConfig(model="wgan-gp")``) is
+  checked against the model's objective (:func:`need_objective`) and refused if it would train another.
 """
 
 from __future__ import annotations
@@ -33,9 +35,6 @@ RESUMABLE = (
     "log_every",
     "sample_every",
     "checkpoint_every",
-    "eval_every",
-    "eval_n",
-    "gap_every",
 )
 
 
@@ -53,6 +52,26 @@ def need(ok: bool, message: str) -> None:
 def flag(name: str) -> str:
     """The command-line spelling of a field: ``lr_g`` -> ``--lr-g``."""
     return "--" + name.replace("_", "-")
+
+
+POSITIVE = "> 0"  # in an objective: any positive value of the field
+
+
+def need_objective(config, what: str, required: dict) -> None:
+    """Refuse a config that would train another objective than its model's: ``required`` maps fields to the
+    value they must have (or :data:`POSITIVE`), ``what`` names the objective in words."""
+    wrong = {
+        k: v
+        for k, v in required.items()
+        if not (getattr(config, k) > 0 if v == POSITIVE else getattr(config, k) == v)
+    }
+    if wrong:
+        want = ", ".join(f"{flag(k)} {v}" for k, v in required.items())
+        got = ", ".join(f"{flag(k)} {getattr(config, k)}" for k in wrong)
+        raise ToolkitError(
+            f"--model {config.model} trains {what} ({want}), got {got}; leave these to the model's preset "
+            f"(in Python: build the config with config_for({config.model!r}, ...))"
+        )
 
 
 def need_positive(config, *names: str) -> None:
@@ -104,12 +123,6 @@ class RunConfig:
     sample_every: int = option(250, "save a sample grid every N steps (0: only at the end)")
     checkpoint_every: int = option(250, "write checkpoints/last.pt every N steps (0: only at the end)")
     grid_size: int = option(64, "samples in each saved grid (from fixed inputs)")
-    eval_every: int = option(0, "log fid/kid every N steps (0: never; a multiple of --log-every)")
-    eval_n: int = option(2000, "generated samples per --eval-every evaluation")
-    eval_features: str = option("fmnist-cnn", "feature extractor for --eval-every")
-    gap_every: int = option(
-        0, "log D's overfitting gap (training vs held-out reals) every N steps (0: never)"
-    )
     device: str = option("auto", "auto, cpu, cuda or mps")
     threads: int | None = option(
         None, "CPU threads for torch (default: $TOOLKIT_THREADS, $OMP_NUM_THREADS, else all cores up to 8)"
@@ -126,10 +139,8 @@ class RunConfig:
     )
 
     def validate(self):
-        """Check every setting; a bad one raises a one-line ToolkitError naming the flag. Returns self."""
-        from .families import family_for  # the registry imports the family configs, which import this module
-
-        family_for(self.model)
+        """Check every setting; a bad one raises a one-line ToolkitError naming the flag. Returns self.
+        (Whether the model exists is its family's config's check: this class knows no family.)"""
         need(self.steps >= 1, f"--steps must be >= 1, got {self.steps}")
         need(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
         need(self.limit is None or self.limit >= 1, f"--limit must be >= 1, got {self.limit}")
@@ -141,13 +152,6 @@ class RunConfig:
         need(self.log_every >= 1, "--log-every must be >= 1")
         need_at_least(self, 0, "sample_every", "checkpoint_every", off=True)
         need(self.grid_size >= 1, "--grid-size must be >= 1")
-        for name in ("eval_every", "gap_every"):
-            every = getattr(self, name)
-            need(
-                every >= 0 and every % self.log_every == 0,
-                f"{flag(name)} must be 0 or a multiple of --log-every ({self.log_every}), got {every}",
-            )
-        need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
         need(self.threads is None or self.threads >= 1, f"--threads must be >= 1, got {self.threads}")
         need(self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}")
         need(
@@ -157,25 +161,18 @@ class RunConfig:
         return self
 
     @classmethod
-    def for_model(cls, model: str, **settings) -> "RunConfig":
-        """The config for ``model``: its family's defaults, the model's preset, then ``settings``."""
-        return config_for(model, **settings)
-
-    @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
         """Re-create a config from config.json (entries that are not settings are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def config_for(model: str, **settings):
-    """``model``'s family config with the model's preset applied, then ``settings`` (they win)."""
-    from .families import family_for
-
-    family = family_for(model)
-    unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(family.Config)})
+def build_config(config_cls, model: str, presets: dict[str, dict], settings: dict):
+    """``config_cls`` for ``model``: the class's defaults, then ``model``'s preset, then ``settings`` (they
+    win). The registry's ``config_for`` (``toolkit/families/__init__.py``), the one way to build a config."""
+    unknown = sorted(set(settings) - {f.name for f in dataclasses.fields(config_cls)})
     need(not unknown, f"{', '.join(flag(k) for k in unknown)} is not a setting of --model {model}")
-    return family.Config(model=model, **{**family.presets.get(model, {}), **settings})
+    return config_cls(model=model, **{**presets.get(model, {}), **settings})
 
 
 def cli_fields(config_cls) -> list[dataclasses.Field]:

@@ -1,6 +1,9 @@
 """The 2-D playground (the dashboard's GAN Lab page): a small MLP GAN on a mixture of Gaussians, trained
 a few steps at a time so a page can draw it live.
 
+It trains through the one training loop (:class:`~toolkit.training.Trainer`, the ``gan`` family's ``mlp``
+model on 2-D points, on the CPU, with the page's thread count), a few steps per call of :meth:`train`.
+
 What it shows, each as a plain function of the current nets:
 
 * :meth:`Playground.decision_surface`: D's output over the plane (for the log-loss games the probability
@@ -10,7 +13,8 @@ What it shows, each as a plain function of the current nets:
 * :meth:`Playground.quality`: modes covered and the share of good samples (``toolkit.data.mode_quality``).
 
 Losses: ``minimax`` and ``nonsaturating`` (Goodfellow et al. 2014), ``hinge``, and ``wgan-gp`` (the
-Wasserstein critic with a gradient penalty of 10, Gulrajani et al. 2017), all from ``toolkit.losses``.
+Wasserstein critic with a gradient penalty of 10 and 5 critic steps per generator step, Adam(0, 0.9):
+the wgan-gp preset, Gulrajani et al. 2017), all from ``toolkit.losses``.
 """
 
 from __future__ import annotations
@@ -21,9 +25,8 @@ import torch
 
 from .data.toy import mixture_means, mode_quality, sample_mixture
 from .errors import ToolkitError
-from .losses import LOSSES
-from .models.mlp import MLPDiscriminator, MLPGenerator
-from .regularizers import gradient_penalty
+from .families import config_for
+from .training import Trainer
 
 PLAYGROUND_LOSSES = ("nonsaturating", "minimax", "hinge", "wgan-gp")
 
@@ -35,7 +38,7 @@ class PlaygroundSettings:
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     z_dim: int = 2
-    hidden: int = 128
+    hidden: int = 128  # units of each hidden layer of G and D (the mlp model's 2 x --width on points)
     batch_size: int = 256
     seed: int = 0
 
@@ -46,48 +49,51 @@ class Playground:
         if s.loss not in PLAYGROUND_LOSSES:
             raise ToolkitError(f"unknown loss {s.loss!r}; choose one of {', '.join(PLAYGROUND_LOSSES)}")
         mixture_means(s.data)  # validates the name
-        torch.manual_seed(s.seed)
-        self.G = MLPGenerator(s.z_dim, (2,), hidden=s.hidden, tanh_output=False)
-        self.D = MLPDiscriminator((2,), hidden=s.hidden)
-        betas = (0.0, 0.9) if s.loss == "wgan-gp" else (0.5, 0.999)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s.lr_d, betas=betas)
-        self.loss = LOSSES["wasserstein" if s.loss == "wgan-gp" else s.loss]
-        self.real = sample_mixture(s.data, 20_000, seed=s.seed).x
+        game = {"model": "wgan-gp"} if s.loss == "wgan-gp" else {"model": "mlp", "loss": s.loss}
+        config = config_for(
+            game.pop("model"),
+            **game,
+            data=s.data,
+            lr_g=s.lr_g,
+            lr_d=s.lr_d,
+            z_dim=s.z_dim,
+            width=s.hidden // 2,
+            batch_size=s.batch_size,
+            seed=s.seed,
+            steps=10**9,  # trained a few steps per call, for as long as the page is open
+            ema=0.0,
+            log_every=10**9,  # one row per train() call: the call's means
+            sample_every=0,
+            checkpoint_every=0,
+            device="cpu",
+            threads=torch.get_num_threads(),  # the page's; the loop would otherwise take every core
+        )
+        self.real = sample_mixture(s.data, 20_000, seed=s.seed)
+        self.trainer = Trainer(config, data=self.real, progress=False)
+        self.real = self.real.x
+        self.G, self.D = self.trainer.family.nets["G"], self.trainer.family.nets["D"]
         self.fixed_z = torch.randn(512, s.z_dim, generator=torch.Generator().manual_seed(s.seed + 1))
-        self.step = 0
+        self.loss = self.trainer.family.loss
         self.history: list[dict] = []
 
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
     def set_rates(self, lr_g: float, lr_d: float) -> None:
-        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        if (lr_g, lr_d) != (self.settings.lr_g, self.settings.lr_d):
+            self.trainer.steer(lr_g=lr_g, lr_d=lr_d)
         self.settings.lr_g, self.settings.lr_d = lr_g, lr_d
 
     def train(self, steps: int) -> dict:
-        """``steps`` updates of D then G (WGAN-GP: 5 critic updates per G update); returns the last losses."""
-        n = self.settings.batch_size
-        for _ in range(steps):
-            for _ in range(5 if self.settings.loss == "wgan-gp" else 1):
-                real = self.real[torch.randint(len(self.real), (n,))]
-                with torch.no_grad():
-                    fake = self.G(torch.randn(n, self.settings.z_dim))
-                loss_d = self.loss.d_loss(self.D(real), self.D(fake))
-                if self.settings.loss == "wgan-gp":
-                    loss_d = loss_d + gradient_penalty(self.D, real, fake, 10.0)[0]
-                self.opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                self.opt_d.step()
-            loss_g = self.loss.g_loss(self.D(self.G(torch.randn(n, self.settings.z_dim))))
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g.step()
-            self.step += 1
+        """``steps`` training steps of the loop (D, then G; WGAN-GP: 5 critic updates per G update); returns
+        their mean losses, the modes covered and the share of good samples."""
+        logged = self.trainer.fit(until=self.trainer.step + steps)[-1]
         q = self.quality()
         row = {
             "step": self.step,
-            "loss_d": loss_d.item(),
-            "loss_g": loss_g.item(),
+            "loss_d": logged["loss_d"],
+            "loss_g": logged["loss_g"],
             "modes": q.modes_covered,
             "good": q.high_quality,
         }

@@ -133,6 +133,11 @@ class BatchSampler:
         self.epoch, self.position = 0, 0
         self._perm = self._permutation(0)
 
+    def use_channels_last(self) -> None:
+        """Keep the images in channels-last (NHWC) memory; batches are slices of them."""
+        if self.x.dim() == 4:
+            self.x = self.x.contiguous(memory_format=torch.channels_last)
+
     def _permutation(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         return torch.randperm(self.n, generator=g).to(self.x.device)

@@ -139,6 +139,10 @@ class PairSampler:
         self.sides = {"A": [0, 0], "B": [0, 0]}  # epoch, position
         self.perms = {s: self._permutation(s, 0) for s in self.sides}
 
+    def use_channels_last(self) -> None:
+        """Keep both domains' images in channels-last (NHWC) memory; batches are slices of them."""
+        self.a, self.b = (x.contiguous(memory_format=torch.channels_last) for x in (self.a, self.b))
+
     def _permutation(self, side: str, epoch: int) -> torch.Tensor:
         n = len(self.a) if side == "A" or self.paired else len(self.b)
         offset = 0 if side == "A" or self.paired else 7_919

@@ -11,12 +11,15 @@ family            models
 ================  ==============================================================================
 
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
-with a one-line description. Adding a family: write its module (see docs/architecture.md), then add it
-to ``FAMILIES`` below; the training loop, the command line and the dashboard pick it up from here.
+with a one-line description; ``config_for("wgan-gp", steps=500)`` builds a model's config (the family's
+defaults, the model's preset, then the settings given). Adding a family: write its module (see
+docs/architecture.md), then add it to ``FAMILIES`` below; the training loop, the command line and the
+dashboard pick it up from here.
 """
 
 from __future__ import annotations
 
+from ..config import build_config
 from ..errors import ToolkitError
 from .base import DataSpec, Family, Phase
 from .cyclegan import CycleGANConfig, CycleGANFamily
@@ -39,6 +42,13 @@ def family_for(model: str) -> type[Family]:
     raise ToolkitError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
 
 
+def config_for(model: str, **settings):
+    """The one way to build a config: ``model``'s family config with the model's preset applied, then
+    ``settings`` (they win). Validate it (or train it) to check the values."""
+    family = family_for(model)
+    return build_config(family.Config, model, family.presets, settings)
+
+
 __all__ = [
     "FAMILIES",
     "MODELS",
@@ -46,6 +56,7 @@ __all__ = [
     "Family",
     "Phase",
     "family_for",
+    "config_for",
     "GANConfig",
     "GANFamily",
     "PGGANConfig",

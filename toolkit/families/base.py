@@ -11,7 +11,8 @@ A family declares, as class attributes:
 * ``name``, ``Config`` (a :class:`~toolkit.config.RunConfig` subclass with its defaults), ``models``
   (model names it trains, with one-line descriptions) and ``presets`` (per-model settings);
 * ``ema_nets``: the nets the loop keeps an exponential moving average of (used for samples);
-* ``steerable``: settings the dashboard may change while the run trains.
+* ``steerable``: settings the dashboard may change while the run trains; ``resumable``: settings that
+  may change on resume; ``progress_bar``: the logged values the progress bar shows.
 
 and implements :meth:`build_nets` (a classmethod: the nets from a config alone, so a trained run can be
 rebuilt for sampling without data), :meth:`phases`, :meth:`grid` (what sample grids show) and, when
@@ -72,6 +73,7 @@ class Family(ABC):
     ema_nets: ClassVar[tuple[str, ...]] = ()
     steerable: ClassVar[tuple[str, ...]] = ()
     resumable: ClassVar[tuple[str, ...]] = ()  # settings that may change on resume, beyond the loop's
+    progress_bar: ClassVar[tuple[str, ...]] = ("loss",)  # logged values the progress bar shows (prefixes)
 
     def __init__(self, config, data, device: torch.device, nets: dict[str, nn.Module] | None = None):
         self.config, self.data, self.device = config, data, device
@@ -92,6 +94,11 @@ class Family(ABC):
         from ..data import load_dataset
 
         return load_dataset(config.data, resolution=config.resolution, limit=config.limit, seed=config.seed)
+
+    @classmethod
+    def callbacks(cls, config) -> list:
+        """Callbacks the config turns on (measurements while training, e.g. the gan family's FID)."""
+        return []
 
     @classmethod
     def needs(cls, config) -> tuple[str, ...]:

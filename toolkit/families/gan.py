@@ -27,7 +27,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import ADA_TARGET, AUGMENTS, ForwardDiffusion, build_augment
-from ..config import RunConfig, need, need_at_least, need_learning_rate, option
+from ..config import (
+    POSITIVE,
+    RunConfig,
+    build_config,
+    flag,
+    need,
+    need_at_least,
+    need_learning_rate,
+    need_objective,
+    option,
+)
 from ..losses import LOSSES, AdversarialLoss, get_loss
 from ..models import CONDITIONAL, MODELS, build_models, is_conditional
 from ..models.conditional import balanced_labels
@@ -62,9 +72,59 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+# What makes a model the paper's (its preset sets it): a config without it trains another objective, so
+# validate() refuses it, e.g. GANConfig(model="wgan-gp") made without config_for (the plain GAN's loss).
+OBJECTIVES: dict[str, tuple[str, dict]] = {
+    "wgan": ("the Wasserstein loss with weight clipping", {"loss": "wasserstein", "clip": POSITIVE}),
+    "wgan-gp": (
+        "the Wasserstein loss with a gradient penalty",
+        {"loss": "wasserstein", "gp_weight": POSITIVE},
+    ),
+}
+
 
 @dataclass
-class GANConfig(RunConfig):
+class MeasuredConfig(RunConfig):
+    """Measurements of a noise-to-image generator while it trains (the gan family's; PGGAN's config extends
+    this too). They run as callbacks (:func:`measuring_callbacks`) and add their values to the logged rows."""
+
+    eval_every: int = option(0, "log fid/kid every N steps (0: never; a multiple of --log-every)")
+    eval_n: int = option(2000, "generated samples per --eval-every evaluation")
+    eval_features: str = option("fmnist-cnn", "feature extractor for --eval-every")
+    gap_every: int = option(
+        0, "log D's overfitting gap (training vs held-out reals) every N steps (0: never)"
+    )
+
+    def validate(self) -> "MeasuredConfig":
+        super().validate()
+        for name in ("eval_every", "gap_every"):
+            every = getattr(self, name)
+            need(
+                every >= 0 and every % self.log_every == 0,
+                f"{flag(name)} must be 0 or a multiple of --log-every ({self.log_every}), got {every}",
+            )
+        need(self.eval_n >= 2, f"--eval-n must be >= 2, got {self.eval_n}")
+        return self
+
+
+MEASURED_RESUMABLE = ("eval_every", "eval_n", "gap_every")  # may change on resume
+
+
+def measuring_callbacks(config: MeasuredConfig) -> list:
+    """The measurements the config turns on: the overfitting gap (``gap_every``), FID/KID (``eval_every``)."""
+    from ..metrics.evaluate import MetricsCallback  # here: the metrics' extractors are slow to import
+    from ..metrics.overfitting import OverfittingCallback
+
+    callbacks = []
+    if config.gap_every:
+        callbacks.append(OverfittingCallback(config.gap_every))
+    if config.eval_every:
+        callbacks.append(MetricsCallback(config.eval_every, config.eval_n, config.eval_features))
+    return callbacks
+
+
+@dataclass
+class GANConfig(MeasuredConfig):
     """Settings of the ``gan`` family (on top of the loop's :class:`RunConfig`).
 
     Defaults are chosen for sample quality per CPU-minute on a 2-core machine: a width-32 DCGAN at batch
@@ -102,6 +162,12 @@ class GANConfig(RunConfig):
     z_dim: int = option(64, "size of the latent vector z")
     width: int = option(32, "channels of the widest conv layer (DCGAN) or hidden-size unit (MLP)")
 
+    @classmethod
+    def for_model(cls, model: str, **settings) -> "GANConfig":
+        """config_for(model, ...) for a gan-family model (lessons 01-07 call it ``TrainConfig.for_model``)."""
+        need(model in MODELS, f"--model {model} is not a gan-family model; build its config with config_for")
+        return build_config(cls, model, PRESETS, settings)
+
     def validate(self) -> "GANConfig":
         super().validate()
         need(self.model in MODELS, f"--model {self.model} is not a gan-family model")
@@ -137,6 +203,8 @@ class GANConfig(RunConfig):
             f"--model {self.model} takes --resolution {allowed} (the toolkit resizes the images for you; "
             f"32 trains about 4x faster on a CPU), got {self.resolution}",
         )
+        if self.model in OBJECTIVES:  # after the values' own checks
+            need_objective(self, *OBJECTIVES[self.model])
         return self
 
 
@@ -147,7 +215,12 @@ class GANFamily(Family):
     presets = PRESETS
     ema_nets = ("G",)
     steerable = ("lr_g", "lr_d", "ada_target")
-    resumable = (*steerable, "beta1", "beta2")
+    resumable = (*steerable, "beta1", "beta2", *MEASURED_RESUMABLE)
+    progress_bar = ("loss", "d_real_acc")
+
+    @classmethod
+    def callbacks(cls, config: GANConfig) -> list:
+        return measuring_callbacks(config)
 
     @classmethod
     def build_nets(cls, config: GANConfig, spec: DataSpec) -> dict[str, nn.Module]:

@@ -25,12 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import RunConfig, need, need_at_least, need_learning_rate, need_positive, option
+from ..config import need, need_at_least, need_learning_rate, need_positive, option
 from ..errors import ToolkitError
 from ..losses import wasserstein_d_loss, wasserstein_g_loss
 from ..models.pggan import PGGANDiscriminator, PGGANGenerator, fade_in, pggan_resolutions
 from ..regularizers import gradient_penalty
 from .base import DataSpec, Family, Phase
+from .gan import MEASURED_RESUMABLE, MeasuredConfig, measuring_callbacks
 
 
 def stage_at(kimg: float, resolutions: list[int], stage_kimg: float, fade_kimg: float) -> tuple[int, float]:
@@ -77,7 +78,7 @@ class StageGenerator(nn.Module):
 
 
 @dataclass
-class PGGANConfig(RunConfig):
+class PGGANConfig(MeasuredConfig):
     """Settings of the ``pggan`` family. The paper's values unless said otherwise."""
 
     steps: int = option(3000, "total training steps")
@@ -123,7 +124,11 @@ class PGGANFamily(Family):
     }
     ema_nets = ("G",)
     steerable = ("lr_g", "lr_d")
-    resumable = (*steerable, "beta1", "beta2")
+    resumable = (*steerable, "beta1", "beta2", *MEASURED_RESUMABLE)
+
+    @classmethod
+    def callbacks(cls, config: PGGANConfig) -> list:
+        return measuring_callbacks(config)
 
     @classmethod
     def build_nets(cls, config: PGGANConfig, spec: DataSpec) -> dict[str, nn.Module]:

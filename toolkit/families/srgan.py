@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ..backbones import BACKBONES, load_backbone
-from ..config import RunConfig, need, need_learning_rate, option
+from ..config import POSITIVE, RunConfig, need, need_learning_rate, need_objective, option
 from ..data.super_resolution import SR_DATASETS, bicubic_upscale, load_super_resolution
 from ..errors import ToolkitError
 from ..losses import bce_d_loss, l1_loss, nonsaturating_g_loss
@@ -41,6 +41,12 @@ from .base import DataSpec, Phase
 from .translation import TranslationFamily, side_by_side
 
 SR_DATA_HELP = f"{', '.join(SR_DATASETS)}, or a folder/.zip of your own high-resolution images"
+
+# What tells the two models apart (their presets set it); a config without it trains the other one
+OBJECTIVES = {
+    "srresnet": ("a pixel or content loss with no discriminator", {"adversarial_weight": 0.0}),
+    "srgan": ("a content loss plus an adversarial term", {"adversarial_weight": POSITIVE}),
+}
 
 
 @dataclass
@@ -97,10 +103,7 @@ class SRGANConfig(RunConfig):
             self.pixel_weight + self.content_weight > 0,
             "--pixel-weight and --content-weight cannot both be 0: G would have no target to match",
         )
-        need(
-            self.eval_every == 0 and self.gap_every == 0,
-            "--eval-every and --gap-every score noise-to-image generators; lesson 11 scores super-resolution",
-        )
+        need_objective(self, *OBJECTIVES[self.model])  # after the values' own checks
         return self
 
 

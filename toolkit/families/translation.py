@@ -72,11 +72,6 @@ class TranslationConfig(RunConfig):
         )
         need(0 <= self.lr_decay <= 1, f"--lr-decay is a fraction of the run, in [0, 1]; got {self.lr_decay}")
         need(0 <= self.d_layers <= 4, f"--d-layers must be 0 (auto) or 1-4, got {self.d_layers}")
-        need(
-            self.eval_every == 0 and self.gap_every == 0,
-            "--eval-every and --gap-every score noise-to-image generators; a translator has neither "
-            "(lessons 09-10 score translations)",
-        )
 
 
 class TranslationFamily(Family):

@@ -271,7 +271,7 @@ class MetricsCallback:
         share = -(-self.n // world.size)  # ceil: equal shares (all_gather needs equal shapes)
         seed = cfg.seed + 7_919 * world.rank
         n = share if world.distributed else self.n
-        fake = generated_features(trainer.generator, cfg.z_dim, self._ext, n, seed)
+        fake = generated_features(trainer.family.generator, cfg.z_dim, self._ext, n, seed)
         if world.distributed:
             rows = torch.from_numpy(fake).to(trainer.device)
             fake = all_gather_rows(rows, world)[: self.n].cpu().numpy()

@@ -68,7 +68,7 @@ class OverfittingCallback:
         data = trainer.data
         row.update(
             overfitting_gap(
-                trainer.D,
+                trainer.family.nets["D"],
                 data.images(self.n),  # the same call for in-memory and streamed folders
                 self._held.images(self.n),
                 None if data.labels is None else data.labels[: self.n],

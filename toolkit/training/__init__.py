@@ -1,10 +1,12 @@
 """Training: the loop every family runs in (:class:`Trainer`), its callbacks and the EMA.
 
-``TrainConfig`` is the ``gan`` family's config (lessons 01-07); ``TrainConfig.for_model(name, ...)``
-returns any model's config with its preset, whatever its family.
+``config_for(model, **settings)`` builds any model's config (from the family registry). ``TrainConfig``
+is the ``gan`` family's config under the name lessons 01-07 use; ``TrainConfig.for_model(name, ...)``
+is ``config_for`` for its models.
 """
 
-from ..config import RunConfig, config_for
+from ..config import RunConfig
+from ..families import config_for
 from ..families.gan import PRESETS as MODEL_PRESETS
 from ..families.gan import GANConfig as TrainConfig
 from .callbacks import Callback

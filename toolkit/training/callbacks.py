@@ -1,4 +1,5 @@
-"""Callbacks: hooks a notebook, the dashboard or a measurement attaches to the loop."""
+"""Callbacks: hooks a notebook, the dashboard or a measurement attaches to the loop (a family adds its own
+measurements through ``Family.callbacks``)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,3 @@ class Callback:
     def on_sample(self, trainer, step: int, images: torch.Tensor) -> None: ...
 
     def on_end(self, trainer) -> None: ...
-
-
-def measuring_callbacks(config) -> list[Callback]:
-    """The measurements the config turns on: the overfitting gap (``gap_every``), FID/KID (``eval_every``)."""
-    from ..metrics.evaluate import MetricsCallback  # imported here: metrics imports the training API
-    from ..metrics.overfitting import OverfittingCallback
-
-    callbacks = []
-    if config.gap_every:
-        callbacks.append(OverfittingCallback(config.gap_every))
-    if config.eval_every:
-        callbacks.append(MetricsCallback(config.eval_every, config.eval_n, config.eval_features))
-    return callbacks

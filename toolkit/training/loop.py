@@ -50,7 +50,6 @@ from ..errors import ToolkitError
 from ..families import family_for
 from ..runs import LAST_CHECKPOINT, RunWriter, checkpoint_contents, config_contents, save_checkpoint
 from ..runtime import autocast_dtype, pick_device, set_threads, use_channels_last
-from .callbacks import measuring_callbacks
 from .checkpoint import restore_checkpoint_state, resume
 from .ema import EMA
 from .interval import IntervalStats, stop_if_diverged
@@ -64,8 +63,9 @@ class Trainer:
     (e.g. ``{"G": my_G, "D": my_D}``) instead of the family's. ``overwrite``: a ``run_dir`` that already
     holds a run is an error unless this is True; use :meth:`resume` to continue one.
 
-    What the loop does not have, the family does: ``trainer.G``, ``trainer.sample(...)``,
-    ``trainer.fixed_z`` are the family's attributes (see ``toolkit/families/gan.py``).
+    The family's own pieces are ``trainer.family``'s (``trainer.family.nets["G"]``, its phases); for the
+    lessons, what a noise-to-image family draws is also here: ``trainer.sample(...)``,
+    ``trainer.generator``, ``trainer.fixed_z`` / ``fixed_y`` and ``trainer.grid()``.
     """
 
     def __init__(
@@ -114,15 +114,12 @@ class Trainer:
             self.batches = self.data.sampler(config.batch_size, config.seed, self.device, rank, size)
         else:
             self.batches = BatchSampler(self.data, config.batch_size, config.seed, self.device, rank, size)
-        if self.channels_last:  # the images too: batches are slices of these tensors
-            for name in ("x", "a", "b"):
-                images = getattr(self.batches, name, None)
-                if images is not None and images.dim() == 4:
-                    setattr(self.batches, name, images.contiguous(memory_format=torch.channels_last))
+        if self.channels_last and hasattr(self.batches, "use_channels_last"):
+            self.batches.use_channels_last()  # the images too: batches are slices of them
         if self.world.distributed:  # ranks: start from rank 0's weights, then draw noise of their own
             broadcast_tensors(self._weights(), self.world)
             torch.manual_seed(config.seed + 1_000_003 * rank)
-        self.callbacks = [*measuring_callbacks(config), *callbacks]
+        self.callbacks = [*family_cls.callbacks(config), *callbacks]
         # everything is validated: only now may an earlier run's files in run_dir be replaced
         self.writer = (  # ranks: only rank 0 writes
             RunWriter(run_dir, fresh=not _resuming, overwrite=overwrite)
@@ -136,16 +133,33 @@ class Trainer:
         self.interval = IntervalStats()  # this logging interval's sums, on the device
         self.elapsed = 0.0  # seconds of training so far (across resumes)
 
-    def __getattr__(self, name: str):
-        """Attributes the loop does not have are the family's (``trainer.G``, ``trainer.sample``)."""
-        family = self.__dict__.get("family")
-        if family is None or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(family, name)
-
     def describe(self) -> dict:
         """config.json's content: the settings plus what the data turned out to be (runs.config_contents)."""
         return config_contents(self.config, self.family.name, self.data, self.data_passed_in, self.world.size)
+
+    # --- for the lessons: what the family draws (toolkit code asks trainer.family) ---------------
+    def sample(self, *args, **kwargs):
+        """The family's samples, e.g. ``trainer.sample(z)`` (see its ``sample``)."""
+        return self.family.sample(*args, **kwargs)
+
+    def grid(self):
+        """The family's sample grid: (images, images per row or None)."""
+        return self.family.grid()
+
+    @property
+    def generator(self):
+        """The family's generator to sample from (its EMA copy when there is one)."""
+        return self.family.generator
+
+    @property
+    def fixed_z(self):
+        """The family's fixed latents, from which its grids are drawn."""
+        return self.family.fixed_z
+
+    @property
+    def fixed_y(self):
+        """The family's fixed labels of a conditional grid (None otherwise)."""
+        return self.family.fixed_y
 
     # --- the loop ------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> list[dict]:
@@ -181,7 +195,7 @@ class Trainer:
                     row = self._log()
                     self._stop_agreed = any_rank(self.stop_requested, self.world, self.device)
                     bar.set_postfix(
-                        {k: f"{v:.3g}" for k, v in row.items() if k.startswith(("loss", "d_real_acc"))},
+                        {k: f"{v:.3g}" for k, v in row.items() if k.startswith(self.family.progress_bar)},
                         refresh=False,
                     )
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
@@ -258,7 +272,7 @@ class Trainer:
         if not self.world.is_main:  # ranks: grids are rank 0's
             return
         images, nrow = self.family.grid()
-        if self.writer is not None and self.data.kind != "points":
+        if self.writer is not None and images.dim() == 4:  # a batch of images (not 2-D points)
             self.writer.save_grid(self.step, images, nrow)
         for cb in self.callbacks:
             cb.on_sample(self, self.step, images)
