@@ -734,23 +734,20 @@ def cmd_bench(args) -> int:
     return 0
 
 
-class Stopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during a command other than train: it stops where it is (see ``main``)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
 def _stop_now(signum, frame) -> None:
+    from .outputs import STOPS, Stopped
+
+    STOPS.append(signum)  # read between images and steps (stop_point), should the exception be swallowed
     raise Stopped(signum)
 
 
 @contextlib.contextmanager
 def stop_on_signal():
-    """Ctrl-C and SIGTERM raise :class:`Stopped` wherever the command is (between two images or steps: the
+    """Ctrl-C and SIGTERM raise ``Stopped`` wherever the command is (between two images or steps: the
     work in hand is dropped, and ``toolkit/outputs.py`` removes what it had written); one that came while the
     toolkit was starting up stops it before any work. Only the main thread can take signals."""
+    from .outputs import STOPS, Stopped
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -763,6 +760,7 @@ def stop_on_signal():
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         STOP_REQUESTS.clear()
+        STOPS.clear()
 
 
 def main(argv: list[str] | None = None) -> int:

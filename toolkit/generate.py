@@ -16,6 +16,7 @@ from torch import nn
 from .errors import ToolkitError
 from .models import is_conditional
 from .models.conditional import check_labels
+from .outputs import stop_point
 from .runs import Run
 from .viz import to_uint8
 
@@ -42,6 +43,7 @@ def generate(
         labels = check_labels(labels, n, G.num_classes, "cpu")  # one label for all, or one per sample
     out = []
     for i in range(0, n, batch_size):
+        stop_point()  # Ctrl-C / SIGTERM from the command line
         zb = z[i : i + batch_size].to(device)
         out.append(
             (G(zb, labels[i : i + batch_size].to(device)) if labels is not None else G(zb)).float().cpu()

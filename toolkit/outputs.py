@@ -48,6 +48,22 @@ RUN_OWN = frozenset(
     }
 )
 PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")
+STOPS: list[int] = []  # Ctrl-C / SIGTERM received by a command (toolkit/__main__.py), read by stop_point
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a command other than train: it stops where it is (see toolkit/__main__.py)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_point() -> None:
+    """Stop here if a signal came. The signal handler raises at once too, but an exception raised inside
+    torch's C++ code or a finaliser can be swallowed: loops call this between images and steps."""
+    if STOPS:
+        raise Stopped(STOPS[-1])
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -211,6 +227,7 @@ class Staging:
         return staged
 
     def write(self, target: str | Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+        stop_point()
         with open(self.path(target), mode) as f:
             write(f)
 
@@ -219,8 +236,14 @@ class Staging:
             try:
                 if kind is None:
                     self._commit()
+            except OSError as error:
+                exc = error
             finally:
                 shutil.rmtree(self.root, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a folder made read-only meanwhile: nothing is left
+            raise ToolkitError(
+                f"cannot write {self.out} ({exc.strerror or exc}); free some space or choose another --out"
+            ) from None
 
     def _commit(self) -> None:
         staged = self.root / self.out.name

@@ -36,6 +36,7 @@ import torch
 
 from .backbones import Backbone
 from .errors import ToolkitError
+from .outputs import stop_point
 from .perceptual import perceptual_loss, style_grams, style_loss, total_variation_loss
 
 
@@ -75,6 +76,7 @@ def style_transfer(
     optimizer = torch.optim.Adam([image], lr=lr)
     history = []
     for step in range(1, steps + 1):
+        stop_point()  # Ctrl-C / SIGTERM from the command line
         optimizer.zero_grad(set_to_none=True)
         feats = backbone(image, list(dict.fromkeys([content_layer, *style_layers])))
         lc = perceptual_loss({content_layer: feats[content_layer]}, content_target)
