@@ -4,7 +4,17 @@ import math
 
 import torch
 
-from toolkit.alarms import collapse, divergence, overfitting, run_alarms
+from toolkit.alarms import (
+    CLASS_ENTROPY,
+    DUPLICATES,
+    EDGES,
+    SURE,
+    collapse,
+    collapse_measures,
+    divergence,
+    overfitting,
+    run_alarms,
+)
 
 
 def rows_of(**series):
@@ -53,3 +63,70 @@ def test_collapse_on_near_copies_or_few_classes():
     assert "few classes" in collapse(varied, real, two_classes).message
     all_classes = torch.nn.functional.one_hot(torch.arange(128) % 10, 10).float()
     assert collapse(varied, real, all_classes) is None
+
+
+def blobs(n: int, seed: int = 0) -> torch.Tensor:
+    """What a fresh GAN draws: one smooth blob with small variations, no edges to speak of."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 32), torch.linspace(-1, 1, 32), indexing="ij")
+    blob = torch.exp(-(xx**2 + yy**2) * 3) * 1.2 - 0.6
+    return blob.expand(n, 1, 32, 32) + 0.01 * torch.randn(n, 1, 32, 32, generator=g)
+
+
+def uncertain_few_classes(n: int) -> torch.Tensor:
+    """The classifier on blobs: unsure (top probability 0.45), its guesses in 5 of 10 classes, mostly one."""
+    probs = torch.full((n, 10), 0.55 / 9)
+    top = torch.tensor([8] * (n - 4 * (n // 16)) + [0, 2, 9, 3] * (n // 16))
+    probs[torch.arange(n), top] = 0.45
+    return probs
+
+
+def test_collapse_stays_quiet_early_in_training():
+    """A fresh run's blobs are close to each other and fall into few classes (the banner used to say "5
+    classes seen" on every new run); they have no structure yet, so nothing is judged."""
+    torch.manual_seed(0)
+    real = torch.rand(128, 1, 32, 32) * 2 - 1
+    early, probs = blobs(128), uncertain_few_classes(128)
+    measures = collapse_measures(early, real, probs)
+    assert measures["spread"] < DUPLICATES and measures["coverage"] < CLASS_ENTROPY  # the old alarms' view
+    assert measures["edges"] < EDGES and measures["sure"] < SURE and measures["classes"] == 5
+    assert collapse(early, real, probs) is None
+    history = [collapse_measures(blobs(128, seed=s), real, probs) for s in (1, 2)]  # blobs all along
+    assert collapse(early, real, probs, history) is None  # nothing rose, so nothing fell
+
+
+def test_collapse_compares_the_run_with_itself():
+    torch.manual_seed(0)
+    real = torch.rand(128, 1, 32, 32) * 2 - 1
+    varied = torch.rand(128, 1, 32, 32) * 2 - 1
+    all_classes = torch.nn.functional.one_hot(torch.arange(128) % 10, 10).float()
+    healthy = collapse_measures(varied, real, all_classes)
+    assert collapse(varied, real, all_classes, [healthy]) is None
+    alarm = collapse(blobs(128), real, uncertain_few_classes(128), [healthy])  # diversity fell since
+    assert (
+        alarm.kind == "collapse"
+        and "fell to" in alarm.message
+        and f"from {healthy['spread']:.2f}" in alarm.message
+    )
+    two_classes = torch.nn.functional.one_hot(torch.arange(128) % 2, 10).float() * 0.5 + 0.05
+    alarm = collapse(varied, real, two_classes, [healthy])
+    assert "class coverage fell to 0.30, from 1.00 earlier in this run" in alarm.message
+
+
+def test_collapse_stays_quiet_on_a_fresh_60_step_dcgan_run(tmp_path):
+    """The run from the issue: DCGAN on Fashion-MNIST, 60 steps at the default settings."""
+    from conftest import fashion_mnist_or_skip
+
+    fashion_mnist_or_skip()
+    from toolkit.data import load_dataset
+    from toolkit.generate import generate, load_generator
+    from toolkit.metrics.fmnist_cnn import load_fmnist_cnn
+    from toolkit.training import Trainer, config_for
+
+    Trainer(config_for("dcgan", steps=60, threads=1, sample_every=0), run_dir=tmp_path, progress=False).fit()
+    G, config = load_generator(tmp_path)
+    fake = generate(G, 256, config["z_dim"], seed=0)
+    real = load_dataset("fashion-mnist", resolution=32, limit=256).x[:256]
+    with torch.no_grad():
+        probs = load_fmnist_cnn()(fake).softmax(1)
+    assert collapse(fake, real, probs) is None, collapse_measures(fake, real, probs)

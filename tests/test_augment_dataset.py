@@ -267,18 +267,19 @@ def test_conditional_training_on_a_flat_folder_says_to_use_class_folders(tmp_pat
 
 def test_an_interrupted_write_leaves_no_folder(cgan_run, tmp_path, monkeypatch):
     from toolkit import augment_dataset as ad
+    from toolkit.outputs import Staging
 
     run, _ = cgan_run
     calls = []
-    real = ad.atomic_write
+    real = Staging.write
 
-    def failing(path, write, mode="wb"):
+    def failing(self, path, write, mode="wb"):
         calls.append(path)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return real(path, write, mode)
+        return real(self, path, write, mode)
 
-    monkeypatch.setattr(ad, "atomic_write", failing)
+    monkeypatch.setattr(Staging, "write", failing)
     with pytest.raises(ToolkitError, match="No space left"):
         ad.augment_dataset(run, "line", 5, tmp_path / "out")
     assert list(tmp_path.iterdir()) == [], "neither the folder nor its temporary twin remains"

@@ -54,7 +54,9 @@ def test_help_lists_models_datasets_and_flags():
     "args, message",
     [
         (["--model", "stylegan9"], "unknown model 'stylegan9'"),
-        (["--lr", "-0.1"], "--lr-g must be a positive number"),
+        (["--lr", "-0.1"], "--lr must be a positive number no larger than 1, got -0.1"),
+        (["--lr", "nan"], "--lr must be a positive number no larger than 1, got nan"),  # it said --lr-g
+        (["--lr-g", "nan"], "--lr-g must be a positive number"),
         (["--limit", "10", "--batch-size", "64"], "batch size 64 is larger than the dataset (10 samples"),
         (["--loss", "nope"], "invalid choice: 'nope'"),
         (["--steps", "0"], "--steps must be >= 1"),

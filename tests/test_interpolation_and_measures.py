@@ -236,8 +236,14 @@ def test_write_samples_as_a_folder_of_pngs(tmp_path, channels):
         'file,label,class\n000000_Dress.png,1,"(Dress)"\n000001_T-shirt-top.png,0,"T-shirt/top"\n'
         '000002_Dress.png,1,"(Dress)"\n'
     )
-    again = write_samples(x, tmp_path / "new" / "named", torch.tensor([1, 0, 1]), ["T-shirt/top", "(Dress)"])
-    assert again == named  # an existing folder is written into
+    with pytest.raises(
+        ToolkitError, match="named exists and is not empty; choose a new folder, or add --overwrite"
+    ):
+        write_samples(x, tmp_path / "new" / "named", torch.tensor([1, 0, 1]), ["T-shirt/top", "(Dress)"])
+    again = write_samples(
+        x, tmp_path / "new" / "named", torch.tensor([1, 0, 1]), ["T-shirt/top", "(Dress)"], overwrite=True
+    )
+    assert again == named  # an existing folder is written into only with overwrite
 
 
 def test_write_samples_as_one_grid_and_an_unwritable_place_is_one_line(tmp_path):
@@ -250,5 +256,7 @@ def test_write_samples_as_one_grid_and_an_unwritable_place_is_one_line(tmp_path)
     labelled = Image.open(write_samples(x, tmp_path / "rows.png", torch.tensor([0, 1, 0, 1]), ["a", "b"]))
     assert grid.size != labelled.size  # one row per class, named at its left
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ToolkitError, match=r"^cannot write samples to .*file/s.*; choose another --out$"):
+    with pytest.raises(
+        ToolkitError, match=r"^cannot write --out .*file/s: .*file is a file, not a folder; choose"
+    ):
         write_samples(x, tmp_path / "file" / "s")

@@ -270,7 +270,7 @@ def test_sample_to_an_unwritable_place_or_too_many_is_one_line(tmp_path, capsys)
     (tmp_path / "a-file").write_text("")
     for out in (tmp_path / "a-file" / "x.npz", tmp_path / "a-file" / "folder", tmp_path / "a-file" / "g.png"):
         assert main(["sample", "--run-dir", run, "--n", "4", "--out", str(out)]) == 2
-        assert "cannot write samples to" in capsys.readouterr().err
+        assert f"cannot write --out {out}: {tmp_path / 'a-file'} is a file" in capsys.readouterr().err
     assert main(["sample", "--run-dir", run, "--n", "100000000000", "--out", str(tmp_path / "s.npz")]) == 2
     assert "would need" in capsys.readouterr().err
     assert main(["sample", "--run-dir", run, "--n", "16", "--out", str(tmp_path / "grid.png")]) == 0
@@ -423,3 +423,321 @@ def test_a_truncated_checkpoint_or_one_from_another_model_is_one_line(tmp_path, 
     assert "does not match its config.json" in capsys.readouterr().err
     assert main(["train", *TINY, "--steps", "4", "--resume", "--run-dir", str(run)]) == 2
     assert "the checkpoint does not fit this model/config" in capsys.readouterr().err
+
+
+# --- the commands around training (issue 35): never lose the user's files, one line for bad input ---------
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from command_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("command-runs"))
+
+
+def files_of(folder: Path) -> dict:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def one_line(capsys, argv, message):
+    assert main(argv) == 2
+    # the command's own progress lines (stylize names its backbone) may come first; the error is one line
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err, err
+    err = err.splitlines()[-1]
+    assert err.startswith("error: "), err
+    assert message in err, err
+    return err
+
+
+def stylize_args(content, style, out):
+    """A one-step stylize on the toolkit's own backbone (its weights are in the package)."""
+    return [
+        "stylize",
+        "--content",
+        str(content),
+        "--style",
+        str(style),
+        "--out",
+        str(out),
+        "--steps",
+        "1",
+    ] + ["--size", "16", "--backbone", "fmnist-cnn"]
+
+
+@pytest.mark.parametrize("command", ["translate", "upscale"])
+def test_translate_and_upscale_never_write_into_or_over_their_inputs(runs, tmp_path, capsys, command):
+    from command_runs import write_images
+
+    photos = write_images(tmp_path / "photos", 3)
+    before = files_of(photos)
+    base = [command, "--run-dir", str(runs["pix2pix" if command == "translate" else "srresnet"])]
+    for overwrite in ([], ["--overwrite"]):
+        one_line(
+            capsys, [*base, "--input", str(photos), "--out", str(photos), *overwrite], "inside the input"
+        )
+        one_line(capsys, [*base, "--input", str(photos), "--out", str(photos / "out"), *overwrite], "inside")
+        single = [*base, "--input", str(photos / "img0.png"), "--out", str(photos), *overwrite]
+        one_line(capsys, single, f"would overwrite the input {photos / 'img0.png'}")
+    assert files_of(photos) == before
+    assert main([*base, "--input", str(photos / "img0.png"), "--out", str(tmp_path / "beside")]) == 0
+
+
+def test_stylize_never_writes_over_its_content_or_style(runs, tmp_path, capsys):
+    from command_runs import write_images
+
+    photos = write_images(tmp_path / "photos", 2, channels=3)
+    before = files_of(photos)
+    a, b = photos / "img0.png", photos / "img1.png"
+    one_line(capsys, [*stylize_args(a, b, a), "--overwrite"], f"would overwrite the input {a}")
+    one_line(capsys, [*stylize_args(a, b, b), "--overwrite"], f"would overwrite the input {b}")
+    assert files_of(photos) == before
+
+
+def writer_commands(runs, tmp_path) -> dict:
+    """command -> (its command line but --out, what it writes there: a file or a folder), for every command
+    that writes files."""
+    from command_runs import write_images
+
+    photos = write_images(tmp_path / "photos", 2, channels=3)
+    style = stylize_args(photos / "img0.png", photos / "img1.png", "")
+    return {
+        "translate": (["translate", "--run-dir", str(runs["pix2pix"]), "--input", str(photos)], "folder"),
+        "upscale": (["upscale", "--run-dir", str(runs["srresnet"]), "--input", str(photos)], "folder"),
+        "sample": (["sample", "--run-dir", str(runs["dcgan"]), "--n", "4"], ".png"),
+        "stylize": (style[:5] + style[7:], ".png"),
+        "report": (["report", "--run-dir", str(runs["dcgan"])], ".html"),
+        "augment-dataset": (
+            ["augment-dataset", "--run-dir", str(runs["cgan"]), "--classes", "line", "--per-class", "2"],
+            "new folder",
+        ),
+    }
+
+
+def out_and_target(tmp_path, kind):
+    """An --out for a command writing ``kind``, and the file it writes there (img0.png in a folder)."""
+    if "folder" in kind:
+        return tmp_path / "out", tmp_path / "out" / "img0.png"
+    return tmp_path / f"out{kind}", tmp_path / f"out{kind}"
+
+
+@pytest.mark.parametrize("command", ["translate", "upscale", "sample", "stylize", "report"])
+def test_an_existing_file_is_replaced_only_with_overwrite_and_then_named(runs, tmp_path, capsys, command):
+    argv, kind = writer_commands(runs, tmp_path)[command]
+    out, target = out_and_target(tmp_path, kind)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"the user's own file")
+    (target.parent / "keep.txt").write_text("kept")
+    one_line(capsys, [*argv, "--out", str(out)], f"{target} already exists; add --overwrite to replace it")
+    assert target.read_bytes() == b"the user's own file"
+    assert main([*argv, "--out", str(out), "--overwrite"]) == 0
+    assert f"replaced {target}" in capsys.readouterr().err
+    assert target.read_bytes().startswith(b"\x89PNG" if target.suffix == ".png" else b"<!DOCTYPE html>")
+    assert (target.parent / "keep.txt").read_text() == "kept"
+    assert not list(tmp_path.rglob("*.partial")), "no staging folder is left"
+
+
+def test_a_run_directorys_own_files_are_never_written_even_with_overwrite(runs, capsys):
+    run = runs["dcgan"]
+    grid = run / "samples" / "step_000002.png"
+    before = files_of(run)
+    sample = ["sample", "--run-dir", str(run), "--n", "4", "--overwrite", "--out"]
+    one_line(capsys, [*sample, str(grid)], f"would write into the run directory {run}'s own files")
+    one_line(capsys, [*sample, str(run / "samples")], "own files")
+    one_line(capsys, [*sample, str(run)], "is a run directory")
+    one_line(
+        capsys,
+        ["report", "--run-dir", str(run), "--overwrite", "--out", str(run / "samples" / "r.html")],
+        "own",
+    )
+    assert files_of(run) == before
+
+
+def test_two_inputs_with_one_name_and_an_out_inside_the_input_are_refused(runs, tmp_path, capsys):
+    from command_runs import write_images
+
+    photos = write_images(tmp_path / "photos", 1)
+    (photos / "img0.jpg").write_bytes((photos / "img0.png").read_bytes())
+    translate = ["translate", "--run-dir", str(runs["pix2pix"]), "--input", str(photos)]
+    one_line(capsys, [*translate, "--out", str(tmp_path / "out")], "would both be written to")
+    assert not (tmp_path / "out").exists()
+
+
+def test_sample_into_a_folder_of_older_files_says_what_it_replaced_and_kept(runs, tmp_path, capsys):
+    out = tmp_path / "samples"
+    out.mkdir()
+    for name in ("000000.png", "000001.png", "000002.png"):
+        (out / name).write_bytes(b"older")
+    sample = ["sample", "--run-dir", str(runs["dcgan"]), "--n", "2", "--out", str(out)]
+    one_line(capsys, sample, "exists and is not empty; choose a new folder, or add --overwrite")
+    assert main([*sample, "--overwrite"]) == 0
+    err = capsys.readouterr().err
+    assert f"replaced {out / '000000.png'}, {out / '000001.png'}; 1 other file(s) already in {out}" in err
+    assert (out / "000002.png").read_bytes() == b"older"
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--style-weight", "nan"),
+        ("--style-weight", "inf"),
+        ("--content-weight", "-inf"),
+        ("--tv-weight", "-1"),
+    ],
+)
+def test_stylize_refuses_weights_that_are_not_finite_and_non_negative(tmp_path, capsys, flag, value):
+    from command_runs import write_images
+
+    photos = write_images(tmp_path / "photos", 2, channels=3)
+    argv = [*stylize_args(photos / "img0.png", photos / "img1.png", tmp_path / "st.png"), f"{flag}={value}"]
+    one_line(capsys, argv, f"{flag} must be a finite number >= 0, got {float(value)}")
+    assert not (tmp_path / "st.png").exists()  # it used to write an all-black image
+
+
+def test_silently_wrong_uses_are_one_line(runs, tmp_path, capsys):
+    from command_runs import write_images
+
+    photos = write_images(tmp_path / "photos", 1)
+    upscale_run = [
+        "translate",
+        "--run-dir",
+        str(runs["srresnet"]),
+        "--input",
+        str(photos),
+        "--out",
+        str(tmp_path / "t"),
+    ]
+    one_line(capsys, upscale_run, "which enlarges images; use upscale for it")
+    one_line(
+        capsys,
+        ["sample", "--run-dir", str(runs["dcgan"]), "--out", str(tmp_path / "s.jpg")],
+        "not a .jpg file",
+    )
+    assert not (tmp_path / "s.jpg").exists()  # it used to become a folder
+    augment = ["augment-dataset", "--run-dir", str(runs["cgan"]), "--classes", "line", "--per-class", "2"]
+    one_line(
+        capsys, [*augment, "--candidates", "5", "--out", str(tmp_path / "a")], "--candidates counts only with"
+    )
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    "command", ["translate", "upscale", "stylize", "sample", "report", "augment-dataset"]
+)
+def test_an_unwritable_out_is_one_line_before_any_work(runs, tmp_path, capsys, monkeypatch, command):
+    import toolkit.stylize
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the optimisation ran before --out was checked")
+
+    monkeypatch.setattr(toolkit.stylize, "style_transfer", no_work)
+    (tmp_path / "a-file").write_text("x")
+    argv, kind = writer_commands(runs, tmp_path)[command]
+    out, _ = out_and_target(tmp_path / "a-file", kind)
+    one_line(capsys, [*argv, "--out", str(out)], f"{tmp_path / 'a-file'} is a file, not a folder")
+
+
+def test_upscale_shrink_below_the_scale_and_stylize_weights_that_are_not_a_checkpoint(runs, tmp_path, capsys):
+    from command_runs import write_images
+
+    tiny = write_images(tmp_path / "tiny", 1, size=3)
+    upscale = [
+        "upscale",
+        "--run-dir",
+        str(runs["srresnet"]),
+        "--input",
+        str(tiny),
+        "--out",
+        str(tmp_path / "u"),
+    ]
+    one_line(capsys, [*upscale, "--shrink"], "img0.png is 3x3 pixels; --shrink by 4 needs at least 16x16")
+    photos = write_images(tmp_path / "photos", 2, channels=3)
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    argv = [
+        *stylize_args(photos / "img0.png", photos / "img1.png", tmp_path / "st.png"),
+        "--weights",
+        str(tmp_path / "junk.pt"),
+    ]
+    one_line(capsys, argv, f"--weights {tmp_path / 'junk.pt'} is not a weight file of fmnist-cnn")
+    one_line(capsys, stylize_args(photos, photos / "img1.png", tmp_path / "st.png"), f"{photos} is a folder")
+
+
+def test_sample_and_eval_on_image_to_image_runs_point_to_translate_and_upscale(runs, tmp_path, capsys):
+    for run, use in (("pix2pix", "translate"), ("srresnet", "upscale")):
+        for argv in (["sample", "--out", str(tmp_path / "s")], ["eval"]):
+            err = one_line(capsys, [*argv, "--run-dir", str(runs[run])], f"python -m toolkit {use} --run-dir")
+            assert "--model" not in err
+
+
+def test_a_conditional_run_with_a_small_grid_trains_and_samples(runs, tmp_path):
+    assert (runs["cgan"] / "samples" / "step_000002.png").is_file()  # --grid-size 4: it used to fail here
+    assert main(["sample", "--run-dir", str(runs["cgan"]), "--n", "3", "--out", str(tmp_path / "s")]) == 0
+
+
+def test_too_many_samples_advise_the_commands_own_flags(runs, tmp_path, capsys):
+    sample = ["sample", "--run-dir", str(runs["dcgan"]), "--out", str(tmp_path / "s")]
+    err = one_line(capsys, [*sample, "--n", "100000000000"], "use a smaller --n")
+    assert "--resolution" not in err and "--limit" not in err
+    augment = [
+        "augment-dataset",
+        "--run-dir",
+        str(runs["cgan"]),
+        "--classes",
+        "line",
+        "--out",
+        str(tmp_path / "a"),
+    ]
+    err = one_line(capsys, [*augment, "--per-class", "100000000000"], "use a smaller --per-class")
+    assert "--resolution" not in err and "--limit" not in err
+
+
+def test_eval_after_the_data_folder_moved_says_so(runs, tmp_path, capsys):
+    import json
+    import shutil
+
+    moved = tmp_path / "run"
+    shutil.copytree(runs["dcgan"], moved)
+    config = json.loads((moved / "config.json").read_text())
+    config["data"] = str(tmp_path / "gone")
+    (moved / "config.json").write_text(json.dumps(config))
+    one_line(
+        capsys,
+        ["eval", "--run-dir", str(moved), "--n", "8", "--n-real", "8"],
+        f"{tmp_path / 'gone'} (named in",
+    )
+
+
+def test_every_flag_of_the_commands_has_help_and_the_bare_command_lists_them(capsys):
+    import argparse
+
+    from toolkit.__main__ import build_parser
+
+    sub = next(a for a in build_parser([])._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {action.option_strings[0]}"
+        for name, parser in sub.choices.items()
+        if name != "train"
+        for action in parser._actions
+        if action.option_strings and not action.help
+    ]
+    assert missing == []
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert all(
+        c in err
+        for c in ("train", "sample", "eval", "translate", "upscale", "stylize", "report", "augment-dataset")
+    )
+
+
+@pytest.mark.parametrize("command", ["translate", "upscale", "sample", "stylize", "report"])
+def test_a_full_disk_mid_write_is_one_line_and_leaves_nothing(runs, tmp_path, capsys, monkeypatch, command):
+    from toolkit.outputs import Staging
+
+    def full(self, path, write, mode="wb"):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Staging, "write", full)
+    argv, kind = writer_commands(runs, tmp_path)[command]
+    out, _ = out_and_target(tmp_path, kind)
+    one_line(capsys, [*argv, "--out", str(out)], f"cannot write {out} (No space left on device)")
+    assert not out.exists() and not list(tmp_path.glob(".*.partial"))

@@ -315,5 +315,6 @@ def test_translate_refuses_a_noise_run_and_a_missing_direction(tmp_path):
     ).fit()
     with pytest.raises(ToolkitError, match="--direction b2a is not available for pix2pix"):
         translate_images(tmp_path / "p2p", pairs / "A", tmp_path / "out", direction="b2a")
-    written = translate_images(tmp_path / "p2p", pairs / "A", tmp_path / "out")
+    written, replaced = translate_images(tmp_path / "p2p", pairs / "A", tmp_path / "out")
+    assert replaced == []
     assert sorted(p.name for p in written) == ["a.png", "b.png", "c.png", "d.png"]

@@ -1,6 +1,8 @@
 """The command line: ``python -m toolkit train|sample|eval ...`` (``--help`` on each lists everything).
 
-Bad input ends with exit status 2 and one line, ``error: <what is wrong and how to fix it>``.
+Bad input ends with exit status 2 and one line, ``error: <what is wrong and how to fix it>``. Ctrl-C or
+SIGTERM: ``train`` finishes its step and checkpoints (exit 0); every other command stops at once, leaves no
+partial output (``toolkit/outputs.py``) and ends with one line and exit status 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ if __name__ == "__main__":
 
 import argparse
 import contextlib
+import math
 import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -50,6 +54,11 @@ def on_off(text: str) -> bool:
     if text.lower() not in value:
         raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
     return value[text.lower()]
+
+
+OVERWRITE_HELP = "replace files that already exist at --out (each is named); without it none is replaced"
+RUN_DIR_HELP = "the run directory (written by train) whose networks are used"
+DEVICE_HELP = "cpu (default), cuda, cuda:N or mps"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -132,16 +141,20 @@ def _add_sample(sub) -> None:
         help="write images from a run's generator",
         description="Write N images from a run's generator (EMA weights when present).",
     )
-    p.add_argument("--run-dir", required=True)
-    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--run-dir", required=True, help=RUN_DIR_HELP)
+    p.add_argument("--n", type=int, default=64, help="how many images (default %(default)s)")
     p.add_argument(
         "--out",
         required=True,
-        help="a folder for PNGs, a file ending in .npz (uint8 array), or one ending in .png (one grid)",
+        help="a new (or empty) folder for PNGs, a file ending in .npz (uint8 array), or one ending in .png "
+        "(one grid)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the latent vectors: the same seed, the same images"
+    )
     p.add_argument("--class", dest="cls", default=None, help="class index or name (conditional models)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
 def _add_eval(sub) -> None:
@@ -154,7 +167,7 @@ def _add_eval(sub) -> None:
         "RUN_DIR/evaluations.jsonl. Real features are cached on disk.",
         epilog="Extractors -- " + "; ".join(f"{k}: {v}" for k, v in EXTRACTORS.items()),
     )
-    p.add_argument("--run-dir", required=True)
+    p.add_argument("--run-dir", required=True, help=RUN_DIR_HELP)
     p.add_argument(
         "--extractor",
         default=None,
@@ -166,8 +179,8 @@ def _add_eval(sub) -> None:
     p.add_argument(
         "--weights", default=None, help="weight file for the extractor (e.g. the InceptionV3 .pth)"
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated and the real samples drawn")
+    p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
 def _add_translate(sub) -> None:
@@ -179,9 +192,12 @@ def _add_translate(sub) -> None:
         "at its own size when the network takes it (sides a multiple of 32 for pix2pix at 32 px, of 4 "
         "for CycleGAN); --resize scales every image to the training size instead.",
     )
-    p.add_argument("--run-dir", required=True)
+    p.add_argument("--run-dir", required=True, help="a pix2pix or cyclegan run directory")
     p.add_argument("--input", required=True, help="an image file, a folder or a .zip of images")
-    p.add_argument("--out", required=True, help="the folder the translated PNGs are written to")
+    p.add_argument(
+        "--out", required=True, help="the folder the translated PNGs are written to (not inside --input)"
+    )
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument(
         "--direction",
         default="a2b",
@@ -193,7 +209,7 @@ def _add_translate(sub) -> None:
         action="store_true",
         help="centre-crop each image to a square and scale it to the run's training resolution",
     )
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
 def _add_upscale(sub) -> None:
@@ -204,16 +220,19 @@ def _add_upscale(sub) -> None:
         "trained srresnet or srgan run, writing one PNG per input (same name, sub-folders kept) into --out. "
         "Large images are processed in overlapping tiles.",
     )
-    p.add_argument("--run-dir", required=True)
+    p.add_argument("--run-dir", required=True, help="an srresnet or srgan run directory")
     p.add_argument("--input", required=True, help="an image file, a folder or a .zip of images")
-    p.add_argument("--out", required=True, help="the folder the upscaled PNGs are written to")
+    p.add_argument(
+        "--out", required=True, help="the folder the upscaled PNGs are written to (not inside --input)"
+    )
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     p.add_argument(
         "--shrink",
         action="store_true",
         help="first shrink each image by the scale (bicubic, as in training), to compare with the original",
     )
     p.add_argument("--tile", type=int, default=64, help="tile side in input pixels (default %(default)s)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
 def _add_stylize(sub) -> None:
@@ -228,12 +247,29 @@ def _add_stylize(sub) -> None:
     )
     p.add_argument("--content", required=True, help="the image whose content is kept")
     p.add_argument("--style", required=True, help="the image whose style (textures, colours) is taken")
-    p.add_argument("--out", required=True, help="the .png file to write")
+    p.add_argument("--out", required=True, help="the .png file to write (not --content or --style)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it already exists")
     p.add_argument("--steps", type=int, default=200, help="optimisation steps (default %(default)s)")
     p.add_argument("--size", type=int, default=256, help="longest side of the output (default %(default)s)")
-    p.add_argument("--content-weight", type=float, default=1.0)
-    p.add_argument("--style-weight", type=float, default=1e5)
-    p.add_argument("--tv-weight", type=float, default=0.1)
+    p.add_argument(
+        "--content-weight",
+        type=float,
+        default=1.0,
+        help="weight of keeping --content's features (default %(default)s; about 1e4 holds the layout)",
+    )
+    p.add_argument(
+        "--style-weight",
+        type=float,
+        default=1e5,
+        help="weight of matching --style's Gram matrices (default %(default)g; only its ratio to the "
+        "content weight matters)",
+    )
+    p.add_argument(
+        "--tv-weight",
+        type=float,
+        default=0.1,
+        help="weight of smoothness, against pixel noise (default %(default)s)",
+    )
     p.add_argument(
         "--backbone",
         default=None,
@@ -241,8 +277,8 @@ def _add_stylize(sub) -> None:
         help="default: vgg16, else vgg19, when its ImageNet weights are on this machine; else fmnist-cnn",
     )
     p.add_argument("--weights", default=None, help="weight file of --backbone (default: its usual place)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
 def _add_report(sub) -> None:
@@ -252,12 +288,13 @@ def _add_report(sub) -> None:
         description="Write a run's settings, curves, sample grids, scores and events into one HTML file that "
         "opens anywhere, offline included (plotly's JavaScript and the images are embedded).",
     )
-    p.add_argument("--run-dir", required=True)
-    p.add_argument("--out", required=True, help="the .html file to write")
+    p.add_argument("--run-dir", required=True, help="the run directory to describe")
+    p.add_argument("--out", required=True, help="the .html file to write (outside the run's own files)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it already exists")
 
 
 def _add_augment_dataset(sub) -> None:
-    from .augment_dataset import FILTERS
+    from .augment_dataset import CANDIDATES, FILTERS
 
     p = sub.add_parser(
         "augment-dataset",
@@ -267,7 +304,7 @@ def _add_augment_dataset(sub) -> None:
         "back as labelled data. --filter draws --candidates times as many and keeps the best by the "
         "run's D or by a classifier trained on the run's data. The folder appears whole or not at all.",
     )
-    p.add_argument("--run-dir", required=True)
+    p.add_argument("--run-dir", required=True, help="a cgan or acgan run directory")
     p.add_argument(
         "--classes", required=True, help="class names or indices, comma-separated: Dress,Coat or 3,4"
     )
@@ -276,10 +313,15 @@ def _add_augment_dataset(sub) -> None:
     p.add_argument(
         "--filter", default="none", choices=FILTERS, help="keep the best candidates (default none)"
     )
-    p.add_argument("--candidates", type=int, default=3, help="with --filter: draw this many per kept image")
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help=f"with --filter: draw this many per kept image (default {CANDIDATES})",
+    )
     p.add_argument("--filter-epochs", type=int, default=3, help="--filter classifier: its training epochs")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default %(default)s)")
+    p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
 def _add_bench(sub) -> None:
@@ -343,6 +385,8 @@ def _train(args) -> int:
     }
     model = vars(args).get("model")  # None unless typed
     if getattr(args, "lr", None) is not None:
+        if not (math.isfinite(args.lr) and 0 < args.lr <= 1):
+            raise ToolkitError(f"--lr must be a positive number no larger than 1, got {args.lr}")
         if "lr_g" in given or "lr_d" in given:
             raise ToolkitError("give either --lr or --lr-g/--lr-d, not both")
         given["lr_g"] = given["lr_d"] = args.lr
@@ -436,39 +480,62 @@ class FirstEstimate:
     def on_end(self, trainer) -> None: ...
 
 
+def generator_run_or_refuse(run_dir: str, command: str) -> None:
+    """A one-line error when ``run_dir`` holds a translator or an upscaler: they have no generator from noise,
+    and the command to use is translate or upscale."""
+    try:
+        config = Run(run_dir).config()
+    except ToolkitError:
+        return  # the command's own loading says what is wrong
+    use = {"translation": "translate", "super-resolution": "upscale"}.get(config.get("kind"))
+    if use:
+        raise ToolkitError(
+            f"{run_dir} is a {config.get('model')} run, which turns images into images; {command} needs a "
+            f"run that generates from noise. Use: python -m toolkit {use} --run-dir {run_dir} --input IMAGES "
+            "--out FOLDER"
+        )
+
+
 def cmd_sample(args) -> int:
-    from .generate import generate, load_generator, write_samples
+    from .data.base import check_memory
+    from .generate import class_index, generate, load_generator, sample_paths, write_samples
+    from .models import is_conditional
+    from .models.conditional import balanced_labels
+    from .outputs import check_outputs, replaced_note
 
     if args.n < 1:
         raise ToolkitError(f"--n must be >= 1, got {args.n}")
+    generator_run_or_refuse(args.run_dir, "sample")
     G, config = load_generator(args.run_dir, args.device)
-    from .data.base import check_memory
-
-    check_memory(args.n, tuple(config["sample_shape"]), f"--n {args.n}")
+    if config["kind"] != "images":
+        raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; use toolkit.generate in Python")
+    check_memory(args.n, tuple(config["sample_shape"]), f"--n {args.n}", "use a smaller --n")
     labels = None
     if args.cls is not None:
-        from .generate import class_index
-        from .models import is_conditional
-
         if not is_conditional(G):
             raise ToolkitError(
                 f"--class needs a conditional model (cgan, acgan); {args.run_dir} is a {config['model']}"
             )
         labels = torch.full((args.n,), class_index(args.cls, config["class_names"]))
-    else:
-        from .models import is_conditional
-        from .models.conditional import balanced_labels
-
-        if is_conditional(G):  # the generator's own default, made explicit so files can be named by class
-            labels = balanced_labels(args.n, G.num_classes)
+    elif is_conditional(G):  # the generator's own default, made explicit so files can be named by class
+        labels = balanced_labels(args.n, G.num_classes)
+    paths = sample_paths(args.out, args.n, labels, config.get("class_names"))
+    folder = paths[0] != Path(args.out).expanduser()
+    replaced = check_outputs(  # before any work
+        args.out, [(p, "") for p in paths], overwrite=args.overwrite, folder=folder, new_folder=folder
+    )
+    kept = 0
+    if folder and Path(args.out).is_dir():  # with --overwrite: the files already there that stay
+        kept = sum(1 for p in Path(args.out).iterdir() if p not in set(paths))
     images = generate(G, args.n, config["z_dim"], seed=args.seed, labels=labels)
-    if config["kind"] != "images":
-        raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; use toolkit.generate in Python")
-    out = write_samples(images, args.out, labels, config.get("class_names"))
+    out = write_samples(images, args.out, labels, config.get("class_names"), overwrite=args.overwrite)
     what = "" if args.cls is None else f" of class {config['class_names'][int(labels[0])]}"
     if args.cls is None and labels is not None:
         what = f" of {len(set(labels.tolist()))} classes (named in the files)"
-    print(f"wrote {args.n} images{what} from step {config['checkpoint_step']} to {out}", file=sys.stderr)
+    note = replaced_note(replaced) + (f"; {kept} other file(s) already in {out} were kept" if kept else "")
+    print(
+        f"wrote {args.n} images{what} from step {config['checkpoint_step']} to {out}{note}", file=sys.stderr
+    )
     return 0
 
 
@@ -480,10 +547,19 @@ def cmd_eval(args) -> int:
 
     if args.n < 2 or args.n_real < 2:
         raise ToolkitError("--n and --n-real must be at least 2")
+    from .data import DATASETS
+
     device = pick_device(args.device)
+    generator_run_or_refuse(args.run_dir, "eval")
     G, config = load_generator(args.run_dir, device)
     if config["kind"] != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points; score it with toolkit.data.mode_quality")
+    data = str(config["data"])
+    if data not in DATASETS and not Path(data).expanduser().exists():
+        raise ToolkitError(
+            f"the run's data {data} (named in {Path(args.run_dir) / 'config.json'}) is not there any more: "
+            "put it back, or score against the same images elsewhere with toolkit.metrics in Python"
+        )
     extractor = args.extractor
     if extractor is None:
         extractor, why = default_extractor(config["data"])
@@ -513,24 +589,30 @@ def cmd_eval(args) -> int:
 
 
 def cmd_translate(args) -> int:
+    from .outputs import replaced_note
     from .runtime import pick_device
     from .translate import translate_images
 
-    written = translate_images(
-        args.run_dir, args.input, args.out, args.direction, args.resize, pick_device(args.device)
+    device = pick_device(args.device)
+    written, replaced = translate_images(
+        args.run_dir, args.input, args.out, args.direction, args.resize, device, args.overwrite
     )
-    print(f"wrote {len(written)} translated image(s) ({args.direction}) to {args.out}", file=sys.stderr)
+    print(
+        f"wrote {len(written)} translated image(s) ({args.direction}) to {args.out}{replaced_note(replaced)}",
+        file=sys.stderr,
+    )
     return 0
 
 
 def cmd_upscale(args) -> int:
+    from .outputs import replaced_note
     from .runtime import pick_device
     from .upscale import upscale_images
 
-    written = upscale_images(
-        args.run_dir, args.input, args.out, args.shrink, args.tile, pick_device(args.device)
+    written, replaced = upscale_images(
+        args.run_dir, args.input, args.out, args.shrink, args.tile, pick_device(args.device), args.overwrite
     )
-    print(f"wrote {len(written)} upscaled image(s) to {args.out}", file=sys.stderr)
+    print(f"wrote {len(written)} upscaled image(s) to {args.out}{replaced_note(replaced)}", file=sys.stderr)
     return 0
 
 
@@ -538,17 +620,35 @@ def cmd_stylize(args) -> int:
     import torch
 
     from .backbones import best_backbone, load_backbone
+    from .outputs import Staging, check_outputs, replaced_note
     from .runtime import pick_device
-    from .stylize import read_image, save_image, style_transfer
+    from .stylize import png_writer, read_image, style_transfer
 
     if not str(args.out).lower().endswith(".png"):
         raise ToolkitError(f"--out {args.out} should end in .png")
     if args.size < 16:
         raise ToolkitError(f"--size must be at least 16 pixels, got {args.size}")
+    if args.steps < 1:
+        raise ToolkitError(f"--steps must be >= 1, got {args.steps}")
+    for name in ("content_weight", "style_weight", "tv_weight"):
+        weight = getattr(args, name)
+        if not math.isfinite(weight) or weight < 0:
+            raise ToolkitError(f"--{name.replace('_', '-')} must be a finite number >= 0, got {weight}")
     device = pick_device(args.device)
     content = read_image(args.content, args.size).to(device)
     style = read_image(args.style, args.size).to(device)
-    backbone = load_backbone(args.backbone or best_backbone(), device, args.weights)
+    # before the optimisation: where the result may go (not over --content or --style, nor an existing file)
+    replaced = check_outputs(args.out, inputs=[args.content, args.style], overwrite=args.overwrite)
+    name = args.backbone or best_backbone()
+    try:
+        backbone = load_backbone(name, device, args.weights)
+    except ToolkitError:
+        raise
+    except Exception as exc:  # a file that is not a checkpoint at all (torch.load's KeyError, ...)
+        raise ToolkitError(
+            f"--weights {args.weights} is not a weight file of {name} ({type(exc).__name__}); give the "
+            f"backbone's own .pt/.pth file, or leave --weights out"
+        ) from None
     torch.manual_seed(args.seed)
     print(
         f"backbone: {backbone.source}; {args.steps} steps at {content.shape[-1]}x{content.shape[-2]}",
@@ -564,10 +664,11 @@ def cmd_stylize(args) -> int:
         tv_weight=args.tv_weight,
     )
     first, last = result.history[0], result.history[-1]
-    save_image(result.image, args.out)
+    with Staging(args.out) as stage:
+        stage.write(args.out, png_writer(result.image))
     print(
         f"wrote {args.out}: style loss {first['style']:.3g} -> {last['style']:.3g}, content loss "
-        f"{last['content']:.3g}",
+        f"{last['content']:.3g}{replaced_note(replaced)}",
         file=sys.stderr,
     )
     return 0
@@ -578,25 +679,32 @@ def cmd_report(args) -> int:
 
     if not str(args.out).endswith((".html", ".htm")):
         raise ToolkitError(f"--out {args.out} should end in .html")
+    from .outputs import replaced_note
+
     try:
-        out = write_report(args.run_dir, args.out)
+        out, replaced = write_report(args.run_dir, args.out, args.overwrite)
     except OSError as exc:
         raise ToolkitError(f"cannot write {args.out} ({exc.strerror or exc}); choose another --out") from None
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB){replaced_note(replaced)}", file=sys.stderr)
     return 0
 
 
 def cmd_augment_dataset(args) -> int:
-    from .augment_dataset import augment_dataset
+    from .augment_dataset import CANDIDATES, augment_dataset
     from .runtime import pick_device
 
+    if args.candidates is not None and args.filter == "none":
+        raise ToolkitError(
+            "--candidates counts only with a filter: add --filter discriminator or classifier, or leave "
+            "--candidates out"
+        )
     counts = augment_dataset(
         args.run_dir,
         args.classes,
         args.per_class,
         args.out,
         args.filter,
-        args.candidates,
+        CANDIDATES if args.candidates is None else args.candidates,
         args.seed,
         pick_device(args.device),
         classifier_epochs=args.filter_epochs,
@@ -618,24 +726,67 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser(argv).parse_args(argv)
+def _stop_now(signum, frame) -> None:
+    from .outputs import STOPS, Stopped
+
+    STOPS.append(signum)  # read between images and steps (stop_point), should the exception be swallowed
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signal():
+    """Ctrl-C and SIGTERM raise ``Stopped`` wherever the command is (between two images or steps: the
+    work in hand is dropped, and ``toolkit/outputs.py`` removes what it had written); one that came while the
+    toolkit was starting up stops it before any work. Only the main thread can take signals."""
+    from .outputs import STOPS, Stopped
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _stop_now) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        commands = {
-            "train": cmd_train,
-            "sample": cmd_sample,
-            "eval": cmd_eval,
-            "translate": cmd_translate,
-            "upscale": cmd_upscale,
-            "stylize": cmd_stylize,
-            "report": cmd_report,
-            "augment-dataset": cmd_augment_dataset,
-            "bench": cmd_bench,
-        }
-        return commands[args.command](args)
+        if STOP_REQUESTS:
+            raise Stopped(STOP_REQUESTS[-1])
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        STOP_REQUESTS.clear()
+        STOPS.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser(argv)
+    if not (sys.argv[1:] if argv is None else argv):  # `python -m toolkit` alone: what it can do
+        print(parser.format_help(), file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    commands = {
+        "train": cmd_train,
+        "sample": cmd_sample,
+        "eval": cmd_eval,
+        "translate": cmd_translate,
+        "upscale": cmd_upscale,
+        "stylize": cmd_stylize,
+        "report": cmd_report,
+        "augment-dataset": cmd_augment_dataset,
+        "bench": cmd_bench,
+    }
+    try:
+        if args.command == "train":  # its own stop: the step finishes, a checkpoint is written
+            return cmd_train(args)
+        with stop_on_signal():
+            return commands[args.command](args)
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(
+            f"stopped by {name}: {args.command} did not finish, and left no partial output", file=sys.stderr
+        )
+        return 128 + signum
 
 
 if __name__ == "__main__":

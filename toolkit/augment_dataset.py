@@ -18,16 +18,16 @@ Filters (lesson 13): draw ``candidates`` x N images per class and keep the N tha
   batches) on the run's training data as config.json names it; the score is its p(y | x). In Python any
   trained classifier can be passed instead.
 
-The whole folder is written under a temporary name beside ``out`` and renamed into place at the end, so an
-interrupted call never leaves a half-filled ``out``; an ``out`` that exists and is not empty is refused.
+The whole folder is written under a hidden name beside ``out`` and renamed into place at the end, so an
+interrupted call never leaves a half-filled ``out`` (a stop removes the hidden folder; one left by a killed
+call is removed by the next call to the same ``out``); an ``out`` that exists and is not empty, lies in the
+run's data folder or in a run directory's own files is refused before any work (``toolkit/outputs.py``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -36,11 +36,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ToolkitError
-from .files import atomic_write, atomic_write_text
 from .generate import class_index, load_nets
+from .outputs import Staging, check_outputs
 from .viz import to_uint8
 
 FILTERS = ("none", "discriminator", "classifier")
+CANDIDATES = 3  # images drawn per kept one by a filter
 
 
 def folder_name(class_name: str) -> str:
@@ -158,13 +159,14 @@ def generate_classes(
     return torch.cat(images), torch.cat(labels), (torch.cat(kept_scores) if kept_scores else None)
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path, inputs: tuple = ()) -> None:
     if out.exists() and not out.is_dir():
         raise ToolkitError(f"--out {out} is a file; give a folder (it gets one sub-folder per class)")
     if out.is_dir() and any(out.iterdir()):
         raise ToolkitError(
             f"--out {out} exists and is not empty; choose a new folder (nothing is overwritten)"
         )
+    check_outputs(out, folder=True, inputs=inputs)
 
 
 def write_class_folders(
@@ -180,34 +182,21 @@ def write_class_folders(
 
     out = Path(out).expanduser()
     _check_out(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    except OSError as exc:
-        raise ToolkitError(f"cannot write to {out} ({exc.strerror or exc}); choose another --out") from None
     counts: dict[str, int] = {}
     try:
-        arr = to_uint8(images)
-        for img, label in zip(arr, labels.tolist()):
-            name = folder_name(class_names[label])
-            k = counts.get(name, 0)
-            counts[name] = k + 1
-            pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
-            atomic_write(tmp / name / f"gen_{k:06d}.png", lambda f, pil=pil: pil.save(f, format="PNG"))
-        if manifest is not None:
-            atomic_write_text(
-                tmp / "augment.json", json.dumps({**manifest, "counts": counts}, indent=1) + "\n"
-            )
-        tmp.chmod(0o755)
-        if out.is_dir():
-            out.rmdir()  # empty (checked above): replaced by the finished folder
-        tmp.rename(out)
+        with Staging(out) as stage:
+            arr = to_uint8(images)
+            for img, label in zip(arr, labels.tolist()):
+                name = folder_name(class_names[label])
+                k = counts.get(name, 0)
+                counts[name] = k + 1
+                pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
+                stage.write(out / name / f"gen_{k:06d}.png", lambda f, pil=pil: pil.save(f, format="PNG"))
+            if manifest is not None:
+                text = json.dumps({**manifest, "counts": counts}, indent=1) + "\n"
+                stage.write(out / "augment.json", lambda f: f.write(text), mode="w")
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise ToolkitError(f"cannot write to {out} ({exc.strerror or exc}); choose another --out") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return counts
 
 
@@ -246,7 +235,7 @@ def augment_dataset(
     per_class: int,
     out: str | Path,
     filter: str = "none",
-    candidates: int = 3,
+    candidates: int = CANDIDATES,
     seed: int = 0,
     device="cpu",
     classifier: nn.Module | None = None,
@@ -263,6 +252,7 @@ def augment_dataset(
     out = Path(out).expanduser()
     _check_out(out)  # before any work
     G, nets, config = load_conditional(run_dir, device)
+    _check_out(out, (config["data"],) if Path(str(config["data"])).expanduser().exists() else ())
     names = list(config["class_names"])
     wanted = parse_classes(classes, names)
     from .data.base import check_memory
@@ -271,6 +261,7 @@ def augment_dataset(
         per_class * len(wanted) * (candidates if filter != "none" else 1),
         tuple(config["sample_shape"]),
         f"--per-class {per_class}",
+        "use a smaller --per-class" + (" or --candidates" if filter != "none" else ""),
     )
     scorer = None
     if filter == "discriminator":

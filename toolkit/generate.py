@@ -16,9 +16,9 @@ from torch import nn
 
 from .errors import ToolkitError
 from .families import DataSpec, family_for
-from .files import atomic_write
 from .models import is_conditional
 from .models.conditional import check_labels
+from .outputs import stop_point
 from .runs import CONFIG, Run
 from .viz import to_uint8
 
@@ -76,6 +76,7 @@ def generate(
         labels = check_labels(labels, n, G.num_classes, "cpu")  # one label for all, or one per sample
     out = []
     for i in range(0, n, batch_size):
+        stop_point()  # Ctrl-C / SIGTERM from the command line
         zb = z[i : i + batch_size].to(device)
         out.append(
             (G(zb, labels[i : i + batch_size].to(device)) if labels is not None else G(zb)).float().cpu()
@@ -101,51 +102,79 @@ def class_index(value: str | int, class_names: list[str]) -> int:
     return names.index(text.lower())
 
 
+NOT_A_FOLDER = (".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".npy", ".zip", ".pt", ".csv")
+
+
+def _file_name(i: int, label: int | None, class_names: list[str] | None) -> str:
+    if label is None or not class_names:
+        return f"{i:06d}.png"
+    return f"{i:06d}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', class_names[label]).strip('-')}.png"
+
+
+def sample_paths(
+    out: str | Path, n: int, labels: torch.Tensor | None = None, class_names: list[str] | None = None
+) -> list[Path]:
+    """The files :func:`write_samples` writes for ``n`` images: ``out`` itself (.png, .npz), or the PNGs
+    (and labels.csv) in the folder ``out``; a one-line error for a file name it does not write."""
+    out = Path(out).expanduser()
+    if out.suffix.lower() in NOT_A_FOLDER:
+        raise ToolkitError(
+            f"--out {out}: sample writes a folder of PNGs, a .npz file or one .png grid, not a "
+            f"{out.suffix} file; choose one of those"
+        )
+    if out.suffix in (".png", ".npz"):
+        return [out]
+    named = labels is not None and bool(class_names)
+    names = [_file_name(i, int(labels[i]) if named else None, class_names) for i in range(n)]
+    return [out / name for name in names] + ([out / "labels.csv"] if named else [])
+
+
 def write_samples(
     images: torch.Tensor,
     out: str | Path,
     labels: torch.Tensor | None = None,
     class_names: list[str] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """A folder of PNGs (000000.png, ...; with labels 000000_Dress.png, ... and a labels.csv of file, label,
     class); or, when ``out`` ends in .npz, one file with a uint8 array ``images`` (N, C, H, W), and ``labels``
     and ``class_names`` when given; or, when it ends in .png, one grid image (with labels: one row per class,
-    named at its left)."""
+    named at its left). The folder must be new or empty, and a file new, unless ``overwrite``; everything
+    appears together at the end, or nothing (``toolkit/outputs.py``)."""
     from PIL import Image
 
-    from .viz import labelled_grid_png, save_grid
+    from .outputs import Staging, check_outputs
+    from .viz import grid_png, labelled_grid_png
 
-    out = Path(out)
+    out = Path(out).expanduser()
     named = labels is not None and bool(class_names)
+    paths = sample_paths(out, len(images), labels, class_names)
+    folder = out.suffix not in (".png", ".npz")
     try:
-        if out.suffix == ".png":
+        check_outputs(out, [(p, "") for p in paths], overwrite=overwrite, folder=folder, new_folder=folder)
+        with Staging(out) as stage:
+            if out.suffix == ".png":
+                data = labelled_grid_png(images, labels.cpu(), class_names) if named else grid_png(images)
+                stage.write(out, lambda f: f.write(data))
+                return out
+            arr = to_uint8(images)
+            if out.suffix == ".npz":
+                arrays = {"images": arr}
+                if labels is not None:
+                    arrays["labels"] = labels.cpu().numpy()
+                if named:
+                    arrays["class_names"] = np.array(class_names)
+                stage.write(out, lambda f: np.savez_compressed(f, **arrays))
+                return out
+            rows = ["file,label,class"]
+            for i, (img, path) in enumerate(zip(arr, paths)):
+                pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
+                stage.write(path, lambda f, pil=pil: pil.save(f, format="PNG"))
+                if named:
+                    label = int(labels[i])
+                    rows.append(f'{path.name},{label},"{class_names[label]}"')
             if named:
-                data = labelled_grid_png(images, labels.cpu(), class_names)
-                atomic_write(out, lambda f: f.write(data))
-            else:
-                save_grid(images, out)
-            return out
-        arr = to_uint8(images)
-        if out.suffix == ".npz":
-            arrays = {"images": arr}
-            if labels is not None:
-                arrays["labels"] = labels.cpu().numpy()
-            if named:
-                arrays["class_names"] = np.array(class_names)
-            atomic_write(out, lambda f: np.savez_compressed(f, **arrays))
-            return out
-        out.mkdir(parents=True, exist_ok=True)
-        rows = ["file,label,class"]
-        for i, img in enumerate(arr):
-            pil = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
-            name = f"{i:06d}.png"
-            if named:
-                label = int(labels[i])
-                name = f"{i:06d}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', class_names[label]).strip('-')}.png"
-                rows.append(f'{name},{label},"{class_names[label]}"')
-            pil.save(out / name)
-        if named:
-            atomic_write(out / "labels.csv", lambda f: f.write(("\n".join(rows) + "\n").encode()))
+                stage.write(out / "labels.csv", lambda f: f.write(("\n".join(rows) + "\n").encode()))
     except OSError as exc:
         raise ToolkitError(
             f"cannot write samples to {out} ({exc.strerror or exc}); choose another --out"

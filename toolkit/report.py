@@ -12,7 +12,6 @@ import html
 import json
 from pathlib import Path
 
-from .files import atomic_write_text
 from .runs import Run
 
 CURVES = [  # (title, keys): a chart appears when the run logged any of its keys
@@ -125,7 +124,15 @@ def run_report(run_dir: str | Path, max_grids: int = 4) -> str:
     )
 
 
-def write_report(run_dir: str | Path, out: str | Path) -> Path:
-    out = Path(out)
-    atomic_write_text(out, run_report(run_dir))
-    return out
+def write_report(run_dir: str | Path, out: str | Path, overwrite: bool = False) -> tuple[Path, list[Path]]:
+    """Write the report to ``out`` (an .html file); returns it and the file ``overwrite`` replaced, if any.
+    Never over an existing file without ``overwrite``, never into the run's own files
+    (``toolkit/outputs.py``); checked before the report is built."""
+    from .outputs import Staging, check_outputs
+
+    out = Path(out).expanduser()
+    replaced = check_outputs(out, overwrite=overwrite)
+    text = run_report(run_dir)
+    with Staging(out) as stage:
+        stage.write(out, lambda f: f.write(text), mode="w")
+    return out, replaced

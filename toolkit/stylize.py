@@ -26,6 +26,7 @@ which one it used.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -35,6 +36,7 @@ import torch
 
 from .backbones import Backbone
 from .errors import ToolkitError
+from .outputs import stop_point
 from .perceptual import perceptual_loss, style_grams, style_loss, total_variation_loss
 
 
@@ -62,6 +64,9 @@ def style_transfer(
     in [-1, 1] (the style image may have another size). ``init``: the starting image (default: content)."""
     if steps < 1:
         raise ToolkitError(f"--steps must be >= 1, got {steps}")
+    for name, weight in (("content", content_weight), ("style", style_weight), ("tv", tv_weight)):
+        if not math.isfinite(weight) or weight < 0:
+            raise ToolkitError(f"--{name}-weight must be a finite number >= 0, got {weight}")
     content_layer = content_layer or backbone.content
     style_layers = tuple(style_layers or backbone.style)
     with torch.no_grad():
@@ -71,6 +76,7 @@ def style_transfer(
     optimizer = torch.optim.Adam([image], lr=lr)
     history = []
     for step in range(1, steps + 1):
+        stop_point()  # Ctrl-C / SIGTERM from the command line
         optimizer.zero_grad(set_to_none=True)
         feats = backbone(image, list(dict.fromkeys([content_layer, *style_layers])))
         lc = perceptual_loss({content_layer: feats[content_layer]}, content_target)
@@ -102,6 +108,8 @@ def read_image(path: str | Path, max_side: int, channels: int = 3) -> torch.Tens
     from .data.folder import _to_8_bit, read_images, to_tensor
 
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ToolkitError(f"{path} is a folder; give one image file")
     if not path.is_file():
         raise ToolkitError(f"{path} does not exist; give an image file")
     _, img = next(read_images([(path.name, path.read_bytes)], path.parent))
@@ -115,15 +123,20 @@ def read_image(path: str | Path, max_side: int, channels: int = 3) -> torch.Tens
     return to_tensor([img], channels)
 
 
-def save_image(image: torch.Tensor, path: str | Path) -> Path:
-    """(1, C, H, W) in [-1, 1] -> a PNG, written atomically."""
+def png_writer(image: torch.Tensor) -> Callable:
+    """(1, C, H, W) in [-1, 1] -> a function writing it as a PNG into an open binary file."""
     from PIL import Image
-
-    from .files import atomic_write
 
     arr = ((image[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
     pil = Image.fromarray(arr[0] if arr.shape[0] == 1 else np.ascontiguousarray(arr.transpose(1, 2, 0)))
+    return lambda f: pil.save(f, format="PNG")
+
+
+def save_image(image: torch.Tensor, path: str | Path) -> Path:
+    """(1, C, H, W) in [-1, 1] -> a PNG, written atomically."""
+    from .files import atomic_write
+
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: pil.save(f, format="PNG"))
+    atomic_write(path, png_writer(image))
     return path

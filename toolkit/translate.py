@@ -5,21 +5,22 @@ convolutional: the U-Net needs sides that are multiples of 2^num_downs, e.g. 32;
 multiples of 4), converted to the channels the run was trained on (grey or RGB), one image at a time
 in eval mode, so a translation does not depend on the other files. ``resize=True`` instead centre-crops
 every image to a square and scales it to the training resolution, as training did. Outputs are PNGs
-named like the inputs (``shoe.jpg`` -> ``shoe.png``), sub-folders kept, each written atomically.
+named like the inputs (``shoe.jpg`` -> ``shoe.png``), sub-folders kept. What may be written where (never over
+an input, nor into an input folder, nor over an existing file without ``overwrite``) is checked before any
+work, and the PNGs appear together at the end, or none of them (``toolkit/outputs.py``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-import numpy as np
 import torch
 from torch import nn
 
 from .data.folder import IMAGE_EXTENSIONS, _to_8_bit, list_entries, read_images, square, to_tensor
 from .errors import ToolkitError
-from .files import atomic_write
 from .generate import load_nets
+from .outputs import Staging, check_outputs
 
 
 def load_translator(run_dir: str | Path, direction: str = "a2b", device="cpu") -> tuple[nn.Module, dict]:
@@ -30,6 +31,12 @@ def load_translator(run_dir: str | Path, direction: str = "a2b", device="cpu") -
 
     nets, config, _ = load_nets(run_dir, device)
     family = family_for(config["model"])
+    if config.get("kind") == "super-resolution":
+        raise ToolkitError(
+            f"{run_dir} is a {config['model']} run, which enlarges images; use upscale for it (it tiles "
+            "large images and limits the output size): python -m toolkit upscale --run-dir RUN --input ... "
+            "--out ..."
+        )
     if not issubclass(family, TranslationFamily):
         raise ToolkitError(
             f"{run_dir} is a {config['model']} run, which generates from noise; translate needs a pix2pix or "
@@ -56,15 +63,18 @@ def translate_images(
     direction: str = "a2b",
     resize: bool = False,
     device="cpu",
-) -> list[Path]:
-    """Translate an image file, a folder or a .zip of images into PNGs in ``out``; returns their paths.
-    Every input is checked (decodes, has a size the network takes) before anything is written."""
-    from PIL import Image
+    overwrite: bool = False,
+) -> tuple[list[Path], list[Path]]:
+    """Translate an image file, a folder or a .zip of images into PNGs in ``out``; returns their paths and
+    the existing files ``overwrite`` replaced. Every input is checked (decodes, has a size the network
+    takes), and so is every output (``toolkit/outputs.py``), before anything is written."""
+    from .stylize import png_writer
 
     G, config = load_translator(run_dir, direction, device)
     inputs, out = Path(inputs).expanduser(), Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise ToolkitError(f"--out {out} is a file; give a folder for the translated PNGs")
+    check_outputs(out, folder=True, inputs=[inputs])  # before reading the inputs
     if not inputs.exists():
         raise ToolkitError(f"--input {inputs} does not exist; give an image, a folder or a .zip of images")
     channels = G.in_channels
@@ -84,14 +94,11 @@ def translate_images(
                 f"it, or add --resize to centre-crop and scale every image to the training size "
                 f"{resolution}x{resolution}"
             )
-        tensors.append((rel, to_tensor([img], channels)))
-    written = []
-    for rel, x in tensors:
-        y = G(x.to(device)).float().cpu()[0]
-        arr = ((y.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
-        pil = Image.fromarray(arr[0] if arr.shape[0] == 1 else np.ascontiguousarray(arr.transpose(1, 2, 0)))
-        target = out / PurePosixPath(rel).with_suffix(".png")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, lambda f, pil=pil: pil.save(f, format="PNG"))
-        written.append(target)
-    return written
+        tensors.append((out / PurePosixPath(rel).with_suffix(".png"), rel, to_tensor([img], channels)))
+    replaced = check_outputs(
+        out, [(t, rel) for t, rel, _ in tensors], inputs=[inputs], overwrite=overwrite, folder=True
+    )
+    with Staging(out) as stage:
+        for target, _, x in tensors:
+            stage.write(target, png_writer(G(x.to(device)).float().cpu()))
+    return [t for t, _, _ in tensors], replaced

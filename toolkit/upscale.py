@@ -6,7 +6,9 @@ pixels that overlap by ``overlap`` pixels on every side; each tile's border (whe
 context) is thrown away and the centres are put side by side, so memory stays bounded and no seams show.
 ``shrink=True`` first shrinks each image by the scale (bicubic, as training did), so the output can be put
 beside the original to see what the network recovers. Outputs are PNGs named like the inputs, sub-folders
-kept, each written atomically, after every input has been checked.
+kept, written after every input and output has been checked (never over an input, nor into an input
+folder, nor over an existing file without ``overwrite``), and put in place together at the end
+(``toolkit/outputs.py``).
 
 Sizes: an input needs at least 4x4 pixels; the output may have at most ``MAX_OUTPUT_PIXELS`` pixels (so a
 mistaken 4x of a large photograph does not exhaust memory: use ``shrink`` or crop it first).
@@ -23,7 +25,8 @@ from .data.folder import _to_8_bit, to_tensor
 from .data.super_resolution import downscale
 from .errors import ToolkitError
 from .generate import load_nets
-from .stylize import save_image
+from .outputs import Staging, check_outputs
+from .stylize import png_writer
 from .translate import _inputs
 
 MAX_OUTPUT_PIXELS = 64_000_000
@@ -69,13 +72,16 @@ def upscale_images(
     shrink: bool = False,
     tile: int = 64,
     device="cpu",
-) -> list[Path]:
-    """Upscale an image file, a folder or a .zip of images into PNGs in ``out``; returns their paths."""
+    overwrite: bool = False,
+) -> tuple[list[Path], list[Path]]:
+    """Upscale an image file, a folder or a .zip of images into PNGs in ``out``; returns their paths and the
+    existing files ``overwrite`` replaced."""
     G, config = load_upscaler(run_dir, device)
     scale = int(config["scale"])
     inputs, out = Path(inputs).expanduser(), Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise ToolkitError(f"--out {out} is a file; give a folder for the upscaled PNGs")
+    check_outputs(out, folder=True, inputs=[inputs])  # before reading the inputs
     if not inputs.exists():
         raise ToolkitError(f"--input {inputs} does not exist; give an image, a folder or a .zip of images")
     if tile < 8:
@@ -85,6 +91,11 @@ def upscale_images(
         x = to_tensor([_to_8_bit(img)], G.in_channels)
         if shrink:
             h, w = x.shape[-2:]
+            if min(h, w) < scale * MIN_SIDE:
+                raise ToolkitError(
+                    f"{rel} is {w}x{h} pixels; --shrink by {scale} needs at least {scale * MIN_SIDE}x"
+                    f"{scale * MIN_SIDE} (to leave {MIN_SIDE}x{MIN_SIDE}): upscale it without --shrink"
+                )
             x = downscale(x[..., : h - h % scale, : w - w % scale], scale)
         h, w = x.shape[-2:]
         if min(h, w) < MIN_SIDE:
@@ -97,9 +108,11 @@ def upscale_images(
                 f"{rel} is {w}x{h} pixels: {scale}x would give {w * scale}x{h * scale}, over "
                 f"{MAX_OUTPUT_PIXELS:,} pixels; crop it, or add --shrink to upscale a shrunk copy"
             )
-        tensors.append((rel, x))
-    written = []
-    for rel, x in tensors:
-        y = upscale_tensor(G, x.to(device), scale, tile).cpu()
-        written.append(save_image(y, out / PurePosixPath(rel).with_suffix(".png")))
-    return written
+        tensors.append((out / PurePosixPath(rel).with_suffix(".png"), rel, x))
+    replaced = check_outputs(
+        out, [(t, rel) for t, rel, _ in tensors], inputs=[inputs], overwrite=overwrite, folder=True
+    )
+    with Staging(out) as stage:
+        for target, _, x in tensors:
+            stage.write(target, png_writer(upscale_tensor(G, x.to(device), scale, tile).cpu()))
+    return [t for t, _, _ in tensors], replaced

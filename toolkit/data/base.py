@@ -80,7 +80,12 @@ def fits_in_memory(n: int, sample_shape: tuple[int, ...]) -> bool:
     return have is None or n * math.prod(sample_shape) * 4 <= have / 2
 
 
-def check_memory(n: int, sample_shape: tuple[int, ...], what: str) -> None:
+def check_memory(
+    n: int,
+    sample_shape: tuple[int, ...],
+    what: str,
+    fix: str = "use a smaller --resolution or fewer images (--limit)",
+) -> None:
     """A one-line error, before anything is allocated, when ``n`` float32 samples would take more than half
     of this machine's memory (e.g. ``--resolution 100000``)."""
     import math
@@ -90,8 +95,7 @@ def check_memory(n: int, sample_shape: tuple[int, ...], what: str) -> None:
     need, have = n * math.prod(sample_shape) * 4, memory_bytes()
     raise ToolkitError(
         f"{what} would need {need / 2**30:.1f} GiB of memory ({n:,} samples of shape "
-        f"{tuple(sample_shape)}); this machine has {have / 2**30:.1f} GiB: use a smaller "
-        "--resolution or fewer images (--limit)"
+        f"{tuple(sample_shape)}); this machine has {have / 2**30:.1f} GiB: {fix}"
     )
 
 

@@ -260,7 +260,8 @@ class GANFamily(Family):
         self.loss: AdversarialLoss = get_loss(config.loss)
         # its own generator: drawing the fixed latents never moves the training RNG
         g = torch.Generator().manual_seed(config.seed + 2**20)
-        self.fixed_z = torch.randn(config.grid_size, config.z_dim, generator=g).to(device)
+        n = max(config.grid_size, 8) if self.conditional else config.grid_size  # conditional: 8 per class
+        self.fixed_z = torch.randn(n, config.z_dim, generator=g).to(device)
         self.fixed_y = None
         if self.conditional:  # one row of 8 per class, the same 8 latents in every row (style vs class)
             self.fixed_z = self.fixed_z[:8].repeat(self.num_classes, 1)
