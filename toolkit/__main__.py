@@ -404,6 +404,11 @@ def startup_summary(trainer) -> str:
         parts.append(f"{d.num_classes} classes")
     if skipped:
         parts.append(f"{skipped} files skipped (hidden, or not images)")
+    unreadable = d.info.get("unreadable") or []
+    if unreadable:
+        more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+        shown = ", ".join(unreadable[:5]) + more
+        parts.append(f"{len(unreadable)} unreadable images skipped ({shown}; named in config.json)")
     epochs = c.steps * c.batch_size / len(d)
     return (
         f"data {d.name}: {', '.join(parts)}; {c.model} on {trainer.device}, {c.steps:,} steps of batch "
