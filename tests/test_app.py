@@ -139,9 +139,13 @@ def test_pause_resume_steer_and_stop_a_job(tmp_path):
         jobs.pause_job(run)
         assert wait_for(lambda: jobs.job_state(run) == "paused", 10)
         n = len(Run(run).metrics())
-        time.sleep(2)
+        time.sleep(5)
         assert len(Run(run).metrics()) == n  # frozen
         jobs.resume_job(run)
+        assert wait_for(lambda: len(Run(run).metrics()) >= n + 3, 60)
+        times = [r["time"] for r in Run(run).metrics()]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert max(gaps) < 3.0, gaps  # the 5 s pause is not training time (5 steps take about 1 s)
         jobs.steer(run, lr_g=5e-4, lr_d=2e-4)
         assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()), 90)
         change = next(e for e in Run(run).events() if e["event"] == "changed")

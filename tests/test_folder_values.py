@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from toolkit.data.folder import find_unreadable, inspect_image_folder, load_image_folder
+from toolkit.data.folder import inspect_image_folder, load_image_folder, preview_images, survey_images
 from toolkit.errors import ToolkitError
 
 
@@ -312,10 +312,18 @@ def test_an_unreadable_file_is_skipped_and_named_until_half_of_the_images_fail(t
     assert data.info["unreadable"] == ["dogs/1.jpg"]
     assert data.labels.tolist() == [0, 0, 0, 1] and data.class_names == ["cats", "dogs"]
     assert [round(float(v)) for v in (data.x[:, 0, 0, 0] + 1) * 127.5] == [0, 100, 200, 50]
-    unreadable, checked = find_unreadable(tmp_path)
-    assert checked == 5 and [name for name, _ in unreadable] == ["dogs/1.jpg"]
-    assert unreadable[0][1].startswith(f"cannot read image dogs/1.jpg in {tmp_path} (")
-    assert find_unreadable(tmp_path, limit=3) == ([], 3)
+    survey = survey_images(tmp_path)
+    assert survey["checked"] == 5 and [name for name, _ in survey["unreadable"]] == ["dogs/1.jpg"]
+    assert survey["unreadable"][0][1].startswith(f"cannot read image dogs/1.jpg in {tmp_path} (")
+    assert survey["modes"] == {"L": 4} and survey["sides"] == [4, 4, 4, 4]
+    assert survey_images(tmp_path, limit=3)["unreadable"] == []
+    preview = preview_images(tmp_path, resolution=2, n=8)  # the 4 readable ones, as the model sees them
+    assert preview.shape == (4, 1, 2, 2) and [round(float(v)) for v in (preview[:, 0, 0, 0] + 1) * 127.5] == [
+        0,
+        100,
+        200,
+        50,
+    ]
     (tmp_path / "cats" / "2.png").write_bytes(b"x")  # 2 of 5: still trains, on 3
     assert load_image_folder(tmp_path, resolution=4).info["unreadable"] == ["cats/2.png", "dogs/1.jpg"]
     (tmp_path / "cats" / "1.png").write_bytes(b"x")  # 3 of 5: most of the folder

@@ -199,9 +199,9 @@ def test_a_zip_with_a_damaged_entry_names_the_file(tmp_path):
     data[at + 8] ^= 0xFF
     z.write_bytes(bytes(data))
     assert load_image_folder(z, resolution=8).info["unreadable"] == ["1.png"]  # skipped, named
-    from toolkit.data.folder import find_unreadable
+    from toolkit.data.folder import survey_images
 
-    assert find_unreadable(z)[0][0][1].startswith(f"cannot read image 1.png in {z} (BadZipFile")
+    assert survey_images(z)["unreadable"][0][1].startswith(f"cannot read image 1.png in {z} (BadZipFile")
 
 
 def test_an_image_too_large_to_decode_safely_is_one_line(tmp_path, monkeypatch):

@@ -331,7 +331,7 @@ def cmd_train(args) -> int:
 
 
 def _train(args) -> int:
-    from .jobs import Steering
+    from .jobs import PauseClock, Steering
     from .training import Trainer
 
     if not str(args.run_dir).strip():
@@ -361,6 +361,8 @@ def _train(args) -> int:
         FirstEstimate(trainer)
     )  # after the first logging interval: steps/s and time left
     trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
+    if trainer.world.is_main:
+        trainer.clock = PauseClock(run_dir)  # the dashboard's pauses are not training time
     if STOP_REQUESTS and not trainer.world.distributed:  # asked to stop while starting up: nothing lost
         trainer.writer.event("stopped", step=trainer.step, before_training=True)
         trainer.writer.close()

@@ -140,16 +140,35 @@ def check_readable_share(unreadable: list[tuple[str, str]], total: int, path: Pa
         )
 
 
-def find_unreadable(path: str | Path, limit: int | None = None) -> tuple[list[tuple[str, str]], int]:
-    """Decode the images of a folder or zip (the first ``limit`` of them) as training would: (the unreadable
-    ones as (name, one-line reason), how many were checked). For the dashboard's start form."""
+def survey_images(path: str | Path, limit: int | None = None) -> dict:
+    """Decode the images of a folder or zip (the first ``limit`` of them) as training would, for the
+    dashboard's start form: ``checked`` (how many), ``unreadable`` ((name, one-line reason) of each that does
+    not decode: training skips them), ``modes`` ({Pillow mode: count}) and ``sides`` (each readable image's
+    shorter side in pixels, before it is cropped and resized)."""
     path = Path(path).expanduser()
     entries, _ = list_entries(path)
     entries = entries[:limit] if limit is not None else entries
-    unreadable = []
-    for _ in read_images(entries, path, unreadable):
-        pass
-    return unreadable, len(entries)
+    unreadable, modes, sides = [], {}, []
+    for _, img in read_images(entries, path, unreadable):
+        modes[img.mode] = modes.get(img.mode, 0) + 1
+        sides.append(min(img.size))
+    return {"checked": len(entries), "unreadable": unreadable, "modes": modes, "sides": sides}
+
+
+def preview_images(path: str | Path, resolution: int, n: int = 8) -> torch.Tensor:
+    """The first ``n`` readable images of a folder or zip as the model will see them: cropped, resized and
+    converted (grey or RGB, decided from these ``n``), as (n, channels, resolution, resolution) in [-1, 1]."""
+    path = Path(path).expanduser()
+    entries, _ = list_entries(path)
+    images, modes = [], set()
+    for _, img in read_images(entries, path, unreadable=[]):
+        modes.add(img.mode)
+        images.append(square(_to_8_bit(img), resolution))
+        if len(images) == n:
+            break
+    if not images:
+        raise ToolkitError(f"no readable images in {path}")
+    return to_tensor(images, 1 if modes <= GREY_MODES else 3)
 
 
 def to_tensor(images: list[Image.Image], channels: int) -> torch.Tensor:
