@@ -489,6 +489,9 @@ def test_a_run_exports_its_report_from_the_dashboard(tmp_path, monkeypatch):
     next(b for b in at.button if b.label == "Prepare the report").click().run()
     assert not at.exception and not at.error
     assert len(at.get("download_button")) == 1
+    # made inside streamlit (whose plotly template draws curves in #000001, #000002...): still in colour
+    html = at.session_state["report_html"][1].decode()
+    assert '"colorway":["#636efa","#EF553B","#00cc96"' in html and "#000001" not in html
 
 
 def test_compare_runs_overlays_curves_and_shows_grids_at_the_same_step(tmp_path, monkeypatch):
