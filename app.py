@@ -222,9 +222,9 @@ with st.sidebar.expander("Start a new run", expanded=not runs or st.session_stat
             else:
                 st.session_state["run"] = name  # switch to it, also when it failed: its page shows why
                 with st.spinner("starting..."):  # a bad setting ends the job within seconds: say so here
-                    deadline = time.time() + 8
+                    deadline = time.time() + 20  # a busy machine takes seconds to import torch
                     while time.time() < deadline and jobs.job_state(root / name) == "running":
-                        if (root / name / "metrics.jsonl").exists():
+                        if (root / name / "config.json").exists():  # settings and data accepted
                             break
                         time.sleep(0.25)
                 if jobs.job_state(root / name) in ("crashed", "idle"):
@@ -266,28 +266,35 @@ def waiting_for_start():
     st.info("Starting: loading the data and building the networks...")
 
 
+def _rename(run_dir: Path) -> None:
+    """Button callbacks run before the widgets: they may switch the "Run" box to the renamed run."""
+    try:
+        new = jobs.rename_run(run_dir, st.session_state[f"rename_to-{run_dir}"].strip())
+    except ToolkitError as err:
+        st.session_state["manage_error"] = str(err)
+    else:
+        st.session_state["run"] = str(new.relative_to(root))
+
+
+def _delete(run_dir: Path) -> None:
+    try:
+        jobs.delete_run(run_dir)
+    except ToolkitError as err:
+        st.session_state["manage_error"] = str(err)
+    else:
+        st.session_state.pop("run", None)
+
+
 def delete_or_rename(run_dir: Path) -> None:
     """Delete or rename a run no job is training in (a failed start too: its name is free again)."""
-    with st.expander("Delete or rename this run"):
+    with st.expander("Delete or rename this run", expanded="manage_error" in st.session_state):
+        if "manage_error" in st.session_state:
+            st.error(st.session_state.pop("manage_error"))
         c1, c2 = st.columns(2)
-        new_name = c1.text_input("New name", run_dir.name, key="rename_to")
-        if c1.button("Rename", key="rename") and new_name != run_dir.name:
-            try:
-                jobs.rename_run(run_dir, new_name)
-            except ToolkitError as err:
-                c1.error(str(err))
-            else:
-                st.session_state["run"] = str((run_dir.parent / new_name).relative_to(root))
-                st.rerun()
-        sure = c2.checkbox(f"Yes, delete {run_dir.name} and all its files", key="delete_sure")
-        if c2.button("Delete", key="delete", disabled=not sure):
-            try:
-                jobs.delete_run(run_dir)
-            except ToolkitError as err:
-                c2.error(str(err))
-            else:
-                st.session_state.pop("run", None)
-                st.rerun()
+        c1.text_input("New name", run_dir.name, key=f"rename_to-{run_dir}")  # one box per run
+        c1.button("Rename", key="rename", on_click=_rename, args=(run_dir,))
+        sure = c2.checkbox(f"Yes, delete {run_dir.name} and all its files", key=f"delete_sure-{run_dir}")
+        c2.button("Delete", key="delete", disabled=not sure, on_click=_delete, args=(run_dir,))
 
 
 try:
