@@ -39,8 +39,24 @@ from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
 from toolkit.runs import LAST_CHECKPOINT, MetricsTail, Run, default_runs_root, list_runs, read_jsonl
 
-st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 torch.set_num_threads(1)  # training jobs run beside us: stay light
+
+
+def training_runs() -> None:
+    """The runs page: drawn by the rest of this file (below), after the navigation."""
+
+
+# the sidebar's page names (without this Streamlit lists this page under its file name, "app")
+nav_page = st.navigation(
+    [
+        st.Page(training_runs, title="Training runs", icon="📈", default=True),
+        st.Page("pages/GAN_playground.py", title="2-D playground", icon="🎯", url_path="GAN_playground"),
+    ]
+)
+if nav_page.title != "Training runs":
+    nav_page.run()
+    st.stop()
+st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 
 LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run's metrics
     ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
