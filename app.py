@@ -180,6 +180,11 @@ with st.sidebar.expander("Start a new run", expanded=not runs or st.session_stat
     defaults = form_defaults(model)  # the model's own, as python -m toolkit train uses them
     steps = st.slider("Steps", 50, 5000, min(defaults["steps"], 5000), step=50)
     batch = st.select_slider("Batch size", [4, 8, 16, 32, 64, 128, 256], value=defaults["batch_size"])
+    if own.strip() and not own_problem and not translation and found["images"] < batch:
+        own_problem = (
+            f"batch size {batch} is more than the {found['images']} readable images: choose a smaller one"
+        )
+        st.error(own_problem)
     lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)

@@ -556,7 +556,7 @@ def test_own_photos_with_a_corrupt_file_are_accepted_listing_it_and_a_stray_imag
     assert next(s for s in at.sidebar.select_slider if s.label == "Batch size").value == 64
     own = next(t for t in at.sidebar.text_input if t.label.startswith("...or your own images"))
     own.set_value(str(photos)).run()
-    assert not at.exception and not at.sidebar.error
+    assert not at.exception
     captions = [c.value for c in at.sidebar.caption]
     assert any(
         c.startswith("13 images in 3 classes (cat, coffee, rocket) (1 other files skipped)") for c in captions
@@ -565,6 +565,12 @@ def test_own_photos_with_a_corrupt_file_are_accepted_listing_it_and_a_stray_imag
     assert any(c.startswith("time: about ") and "2-core CPU" in c for c in captions), captions
     assert len(at.sidebar.get("image")) == 1  # the preview, as the model sees them
     assert next(s for s in at.sidebar.selectbox if s.label == "Data").disabled  # the path replaces it
+    assert (
+        at.sidebar.error[0].value == "batch size 64 is more than the 12 readable images: choose a smaller one"
+    )
+    assert next(b for b in at.sidebar.button if b.label == "Start training").disabled
+    next(s for s in at.sidebar.select_slider if s.label == "Batch size").set_value(8).run()
+    assert not at.sidebar.error
     assert not next(b for b in at.sidebar.button if b.label == "Start training").disabled
     shutil.copy(photos / "cat" / "0.jpg", photos / "stray.jpg")
     next(s for s in at.sidebar.select_slider if s.label == "Resolution").set_value(32).run()  # checks again

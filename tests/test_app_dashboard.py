@@ -33,7 +33,7 @@ def test_class_folders_with_a_corrupt_file_list_it_and_say_what_the_model_will_s
     _photo(tmp_path / "coffee" / "tiny.png", size=(20, 30))
     (tmp_path / "rocket" / "rocket_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     found = check_own_data(tmp_path, "cgan", 32)
-    assert found["problem"] is None and found["checked"] == 13
+    assert found["problem"] is None and found["checked"] == 13 and found["images"] == 12
     assert found["summary"] == "13 images in 3 classes (cat, coffee, rocket)"
     assert found["unreadable"] == ["rocket/rocket_corrupt.jpg"]
     assert found["notes"] == [

@@ -180,7 +180,7 @@ def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(t
     from toolkit.runs import Run
 
     browser_or_skip()
-    photos = class_folders(tmp_path / "photos", classes=("cat", "coffee", "rocket"), per_class=20, size=32)
+    photos = class_folders(tmp_path / "photos", classes=("cat", "coffee", "rocket"), per_class=25, size=32)
     (photos / "rocket" / "rocket_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     run = tmp_path / "mine"
     try:

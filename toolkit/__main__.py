@@ -354,6 +354,11 @@ def _train(args) -> int:
     else:
         # the model's paper settings (its preset) unless a flag the user typed sets them
         config = config_for(model or RunConfig().model, **given)
+        if getattr(config, "eval_every", 0) and "eval_features" not in given:  # as eval picks them
+            from .metrics.evaluate import default_extractor
+
+            config.eval_features, why = default_extractor(config.data)
+            print(f"--eval-every scores with {why}", file=sys.stderr)
         trainer = Trainer(config, run_dir=run_dir, progress=progress, overwrite=args.overwrite)
 
     say(trainer, startup_summary(trainer))

@@ -29,13 +29,14 @@ def _names(items: list[str], n: int = 3) -> str:
 def check_own_data(path: Path, model: str, resolution: int | None = None) -> dict:
     """What the folder or .zip at ``path`` gives ``model``: ``problem`` (one line saying what is wrong and
     what to do, or None), ``summary`` (one line: what is there), ``unreadable`` (names of images that do not
-    decode; training skips them), ``notes`` (conversions the model's view of the images implies) and
-    ``checked`` (how many files were decoded). Decodes up to :data:`FORM_CHECKS` images."""
+    decode; training skips them), ``notes`` (conversions the model's view of the images implies),
+    ``checked`` (how many files were decoded) and ``images`` (how many training will use). Decodes up to
+    :data:`FORM_CHECKS` images."""
     from .data.folder import inspect_image_folder, survey_images
     from .families.translation import TranslationFamily
     from .models import CONDITIONAL
 
-    out = {"problem": None, "summary": "", "unreadable": [], "notes": [], "checked": 0}
+    out = {"problem": None, "summary": "", "unreadable": [], "notes": [], "checked": 0, "images": 0}
     try:
         found = inspect_image_folder(path)
     except ToolkitError as err:
@@ -86,6 +87,7 @@ def check_own_data(path: Path, model: str, resolution: int | None = None) -> dic
     survey = survey_images(path, FORM_CHECKS)
     out["checked"] = survey["checked"]
     out["unreadable"] = [name for name, _ in survey["unreadable"]]
+    out["images"] = found["images"] - len(out["unreadable"])  # what training will use
     bad, total = len(survey["unreadable"]), survey["checked"]
     if bad and 2 * bad >= total:
         return {
