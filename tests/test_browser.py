@@ -166,6 +166,11 @@ def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
     assert not [e for e in errors if "page error" in e], errors
 
 
+def _slider(page, label: str):
+    """The handle of the (select) slider whose label starts with ``label``."""
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider").first
+
+
 def _body_has(page, text: str, timeout: int = 60_000) -> None:
     """Wait until the page's visible text contains ``text`` (the app redraws by itself: no reload)."""
     page.wait_for_function("t => document.body.innerText.includes(t)", arg=text, timeout=timeout)
@@ -191,6 +196,13 @@ def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(t
                 own.fill(str(photos))
                 own.press("Enter")
                 page.get_by_text("will be skipped: rocket/rocket_corrupt.jpg").wait_for(timeout=60_000)
+                # a light run on a busy CPU: resolution default -> 16 -> 32, batch 64 -> 32 -> 16
+                for label, keys in (("Resolution", ["ArrowRight"] * 2), ("Batch size", ["ArrowLeft"] * 2)):
+                    for key in keys:
+                        slider = _slider(page, label)
+                        slider.focus()
+                        slider.press(key)
+                        page.wait_for_timeout(1500)  # the rerun each key starts
                 name = page.get_by_role("textbox", name="Run name")
                 name.fill("mine")
                 name.press("Enter")
@@ -203,7 +215,7 @@ def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(t
                 page.get_by_role("button", name="Resume").click()
                 _body_has(page, "job: running")
                 page.get_by_text("Steer the running job").click()
-                steer = page.locator('[data-testid="stSlider"]').filter(has_text="lr_g").get_by_role("slider")
+                steer = _slider(page, "lr_g")
                 steer.focus()
                 steer.press("ArrowRight")
                 page.get_by_role("button", name="Apply").click()
@@ -226,6 +238,7 @@ def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(t
                 ) from None
         config = json.loads((run / "config.json").read_text())
         assert config["data_info"]["unreadable"] == ["rocket/rocket_corrupt.jpg"]
+        assert (config["resolution"], config["batch_size"]) == (32, 16)
         assert '"colorway":["#636efa","#EF553B","#00cc96"' in html and "#000001" not in html
         assert not [e for e in errors if "Traceback" in e or "page error" in e], errors
     finally:
