@@ -9,6 +9,7 @@ checkout (changeable in the sidebar) - runs started here, from a notebook, or fr
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -16,11 +17,19 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from dashboard.metrics_tail import MetricsTail
 from toolkit import jobs, viz
 from toolkit.alarms import run_alarms
 from toolkit.augment import ADA_TARGET, AUGMENTS
 from toolkit.config import flag
+from toolkit.dashboard import (
+    MetricsTail,
+    change_label,
+    check_own_data,
+    estimate_seconds,
+    form_defaults,
+    label_grid_rows,
+    marker_rows,
+)
 from toolkit.data import DATASETS, fashion_mnist
 from toolkit.data.super_resolution import SR_DATASETS
 from toolkit.data.translation import TRANSLATION_DATASETS
@@ -29,10 +38,26 @@ from toolkit.families import MODELS, config_for, family_for
 from toolkit.families.translation import TranslationFamily, side_by_side
 from toolkit.generate import load_generator
 from toolkit.losses import LOSSES
-from toolkit.runs import JOB, METRICS, TRAIN_LOG, Run, default_runs_root, list_runs
+from toolkit.runs import CONFIG, JOB, LAST_CHECKPOINT, METRICS, TRAIN_LOG, Run, default_runs_root, list_runs
 
-st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 torch.set_num_threads(1)  # training jobs run beside us: stay light
+
+
+def training_runs() -> None:
+    """The runs page: drawn by the rest of this file (below), after the navigation."""
+
+
+# the sidebar's page names (without this Streamlit lists this page under its file name, "app")
+nav_page = st.navigation(
+    [
+        st.Page(training_runs, title="Training runs", icon="📈", default=True),
+        st.Page("pages/GAN_playground.py", title="2-D playground", icon="🎯", url_path="GAN_playground"),
+    ]
+)
+if nav_page.title != "Training runs":
+    nav_page.run()
+    st.stop()
+st.set_page_config(page_title="GAN lessons dashboard", layout="wide")
 
 LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run's metrics
     ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
@@ -60,41 +85,17 @@ def readable_here(path: Path) -> bool:
     return any(base == path or base in path.parents for base in (ALLOWED_ROOT, Path.home().resolve()))
 
 
-def check_own_data(text: str, model: str) -> tuple[str | None, str]:
-    """(the resolved path, a one-line summary) for a folder or .zip typed into the start form, or (None, what
-    is wrong). Only paths under the user's home or the runs root are accepted; nothing is decoded here."""
-    from toolkit.data.folder import inspect_image_folder
-    from toolkit.models import CONDITIONAL
+@st.cache_data(max_entries=8, show_spinner="checking the images...")
+def own_data_check(path: str, model: str, resolution: int | None, changed: float) -> dict:
+    """toolkit.dashboard.check_own_data, once per folder, model and resolution (again when it changes)."""
+    return check_own_data(Path(path), model, resolution)
 
-    path = Path(text.strip()).expanduser().resolve()
-    if not readable_here(path):
-        return None, f"{path} is outside your home folder and the runs folder; copy the images there"
-    try:
-        found = inspect_image_folder(path)
-    except ToolkitError as err:
-        return None, str(err)
-    skipped = f" ({found['skipped']} other files skipped)" if found["skipped"] else ""
-    if family_for(model).name == "srgan":  # any images: random crops of them are the high-resolution side
-        if not found["images"]:
-            return None, f"no images in {path}{skipped}"
-        return str(
-            path
-        ), f"{found['images']} images; random crops of them are the high-resolution targets{skipped}"
-    if issubclass(family_for(model), TranslationFamily):
-        a, b = found["sides"]["A"], found["sides"]["B"]
-        if not (a and b):
-            return (
-                None,
-                f"{model} needs sub-folders A/ and B/ with images; {path} has {a} in A/ and {b} in B/",
-            )
-        return str(path), f"{a} images in A/, {b} in B/{skipped}"
-    if not found["images"]:
-        return None, f"no images in {path}{skipped}"
-    classes = found["classes"]
-    if model in CONDITIONAL and len(classes) < 2:
-        return None, f"{model} learns classes: put the images in one sub-folder per class ({path} has none)"
-    what = f" in {len(classes)} classes ({', '.join(classes[:6])}{', ...' if len(classes) > 6 else ''})"
-    return str(path), f"{found['images']} images{what if classes else ''}{skipped}"
+
+@st.cache_data(max_entries=4)
+def own_data_preview(path: str, resolution: int, changed: float) -> bytes:
+    from toolkit.data.folder import preview_images
+
+    return viz.grid_png(preview_images(path, resolution), nrow=8, scale=max(1, 96 // resolution))
 
 
 def log_tail(run_dir: Path, lines: int = 3) -> str:
@@ -124,7 +125,7 @@ if root != ALLOWED_ROOT and ALLOWED_ROOT not in root.parents:
     root = ALLOWED_ROOT
 runs = list_runs(root)
 
-with st.sidebar.expander("Start a new run", expanded=not runs):
+with st.sidebar.expander("Start a new run", expanded=not runs or st.session_state.get("form_open", False)):
     model0, data0 = default_data()
     model = st.selectbox("Model", list(MODELS), index=list(MODELS).index(model0))
     preset = config_for(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
@@ -136,11 +137,13 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     else:
         data_table = DATASETS
     data_names = list(data_table)
+    typed = st.session_state.get("own_data", "").strip()
     data = st.selectbox(
         "Data",
         data_names,
         index=data_names.index(data0),
         help="; ".join(f"{k}: {v}" for k, v in data_table.items()),
+        disabled=bool(typed),  # your own images below replace it
     )
     own = st.text_input(
         "...or your own images (a folder or .zip path)",
@@ -148,15 +151,6 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         help="flat for unconditional models; one sub-folder per class for cgan/acgan; sub-folders A/ and B/ "
         "for pix2pix (files paired by name) and cyclegan; any images for srresnet/srgan",
     )
-    own_path, own_problem = None, None
-    if own.strip():
-        own_path, summary = check_own_data(own, model)
-        if own_path is None:
-            own_problem = summary
-            st.error(summary)
-        else:
-            st.caption(summary)
-            data = own_path
     resolution = st.select_slider(
         "Resolution",
         ["default", 16, 32, 64, 128],
@@ -164,12 +158,34 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
         help="images are centre-cropped and resized to it; default: the dataset's own (folders: 64). On a "
         "CPU prefer 32 (a quarter of 64's pixels)",
     )
-    if family_for(model).name == "gan":  # short CPU runs: DCGAN at batch 64, the 2-D toys at 256
-        steps0, batch0 = (1500, 64) if model == "dcgan" else (3000, 256)
-    else:  # other families: their own defaults
-        steps0, batch0 = min(preset.steps, 5000), preset.batch_size
-    steps = st.slider("Steps", 50, 5000, steps0, step=50)
-    batch = st.select_slider("Batch size", [4, 8, 16, 32, 64, 128, 256], value=batch0)
+    size = None if resolution == "default" else int(resolution)
+    own_problem = None
+    if own.strip():
+        path = Path(own.strip()).expanduser().resolve()
+        if not readable_here(path):
+            own_problem = f"{path} is outside your home folder and the runs folder; copy the images there"
+        elif not path.exists():
+            own_problem = f"{path} does not exist; check the path"
+        else:
+            found = own_data_check(str(path), model, size, path.stat().st_mtime)
+            own_problem = found["problem"]
+        if own_problem:
+            st.error(own_problem)
+        else:
+            data = str(path)
+            st.caption(f"{found['summary']} → as the model sees them:")
+            with contextlib.suppress(ToolkitError, OSError):
+                st.image(own_data_preview(str(path), size or 64, path.stat().st_mtime))
+            for note in found["notes"]:
+                st.caption(note)
+    defaults = form_defaults(model)  # the model's own, as python -m toolkit train uses them
+    steps = st.slider("Steps", 50, 5000, min(defaults["steps"], 5000), step=50)
+    batch = st.select_slider("Batch size", [4, 8, 16, 32, 64, 128, 256], value=defaults["batch_size"])
+    if own.strip() and not own_problem and not translation and found["images"] < batch:
+        own_problem = (
+            f"batch size {batch} is more than the {found['images']} readable images: choose a smaller one"
+        )
+        st.error(own_problem)
     lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
     lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
     lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
@@ -195,7 +211,21 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
     settings["seed"] = st.number_input("Seed", 0, 10_000, 0)
     st.session_state.setdefault("run_name", f"run-{time.strftime('%m%d-%H%M%S')}")
     name = st.text_input("Run name", key="run_name")
+    seconds = estimate_seconds(
+        model, steps, batch, size or (64 if own.strip() else None), settings.get("augment", "none")
+    )
+    if seconds is None:
+        st.caption(
+            "time: no measurement of this model in results/bench/ (the live tab shows it once running)"
+        )
+    elif torch.cuda.is_available():
+        st.caption(f"time: about {viz.duration(seconds)} on a 2-core CPU (the bench); much less on this GPU")
+    else:
+        st.caption(f"time: about {viz.duration(seconds)} on a 2-core CPU (scaled from results/bench/)")
+        if seconds > 1800:
+            st.warning("Over half an hour on a CPU: a lower resolution or fewer steps makes it minutes.")
     if st.button("Start training", type="primary", disabled=own_problem is not None):
+        st.session_state["form_open"] = True  # the panel stays open after this click (a refusal reads here)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             st.error("A run name uses letters, digits, '-', '_' and '.', and no '/'.")
         elif (root / name).exists():
@@ -214,14 +244,15 @@ with st.sidebar.expander("Start a new run", expanded=not runs):
             else:
                 st.session_state["run"] = name  # switch to it, also when it failed: its page shows why
                 with st.spinner("starting..."):  # a bad setting ends the job within seconds: say so here
-                    deadline = time.time() + 8
+                    deadline = time.time() + 20  # a busy machine takes seconds to import torch
                     while time.time() < deadline and jobs.job_state(root / name) == "running":
-                        if (root / name / METRICS).exists():
+                        if (root / name / CONFIG).exists():  # settings and data accepted
                             break
                         time.sleep(0.25)
                 if jobs.job_state(root / name) in ("crashed", "idle"):
                     st.error(f"{name} stopped at once: {log_tail(root / name, 1) or 'see its train.log'}")
                 else:
+                    st.session_state["form_open"] = False
                     st.success(f"started {name}")
                 runs = list_runs(root)
 
@@ -257,19 +288,69 @@ def waiting_for_start():
     st.info("Starting: loading the data and building the networks...")
 
 
+def _rename(run_dir: Path) -> None:
+    """Button callbacks run before the widgets: they may switch the "Run" box to the renamed run."""
+    try:
+        new = jobs.rename_run(run_dir, st.session_state[f"rename_to-{run_dir}"].strip())
+    except ToolkitError as err:
+        st.session_state["manage_error"] = str(err)
+    else:
+        st.session_state["run"] = str(new.relative_to(root))
+
+
+def _delete(run_dir: Path) -> None:
+    try:
+        jobs.delete_run(run_dir)
+    except ToolkitError as err:
+        st.session_state["manage_error"] = str(err)
+    else:
+        st.session_state.pop("run", None)
+
+
+def delete_or_rename(run_dir: Path) -> None:
+    """Delete or rename a run no job is training in (a failed start too: its name is free again)."""
+    with st.expander("Delete or rename this run", expanded="manage_error" in st.session_state):
+        if "manage_error" in st.session_state:
+            st.error(st.session_state.pop("manage_error"))
+        c1, c2 = st.columns(2)
+        c1.text_input("New name", run_dir.name, key=f"rename_to-{run_dir}")  # one box per run
+        c1.button("Rename", key="rename", on_click=_rename, args=(run_dir,))
+        sure = c2.checkbox(f"Yes, delete {run_dir.name} and all its files", key=f"delete_sure-{run_dir}")
+        c2.button("Delete", key="delete", disabled=not sure, on_click=_delete, args=(run_dir,))
+
+
 try:
     config = run.config()
 except ToolkitError as err:
     if (run.dir / JOB).exists() and jobs.job_state(run.dir) not in ("running", "paused"):
         st.error("This job ended before training started. The end of its train.log:")
-        st.code(log_tail(run.dir, 6) or "(empty)", language=None)
+        st.code(log_tail(run.dir, 6) or "(empty)", language=None, wrap_lines=True)  # all of it, wrapped
+        delete_or_rename(run.dir)
     elif (run.dir / JOB).exists():
         waiting_for_start()
     else:
         st.error(str(err))
     st.stop()
 
-state = jobs.job_state(run.dir)
+
+def job_signature(run_dir: Path) -> tuple:
+    """What the page was drawn from: the job's state, when config.json and the checkpoint last changed."""
+
+    def changed(path: Path) -> float | None:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return None
+
+    return (
+        jobs.job_state(run_dir),
+        changed(run_dir / "config.json"),
+        changed(run_dir / LAST_CHECKPOINT),
+    )
+
+
+SEEN = job_signature(run.dir)  # the live view redraws the page when this changes
+state = SEEN[0]
 cols = st.columns([2, 1, 1, 1])
 loss_text = f" · loss {config['loss']}" if "loss" in config else ""
 rates = f" · lr G {config['lr_g']:g}, D {config['lr_d']:g}" if "lr_g" in config and "lr_d" in config else ""
@@ -307,6 +388,9 @@ if state in ("stopped", "finished", "crashed", "diverged") and run.checkpoint_pa
                 st.error(str(err))
             else:
                 st.rerun()
+
+if state not in ("running", "paused"):
+    delete_or_rename(run.dir)
 
 with st.expander("Export a report"):
     st.caption(
@@ -392,9 +476,23 @@ def real_images(data: str, resolution, limit, seed, n: int = 16):
     return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:n]
 
 
+def class_rows(run_config: dict) -> list[str]:
+    """A conditional run's class names (its grids have one row per class), else []."""
+    from toolkit.models import CONDITIONAL
+
+    names = run_config.get("class_names") or []
+    return names if run_config.get("model") in CONDITIONAL and isinstance(names, list) else []
+
+
+def grid_image(run_config: dict, path: Path):
+    """A sample grid to show: a conditional run's with its rows labelled by class name."""
+    names = class_rows(run_config)
+    return label_grid_rows(path, [str(n) for n in names]) if names else str(path)
+
+
 @st.cache_resource(max_entries=16)
 def metrics_tail(path: str) -> MetricsTail:
-    """One incremental reader per run (a refresh parses only new lines; see dashboard/metrics_tail.py)."""
+    """One incremental reader per run (a refresh parses only new lines; see toolkit/dashboard.py)."""
     return MetricsTail(path)
 
 
@@ -404,12 +502,16 @@ def live_view():
     if not tail.count:
         st.info("No metrics logged yet: the first row appears after --log-every steps.")
         return
+    if job_signature(run.dir) != SEEN:  # finished, stopped, steered, a new checkpoint: redraw the whole page
+        st.rerun(scope="app")
     last = tail.last
     live_config = run.config()  # re-read: steering and Continue change it
     p = tail.progress(int(live_config.get("steps", 0)), int(live_config.get("batch_size", 1)))
     speed = f" · {p['images_per_s']:.0f} images/s" if p["images_per_s"] else ""
     left = p["seconds_left"]
     eta = "" if left is None or p["step"] >= p["total"] else f" · about {viz.duration(left)} left"
+    if state == "paused":
+        eta = " · paused"
     st.progress(min(1.0, p["step"] / max(1, p["total"])))
     st.caption(f"step {p['step']:,} / {p['total']:,}{speed}{eta} · {last['time']:.0f} s of training")
     changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
@@ -433,9 +535,19 @@ def live_view():
     with left:
         for title, keys in charts:
             fig = viz.series_figure({k: tail.series(k) for k in keys if k in tail.columns}, title)
-            for e in changes:  # steered or changed on resume: marked where it took effect
-                what = ", ".join(f"{k} {v:g}" for k, v in e.items() if isinstance(v, float))
-                fig.add_vline(x=e["step"], line_dash="dash", line_color="grey", annotation_text=what)
+            rows = marker_rows([e["step"] for e in changes], p["total"])  # close markers: labels stacked
+            for e, row in zip(changes, rows):  # steered or changed on resume: marked where it took effect
+                fig.add_vline(x=e["step"], line_dash="dash", line_color="grey")
+                fig.add_annotation(
+                    x=e["step"],
+                    y=1 - 0.09 * row,
+                    yref="paper",
+                    text=change_label(e),
+                    showarrow=False,
+                    xanchor="left",
+                    font={"size": 11},
+                    bgcolor="rgba(255,255,255,0.7)",
+                )
             if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
                 # re-read: it can be steered during the run
                 target = run.config().get("ada_target", ADA_TARGET)
@@ -451,12 +563,15 @@ def live_view():
                 "srresnet": "rows of held-out input (enlarged) | bicubic | output | original",
                 "srgan": "rows of held-out input (enlarged) | bicubic | output | original",
             }.get(config.get("model"), "the same latent vectors every time")
-            st.image(str(path), caption=f"samples at step {step} ({what})", width="stretch")
+            if class_rows(config):
+                what = "one row per class, the same 8 latent vectors in every row"
+            st.image(grid_image(config, path), caption=f"samples at step {step} ({what})", width="stretch")
         else:
             st.info("No sample grid yet.")
         events = run.events()
         if events:
-            st.caption("events: " + " · ".join(f"{e['event']} @ {e.get('step', '?')}" for e in events[-6:]))
+            shown = events if len(events) <= 6 else [events[0], *events[-5:]]  # "started" stays in view
+            st.caption("events: " + " · ".join(f"{e['event']} @ {e.get('step', '?')}" for e in shown))
         scores = run.evaluations()
         if scores:
             columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
@@ -721,4 +836,4 @@ with compare_tab:
             if found is None:
                 col.caption(f"{n}: no grid at or before step {at_step}")
             else:
-                col.image(str(found[1]), caption=f"{n} at step {found[0]}", width="stretch")
+                col.image(grid_image(Run(root / n).config(), found[1]), caption=f"{n} at step {found[0]}")

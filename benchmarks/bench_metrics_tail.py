@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dashboard.metrics_tail import MetricsTail
 from toolkit import viz
+from toolkit.dashboard import MetricsTail
 from toolkit.runs import Run
 
 KEYS = ["loss_d", "loss_g", "d_real_acc", "d_fake_acc", "d_real_sign", "ada_p"]

@@ -139,9 +139,13 @@ def test_pause_resume_steer_and_stop_a_job(tmp_path):
         jobs.pause_job(run)
         assert wait_for(lambda: jobs.job_state(run) == "paused", 10)
         n = len(Run(run).metrics())
-        time.sleep(2)
+        time.sleep(5)
         assert len(Run(run).metrics()) == n  # frozen
         jobs.resume_job(run)
+        assert wait_for(lambda: len(Run(run).metrics()) >= n + 3, 60)
+        times = [r["time"] for r in Run(run).metrics()]
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert max(gaps) < 3.0, gaps  # the 5 s pause is not training time (5 steps take about 1 s)
         jobs.steer(run, lr_g=5e-4, lr_d=2e-4)
         assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()), 90)
         change = next(e for e in Run(run).events() if e["event"] == "changed")
@@ -235,6 +239,8 @@ def test_conditional_run_offers_classes_and_class_interpolation(tmp_path, monkey
     next(s for s in at.selectbox if s.label == "To class").set_value("7").run()
     assert not at.exception
     assert any("from 0 to 7" in i.proto.imgs[0].caption for i in at.get("image"))
+    grid = next(i.proto.imgs[0] for i in at.get("image") if i.proto.imgs[0].caption.startswith("samples at"))
+    assert "one row per class" in grid.caption and not grid.url.endswith("step_000012.png")  # labelled copy
 
 
 def test_steering_the_ada_target_reaches_the_controller_and_config(tmp_path):
@@ -468,7 +474,7 @@ def test_continue_takes_steps_and_rates_and_the_change_is_marked_on_the_charts(t
 def test_progress_from_the_logged_rows(tmp_path):
     import json
 
-    from dashboard.metrics_tail import MetricsTail
+    from toolkit.dashboard import MetricsTail
 
     rows = [{"step": s, "time": t} for s, t in ((10, 1.0), (20, 2.0), (30, 3.0))]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -485,6 +491,9 @@ def test_a_run_exports_its_report_from_the_dashboard(tmp_path, monkeypatch):
     next(b for b in at.button if b.label == "Prepare the report").click().run()
     assert not at.exception and not at.error
     assert len(at.get("download_button")) == 1
+    # made inside streamlit (whose plotly template draws curves in #000001, #000002...): still in colour
+    html = at.session_state["report_html"][1].decode()
+    assert '"colorway":["#636efa","#EF553B","#00cc96"' in html and "#000001" not in html
 
 
 def test_compare_runs_overlays_curves_and_shows_grids_at_the_same_step(tmp_path, monkeypatch):
@@ -534,3 +543,70 @@ def test_the_2d_playground_trains_live_and_draws_d_and_g(tmp_path, monkeypatch):
     assert "D's score" in next(c.proto.spec for c in at.get("plotly_chart") if "heatmap" in c.proto.spec)
     next(b for b in at.button if b.label == "Play").click().run()
     assert next(b for b in at.button if b.label == "Pause").disabled is False
+
+
+def test_own_photos_with_a_corrupt_file_are_accepted_listing_it_and_a_stray_image_is_named(
+    tmp_path, monkeypatch
+):
+    photos = class_folders(tmp_path / "photos", classes=("cat", "coffee", "rocket"), per_class=4, size=80)
+    (photos / "rocket" / "rocket_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    at = app(tmp_path, monkeypatch)
+    next(s for s in at.sidebar.selectbox if s.label == "Model").set_value("cgan").run()
+    assert next(s for s in at.sidebar.slider if s.label == "Steps").value == 1500  # the CLI's defaults
+    assert next(s for s in at.sidebar.select_slider if s.label == "Batch size").value == 64
+    own = next(t for t in at.sidebar.text_input if t.label.startswith("...or your own images"))
+    own.set_value(str(photos)).run()
+    assert not at.exception
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(
+        c.startswith("13 images in 3 classes (cat, coffee, rocket) (1 other files skipped)") for c in captions
+    )
+    assert "1 image does not decode and will be skipped: rocket/rocket_corrupt.jpg" in captions
+    assert any(c.startswith("time: about ") and "2-core CPU" in c for c in captions), captions
+    assert len(at.sidebar.get("image")) == 1  # the preview, as the model sees them
+    assert next(s for s in at.sidebar.selectbox if s.label == "Data").disabled  # the path replaces it
+    assert (
+        at.sidebar.error[0].value == "batch size 64 is more than the 12 readable images: choose a smaller one"
+    )
+    assert next(b for b in at.sidebar.button if b.label == "Start training").disabled
+    next(s for s in at.sidebar.select_slider if s.label == "Batch size").set_value(8).run()
+    assert not at.sidebar.error
+    assert not next(b for b in at.sidebar.button if b.label == "Start training").disabled
+    shutil.copy(photos / "cat" / "0.jpg", photos / "stray.jpg")
+    next(s for s in at.sidebar.select_slider if s.label == "Resolution").set_value(32).run()  # checks again
+    assert at.sidebar.error[0].value.endswith(
+        "has 3 class folders (cat, coffee, rocket) and 1 image beside them (stray.jpg): move it into a class "
+        "folder or remove it"
+    )
+    assert next(b for b in at.sidebar.button if b.label == "Start training").disabled
+
+
+def test_a_failed_run_shows_its_whole_error_and_can_be_deleted_and_its_name_reused(tmp_path, monkeypatch):
+    import json
+
+    failed = tmp_path / "my-cgan"
+    failed.mkdir()
+    (failed / "job.json").write_text(json.dumps({"pid": 2**22 + 1, "start_time": "1"}))  # long gone
+    error = "error: cannot read image rocket/rocket_corrupt.jpg in /photos (OSError: truncated); remove it"
+    (failed / "train.log").write_text(error + "\n")
+    tiny_run(tmp_path / "other")
+    at = app(tmp_path, monkeypatch)
+    next(s for s in at.sidebar.selectbox if s.label == "Run").set_value("my-cgan").run()
+    assert any("ended before training started" in e.value for e in at.main.error)
+    assert at.code[0].value == error and at.code[0].proto.wrap_lines  # all of it, wrapped in the page
+    delete = next(b for b in at.button if b.label == "Delete")
+    assert delete.disabled  # only once the box is ticked
+    next(c for c in at.checkbox if c.label.startswith("Yes, delete my-cgan")).check().run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert not at.exception and not failed.exists()
+    assert (
+        at.title[0].value == "other"
+        and "my-cgan" not in next(s for s in at.sidebar.selectbox if s.label == "Run").options
+    )
+    next(t for t in at.text_input if t.label == "New name").set_value("renamed").run()
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert (
+        not at.exception
+        and (tmp_path / "renamed" / "config.json").exists()
+        and at.title[0].value == "renamed"
+    )

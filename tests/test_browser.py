@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CHILD_ENV
+from conftest import CHILD_ENV, wait_for
 from test_app import class_folders
 
 from toolkit import jobs
@@ -143,8 +143,15 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
 
 def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
     browser_or_skip()
-    with dashboard_page(tmp_path, "GAN_playground") as (page, errors):
+    with dashboard_page(tmp_path) as (page, errors):
+        # the sidebar names the pages for a reader (not "app"); the playground is one click away
+        page.get_by_text("No runs yet").wait_for(timeout=60_000)
+        nav = page.get_by_test_id("stSidebarNav")
+        names = nav.inner_text()
+        assert "Training runs" in names and "2-D playground" in names and "app" not in names.split(), names
+        nav.get_by_text("2-D playground").click()
         page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+        assert page.url.endswith("/GAN_playground")
         page.get_by_role("button", name="Play").click()
         page.get_by_text("Modes covered").wait_for(timeout=30_000)
         # it trains by itself: the step counter moves without another click
@@ -157,3 +164,83 @@ def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
         assert page.locator(".js-plotly-plot").count() >= 2  # the board and the curves
         page.screenshot(path=str(tmp_path / "playground.png"))
     assert not [e for e in errors if "page error" in e], errors
+
+
+def _slider(page, label: str):
+    """The handle of the (select) slider whose label starts with ``label``."""
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider").first
+
+
+def _body_has(page, text: str, timeout: int = 60_000) -> None:
+    """Wait until the page's visible text contains ``text`` (the app redraws by itself: no reload)."""
+    page.wait_for_function("t => document.body.innerText.includes(t)", arg=text, timeout=timeout)
+
+
+def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(tmp_path):
+    """A new user's path: class photos with one truncated JPEG (listed, not blocking), Start, Pause, Resume,
+    a steer of lr_g (the header shows the new rate by itself), Stop (the header follows), and the report
+    exported from the page draws its curves in colour."""
+    import json
+
+    from toolkit.runs import Run
+
+    browser_or_skip()
+    photos = class_folders(tmp_path / "photos", classes=("cat", "coffee", "rocket"), per_class=25, size=32)
+    (photos / "rocket" / "rocket_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    run = tmp_path / "mine"
+    try:
+        with dashboard_page(tmp_path) as (page, errors):
+            try:
+                page.get_by_text("No runs yet").wait_for(timeout=60_000)
+                own = page.get_by_role("textbox", name="...or your own images (a folder or .zip path)")
+                own.fill(str(photos))
+                own.press("Enter")
+                page.get_by_text("will be skipped: rocket/rocket_corrupt.jpg").wait_for(timeout=60_000)
+                # a light run on a busy CPU: resolution default -> 16 -> 32, batch 64 -> 32 -> 16
+                for label, keys in (("Resolution", ["ArrowRight"] * 2), ("Batch size", ["ArrowLeft"] * 2)):
+                    for key in keys:
+                        slider = _slider(page, label)
+                        slider.focus()
+                        slider.press(key)
+                        page.wait_for_timeout(1500)  # the rerun each key starts
+                name = page.get_by_role("textbox", name="Run name")
+                name.fill("mine")
+                name.press("Enter")
+                page.get_by_text("will be skipped: rocket/rocket_corrupt.jpg").wait_for(timeout=30_000)
+                page.get_by_role("button", name="Start training").click()
+                page.get_by_text("started mine").wait_for(timeout=90_000)
+                page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
+                page.get_by_role("button", name="Pause").click()
+                _body_has(page, "job: paused")
+                page.get_by_role("button", name="Resume").click()
+                _body_has(page, "job: running")
+                page.get_by_text("Steer the running job").click()
+                steer = _slider(page, "lr_g")
+                steer.focus()
+                steer.press("ArrowRight")
+                page.get_by_role("button", name="Apply").click()
+                page.get_by_text("sent: applied at the job's next logging step").wait_for(timeout=30_000)
+                assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()), 120)
+                _body_has(page, f"lr G {Run(run).config()['lr_g']:g}", timeout=30_000)  # no reload
+                page.get_by_role("button", name="Stop").click()
+                _body_has(page, "job: stopped", timeout=120_000)
+                page.get_by_text("Export a report").click()
+                page.get_by_role("button", name="Prepare the report").click()
+                with page.expect_download(timeout=120_000) as download:
+                    page.get_by_role("button", name="Download report.html").click()
+                html = Path(download.value.path()).read_text()
+                page.screenshot(path=str(tmp_path / "own-photos.png"), full_page=True)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+                log = (run / "train.log").read_text() if (run / "train.log").exists() else "(no log)"
+                raise AssertionError(
+                    f"{page.inner_text('body')[-1500:]}\n--- train.log:\n{log[-800:]}"
+                ) from None
+        config = json.loads((run / "config.json").read_text())
+        assert config["data_info"]["unreadable"] == ["rocket/rocket_corrupt.jpg"]
+        assert (config["resolution"], config["batch_size"]) == (32, 16)
+        assert '"colorway":["#636efa","#EF553B","#00cc96"' in html and "#000001" not in html
+        assert not [e for e in errors if "Traceback" in e or "page error" in e], errors
+    finally:
+        if jobs.job_state(run) in ("running", "paused"):
+            jobs.stop_job(run)

@@ -117,6 +117,7 @@ def test_training_callback_logs_fid_and_kid_and_eval_cli_records(tmp_path, monke
 
     run = tmp_path / "run"
     args = ["train", *TINY, "--steps", "20", "--log-every", "10", "--eval-every", "10", "--eval-n", "64"]
+    args += ["--eval-features", "fmnist-cnn"]  # typed: train picks as eval does otherwise (pixels8 here)
     assert main([*args, "--run-dir", str(run)]) == 0
     rows = Run(run).metrics()
     assert [r["step"] for r in rows if "fid" in r] == [10, 20]

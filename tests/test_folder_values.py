@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from toolkit.data.folder import inspect_image_folder, load_image_folder
+from toolkit.data.folder import inspect_image_folder, load_image_folder, preview_images, survey_images
 from toolkit.errors import ToolkitError
 
 
@@ -111,6 +111,7 @@ def test_forced_channels_convert_grey_to_rgb_and_rgb_to_pillows_grey(tmp_path):
     assert data.info == {
         "source": str(tmp_path / "c"),
         "skipped": 0,
+        "unreadable": [],
         "modes": ["RGB"],
         "resolution": 4,
         "channels": 1,
@@ -172,6 +173,8 @@ def test_inspect_counts_without_decoding(tmp_path):
         "images": 3,
         "skipped": 2,
         "classes": ["cats", "dogs"],
+        "top_level": [],
+        "deeper": [],
         "sides": {"A": 0, "B": 0},
     }
     for rel in ("A/1.png", "A/2.png", "B/1.png"):
@@ -184,6 +187,8 @@ def test_inspect_counts_without_decoding(tmp_path):
         "images": 1,
         "skipped": 0,
         "classes": [],
+        "top_level": ["a.png"],
+        "deeper": [],
         "sides": {"A": 0, "B": 0},
     }
     (tmp_path / "empty").mkdir()
@@ -251,8 +256,10 @@ def test_a_file_that_does_not_decode_is_named_with_the_reason(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 200)
     with pytest.raises(ToolkitError) as error:
         load_image_folder(tmp_path, resolution=4)
-    assert str(error.value).startswith(f"cannot read image bad.png in {tmp_path} (")
-    assert "Error: " in str(error.value) and str(error.value).endswith("); remove or replace it")
+    message = str(error.value)
+    assert message.startswith(f"1 of 2 images in {tmp_path} (50%) do not decode, half or more: check the")
+    assert f"The first: cannot read image bad.png in {tmp_path} (" in message
+    assert "Error: " in message and message.endswith("); remove or replace it")
 
 
 def test_the_default_resolution_is_64(tmp_path):
@@ -294,3 +301,33 @@ def test_mac_metadata_and_other_files_are_skipped_and_counted(tmp_path):
         f"no images found in {tmp_path / '__MACOSX'} (looked for .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, "
         ".webp; 1 other files skipped)"
     )
+
+
+def test_an_unreadable_file_is_skipped_and_named_until_half_of_the_images_fail(tmp_path):
+    for i, level in enumerate((0, 100, 200)):
+        _save(tmp_path / "cats" / f"{i}.png", np.full((4, 4), level, np.uint8))
+    _save(tmp_path / "dogs" / "0.png", np.full((4, 4), 50, np.uint8))
+    (tmp_path / "dogs" / "1.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    data = load_image_folder(tmp_path, resolution=4)
+    assert data.info["unreadable"] == ["dogs/1.jpg"]
+    assert data.labels.tolist() == [0, 0, 0, 1] and data.class_names == ["cats", "dogs"]
+    assert [round(float(v)) for v in (data.x[:, 0, 0, 0] + 1) * 127.5] == [0, 100, 200, 50]
+    survey = survey_images(tmp_path)
+    assert survey["checked"] == 5 and [name for name, _ in survey["unreadable"]] == ["dogs/1.jpg"]
+    assert survey["unreadable"][0][1].startswith(f"cannot read image dogs/1.jpg in {tmp_path} (")
+    assert survey["modes"] == {"L": 4} and survey["sides"] == [4, 4, 4, 4]
+    assert survey_images(tmp_path, limit=3)["unreadable"] == []
+    preview = preview_images(tmp_path, resolution=2, n=8)  # the 4 readable ones, as the model sees them
+    assert preview.shape == (4, 1, 2, 2) and [round(float(v)) for v in (preview[:, 0, 0, 0] + 1) * 127.5] == [
+        0,
+        100,
+        200,
+        50,
+    ]
+    (tmp_path / "cats" / "2.png").write_bytes(b"x")  # 2 of 5: still trains, on 3
+    assert load_image_folder(tmp_path, resolution=4).info["unreadable"] == ["cats/2.png", "dogs/1.jpg"]
+    (tmp_path / "cats" / "1.png").write_bytes(b"x")  # 3 of 5: most of the folder
+    with pytest.raises(ToolkitError) as error:
+        load_image_folder(tmp_path, resolution=4)
+    assert str(error.value).startswith(f"3 of 5 images in {tmp_path} (60%) do not decode, half or more: ")
+    assert f"The first: cannot read image cats/1.png in {tmp_path} (" in str(error.value)

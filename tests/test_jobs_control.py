@@ -276,3 +276,61 @@ def test_steering_on_other_ranks_waits_for_rank_0_and_long_reasons_are_cut(tmp_p
         trainer.writer.close()
     with pytest.raises(ToolkitError, match=r"^cannot change width, z_dim during a run; only lr_g"):
         jobs.steer(_run_dir(tmp_path), width=2, z_dim=4)
+
+
+def test_pause_writes_when_it_began_once_and_the_clock_leaves_the_pause_out(tmp_path, stand_in, monkeypatch):
+    assert _until(lambda: jobs.training_pid(tmp_path) == stand_in.pid)
+    monkeypatch.setattr(jobs.time, "time", lambda: 1000.0)
+    jobs.pause_job(tmp_path)
+    assert json.loads((tmp_path / "paused.json").read_text()) == {"since": 1000.0}
+    assert _until(lambda: jobs.job_state(tmp_path) == "paused")
+    monkeypatch.setattr(jobs.time, "time", lambda: 2000.0)
+    jobs.pause_job(tmp_path)  # already paused: the pause still began at 1000
+    assert json.loads((tmp_path / "paused.json").read_text()) == {"since": 1000.0}
+    jobs.resume_job(tmp_path)
+    (tmp_path / "paused.json").unlink()
+
+    previous = signal.getsignal(signal.SIGCONT)
+    try:
+        (tmp_path / "paused.json").write_text('{"since": 1.0}')
+        clock = jobs.PauseClock(tmp_path)  # a file left by a job killed while paused is not this pause
+        assert not (tmp_path / "paused.json").exists() and clock.frozen == 0.0
+        assert signal.getsignal(signal.SIGCONT) == clock._continued
+        monkeypatch.setattr(jobs.time, "time", lambda: 1012.5)
+        (tmp_path / "paused.json").write_text('{"since": 1000.0}')
+        clock._continued()
+        assert clock.frozen == 12.5 and not (tmp_path / "paused.json").exists()
+        clock._continued()  # continued with no recorded pause (kill -STOP elsewhere): nothing taken out
+        (tmp_path / "paused.json").write_text("{torn")
+        clock._continued()
+        assert clock.frozen == 12.5
+        monkeypatch.setattr(jobs.time, "perf_counter", lambda: 100.0)
+        assert clock() == 87.5
+    finally:
+        signal.signal(signal.SIGCONT, previous)
+
+
+def test_delete_and_rename_a_run_only_when_no_job_trains_in_it(tmp_path, stand_in):
+    run = tmp_path  # the stand-in's job.json is here
+    assert _until(lambda: jobs.training_pid(run) == stand_in.pid)
+    with pytest.raises(ToolkitError, match=f"^a job is training in {run}; stop it first$"):
+        jobs.delete_run(run)
+    with pytest.raises(ToolkitError, match=f"^a job is training in {run}; stop it first$"):
+        jobs.rename_run(run, "other")
+    failed = tmp_path / "runs" / "my-cgan"
+    failed.mkdir(parents=True)
+    (failed / "job.json").write_text(json.dumps({"pid": 2**22 + 1, "start_time": "1"}))
+    (failed / "train.log").write_text("error: cannot read image ...")
+    (tmp_path / "runs" / "taken").mkdir()
+    with pytest.raises(ToolkitError, match="taken exists already; choose another name$"):
+        jobs.rename_run(failed, "taken")
+    with pytest.raises(ToolkitError, match="^'a/b' is not a run name"):
+        jobs.rename_run(failed, "a/b")
+    renamed = jobs.rename_run(failed, "my-cgan-2")
+    assert renamed == tmp_path / "runs" / "my-cgan-2" and (renamed / "train.log").exists()
+    assert not failed.exists()
+    jobs.delete_run(renamed)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["taken"]  # nothing left aside
+    with pytest.raises(ToolkitError, match="is not a run directory .*; left as it is$"):
+        jobs.delete_run(tmp_path / "runs" / "taken")
+    assert (tmp_path / "runs" / "taken").is_dir()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dashboard.metrics_tail import MetricsTail
+from toolkit.dashboard import MetricsTail
 from toolkit.errors import ToolkitError
 from toolkit.files import atomic_write, parse_jsonl, read_jsonl
 from toolkit.generate import load_nets

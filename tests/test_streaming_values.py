@@ -226,17 +226,34 @@ def test_an_error_from_a_worker_is_one_line_again(tmp_path):
     assert str(err.value) == "cannot read image c0/1.png in pets (OSError: truncated)"
 
 
-def test_a_file_that_does_not_decode_is_named_with_its_folder(tmp_path, monkeypatch):
-    root = coded_folder(tmp_path / "pets")
-    (root / "c1" / "0.png").write_bytes(b"not a png")
-    with pytest.raises(ToolkitError) as err:  # met while reading the modes
-        stream(root)
-    assert str(err.value).startswith(f"cannot read image c1/0.png in {root} (UnidentifiedImageError")
+def test_an_unreadable_file_is_left_out_or_replaced_by_the_next_of_its_class(tmp_path, monkeypatch, capsys):
+    root = coded_folder(tmp_path / "pets")  # c0: levels 0, 10, 20; c1: 30, 40
+    (root / "c0" / "1.png").write_bytes(b"not a png")
+    data = stream(root)  # met while reading the modes: left out, named
+    assert data.info["unreadable"] == ["c0/1.png"] and len(data) == 4
+    assert levels(data.images(4)) == [0, 20, 30, 40] and data.labels.tolist() == [0, 0, 1, 1]
     monkeypatch.setattr(streaming, "MODE_SAMPLE", 1)
-    data = stream(root)
-    with pytest.raises(ToolkitError) as err:  # met while decoding a batch
-        data.images(5)
-    assert str(err.value).startswith(f"cannot read image c1/0.png in {root} (UnidentifiedImageError")
+    data = stream(root)  # met while decoding: the next image of its class (c0/2.png) instead, named once
+    assert data.info["unreadable"] == [] and len(data) == 5
+    assert levels(data.decode([1, 1, 3])) == [20, 20, 30]
+    err = capsys.readouterr().err
+    assert err.startswith(f"skipped: cannot read image c0/1.png in {root} (UnidentifiedImageError")
+    assert err.count("c0/1.png") == 1 and len(err.splitlines()) == 1
+    for name in ("0.png", "2.png"):
+        (root / "c0" / name).write_bytes(b"not a png")
+    with pytest.raises(ToolkitError) as err:  # no readable image of class c0 left
+        data.decode([0])
+    assert str(err.value).startswith(f"cannot read image c0/0.png in {root} (UnidentifiedImageError")
+    assert str(err.value).endswith("(and the next 2 images do not decode either)")
+
+
+def test_half_of_the_first_files_unreadable_is_one_line_with_the_share(tmp_path):
+    root = coded_folder(tmp_path / "pets", per_class=(2, 2))
+    (root / "c0" / "0.png").write_bytes(b"x")
+    (root / "c1" / "1.png").write_bytes(b"x")
+    with pytest.raises(ToolkitError) as err:
+        stream(root)
+    assert str(err.value).startswith(f"2 of 4 images in {root} (50%) do not decode, half or more: check")
 
 
 def test_the_state_resumes_exactly_and_is_read_as_integers(tmp_path):
@@ -278,6 +295,7 @@ def test_a_folder_streams_with_its_info_and_channels_from_its_modes(tmp_path, mo
     assert data.info == {
         "source": str(root),
         "skipped": 0,
+        "unreadable": [],
         "modes": ["L"],
         "resolution": 4,
         "channels": 1,

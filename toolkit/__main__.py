@@ -373,7 +373,7 @@ def cmd_train(args) -> int:
 
 
 def _train(args) -> int:
-    from .jobs import Steering
+    from .jobs import PauseClock, Steering
     from .training import Trainer
 
     if not str(args.run_dir).strip():
@@ -398,6 +398,11 @@ def _train(args) -> int:
     else:
         # the model's paper settings (its preset) unless a flag the user typed sets them
         config = config_for(model or RunConfig().model, **given)
+        if getattr(config, "eval_every", 0) and "eval_features" not in given:  # as eval picks them
+            from .metrics.evaluate import default_extractor
+
+            config.eval_features, why = default_extractor(config.data)
+            print(f"--eval-every scores with {why}", file=sys.stderr)
         trainer = Trainer(config, run_dir=run_dir, progress=progress, overwrite=args.overwrite)
 
     say(trainer, startup_summary(trainer))
@@ -405,6 +410,8 @@ def _train(args) -> int:
         FirstEstimate(trainer)
     )  # after the first logging interval: steps/s and time left
     trainer.callbacks.append(Steering(run_dir))  # the dashboard can change learning rates mid-run
+    if trainer.world.is_main:
+        trainer.clock = PauseClock(run_dir)  # the dashboard's pauses are not training time
     if STOP_REQUESTS and not trainer.world.distributed:  # asked to stop while starting up: nothing lost
         trainer.writer.event("stopped", step=trainer.step, before_training=True)
         trainer.writer.close()
@@ -448,6 +455,11 @@ def startup_summary(trainer) -> str:
         parts.append(f"{d.num_classes} classes")
     if skipped:
         parts.append(f"{skipped} files skipped (hidden, or not images)")
+    unreadable = d.info.get("unreadable") or []
+    if unreadable:
+        more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+        shown = ", ".join(unreadable[:5]) + more
+        parts.append(f"{len(unreadable)} unreadable images skipped ({shown}; named in config.json)")
     epochs = c.steps * c.batch_size / len(d)
     return (
         f"data {d.name}: {', '.join(parts)}; {c.model} on {trainer.device}, {c.steps:,} steps of batch "

@@ -4,8 +4,12 @@ A job is an ordinary ``python -m toolkit train`` process in its own session (so 
 browser and the Streamlit script), with one torch thread (several jobs and the dashboard share the
 CPU), its output in ``RUN_DIR/train.log`` and its process id in ``RUN_DIR/job.json``.
 
-* pause / resume: SIGSTOP / SIGCONT (the process simply freezes; nothing is lost);
+* pause / resume: SIGSTOP / SIGCONT (the process simply freezes; nothing is lost). The pause's start is
+  written to ``RUN_DIR/paused.json`` first, and the job's :class:`PauseClock` takes the frozen span out of
+  the training time it stamps in metrics.jsonl (``time`` is training time: images/s and time left stay
+  right across pauses). A ``kill -STOP`` from elsewhere leaves no such file and its span counts;
 * stop: SIGTERM; the training loop finishes its step, writes a checkpoint and exits;
+* delete / rename a run that no job is training in (a failed start included: its name is free again);
 * steer: write ``RUN_DIR/control.json`` (e.g. ``{"lr_g": 5e-4}``). :class:`Steering`, a training
   callback the command line installs, reads it at each logging interval and hands it to
   ``Trainer.steer``, which validates it, applies it, rewrites config.json and records the change.
@@ -16,9 +20,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .distributed import broadcast_object
@@ -26,7 +33,9 @@ from .errors import ToolkitError
 from .families import family_for
 from .files import atomic_write_text
 from .run_lock import lock_holder
-from .runs import CONTROL, JOB, TRAIN_LOG, Run
+from .runs import CONTROL, JOB, PAUSED, TRAIN_LOG, Run
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def train_command(run_dir: str | Path, args: list[str] = (), threads: int = 1) -> list[str]:
@@ -150,11 +159,71 @@ def _signal(run_dir: str | Path, sig: int) -> None:
 
 
 def pause_job(run_dir):
+    """Freeze the job (SIGSTOP), first writing when, so that its :class:`PauseClock` leaves the pause out of
+    its training time."""
+    if training_pid(run_dir) is None:
+        raise ToolkitError(f"no job is running in {run_dir}")
+    if job_state(run_dir) != "paused":
+        atomic_write_text(Path(run_dir) / PAUSED, json.dumps({"since": time.time()}))
     _signal(run_dir, signal.SIGSTOP)
 
 
 def resume_job(run_dir):
     _signal(run_dir, signal.SIGCONT)
+
+
+class PauseClock:
+    """The training loop's clock (``Trainer.clock``): ``time.perf_counter()`` less the time the process spent
+    frozen by :func:`pause_job`. On SIGCONT it reads ``RUN_DIR/paused.json`` (the pause's start, written by
+    pause_job), adds the span to :attr:`frozen` and removes the file. Installed from the main thread."""
+
+    def __init__(self, run_dir: str | Path):
+        self.path = Path(run_dir) / PAUSED
+        self.path.unlink(missing_ok=True)  # left by a job killed while paused: not this process's pause
+        self.frozen = 0.0
+        signal.signal(signal.SIGCONT, self._continued)
+
+    def _continued(self, signum=None, frame=None) -> None:
+        try:
+            since = float(json.loads(self.path.read_text())["since"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # continued without a recorded pause (kill -STOP from a terminal): nothing to take out
+        self.path.unlink(missing_ok=True)
+        self.frozen += max(0.0, time.time() - since)
+
+    def __call__(self) -> float:
+        return time.perf_counter() - self.frozen
+
+
+def _check_free(run_dir: Path) -> None:
+    if training_pid(run_dir) is not None:
+        raise ToolkitError(f"a job is training in {run_dir}; stop it first")
+    if not ((run_dir / "config.json").exists() or (run_dir / JOB).exists()):
+        raise ToolkitError(f"{run_dir} is not a run directory (no config.json or job.json); left as it is")
+
+
+def delete_run(run_dir: str | Path) -> None:
+    """Delete a run directory and everything in it (its name can be used again); refused while a job trains
+    in it. Renamed aside first, so a half-deleted run is never listed."""
+    run_dir = Path(run_dir)
+    _check_free(run_dir)
+    aside = run_dir.with_name(f".deleting-{run_dir.name}-{os.getpid()}")
+    os.rename(run_dir, aside)
+    shutil.rmtree(aside)
+
+
+def rename_run(run_dir: str | Path, new_name: str) -> Path:
+    """Give a run directory a new name beside it; refused while a job trains in it or when the name is
+    taken or not a plain name. Returns the new path."""
+    run_dir = Path(run_dir)
+    if not RUN_NAME.fullmatch(new_name):
+        raise ToolkitError(f"{new_name!r} is not a run name: use letters, digits, '-', '_', '.' and no '/'")
+    target = run_dir.with_name(new_name)
+    if target.exists():
+        raise ToolkitError(f"{target} exists already; choose another name")
+    _check_free(run_dir)
+    os.rename(run_dir, target)
+    return target
 
 
 def stop_job(run_dir) -> None:

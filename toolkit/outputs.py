@@ -31,12 +31,12 @@ from typing import Any, Callable, Iterable
 
 from .errors import ToolkitError
 from .run_lock import LOCK
-from .runs import CHECKPOINTS, CONFIG, CONTROL, EVALUATIONS, EVENTS, JOB, METRICS, SAMPLES, TRAIN_LOG
+from .runs import CHECKPOINTS, CONFIG, CONTROL, EVALUATIONS, EVENTS, JOB, METRICS, PAUSED, SAMPLES, TRAIN_LOG
 
 # the names a run directory's own files have (toolkit/runs.py owns them); a folder holding config.json and
 # one of the others is treated as a run directory wherever it is
 RUN_OWN = frozenset(
-    {CONFIG, METRICS, EVENTS, EVALUATIONS, TRAIN_LOG, JOB, CONTROL, LOCK, SAMPLES, CHECKPOINTS}
+    {CONFIG, METRICS, EVENTS, EVALUATIONS, TRAIN_LOG, JOB, CONTROL, PAUSED, LOCK, SAMPLES, CHECKPOINTS}
 )
 PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")
 STOPS: list[int] = []  # Ctrl-C / SIGTERM received by a command (toolkit/__main__.py), read by stop_point

@@ -12,7 +12,10 @@ import html
 import json
 from pathlib import Path
 
+from .dashboard import change_label, marker_rows
 from .runs import Run
+
+TEMPLATE = "plotly_white"  # the report's figures' look (plotly's colour cycle on white), pinned
 
 CURVES = [  # (title, keys): a chart appears when the run logged any of its keys
     ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
@@ -68,15 +71,34 @@ def run_report(run_dir: str | Path, max_grids: int = 4) -> str:
         present = [k for k in keys if any(k in r for r in rows)]
         if not present:
             continue
-        fig = go.Figure(layout={"title": title, "xaxis_title": "step", "height": 320, "margin": {"t": 40}})
+        fig = go.Figure(
+            # its own template: importing streamlit switches plotly's default to one that draws every curve
+            # alike, and a report must look the same wherever it is made
+            layout={
+                "title": title,
+                "xaxis_title": "step",
+                "height": 320,
+                "margin": {"t": 40},
+                "template": TEMPLATE,
+            }
+        )
         for k in present:
             points = [(r["step"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]
             fig.add_trace(
                 go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], name=k, mode="lines")
             )
-        for e in events:
-            if e.get("event") == "changed" and isinstance(e.get("step"), int):
-                fig.add_vline(x=e["step"], line_dash="dash", line_color="grey")
+        changes = [e for e in events if e.get("event") == "changed" and isinstance(e.get("step"), int)]
+        for e, row in zip(changes, marker_rows([e["step"] for e in changes], max(1, last))):
+            fig.add_vline(x=e["step"], line_dash="dash", line_color="grey")
+            fig.add_annotation(
+                x=e["step"],
+                y=1 - 0.09 * row,
+                yref="paper",
+                text=change_label(e),
+                showarrow=False,
+                xanchor="left",
+                font={"size": 11},
+            )
         figures.append(fig)
     if figures:
         parts.append("<h2>Curves</h2>")

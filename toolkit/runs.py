@@ -58,6 +58,7 @@ LAST_CHECKPOINT = "checkpoints/last.pt"
 JOB = "job.json"  # a dashboard job's pid, start time and command (toolkit/jobs.py)
 TRAIN_LOG = "train.log"  # a dashboard job's output
 CONTROL = "control.json"  # settings the dashboard asks a running job to change (toolkit/jobs.py)
+PAUSED = "paused.json"  # when a paused dashboard job was paused (toolkit/jobs.py)
 CHECKPOINT_FORMAT = 2
 
 

@@ -15,10 +15,12 @@ Conversions (documented, never silent about failures):
   order) is scaled to 8 bits by 255/65535, 32-bit and float grey are stretched to 0..255 per image;
   ``channels=`` forces one or the other;
 * hidden files, ``__MACOSX`` and files without an image extension are skipped; how many is kept in
-  ``data.info['skipped']``.
-Errors (one line each): missing path, no images at all, a file that has an image extension but does
-not decode (named; a damaged zip entry too), an image too large to decode safely, mixed layout, a set
-that would not fit in memory at the asked resolution.
+  ``data.info['skipped']``;
+* a file that has an image extension but does not decode (a damaged zip entry too), or an image too
+  large to decode safely, is skipped and named in ``data.info['unreadable']`` (training records it in
+  config.json and says so at start-up): one bad file does not block a run.
+Errors (one line each): missing path, no images at all, half of the images or more unreadable (with the
+share and the first one named), mixed layout, a set that would not fit in memory at the asked resolution.
 """
 
 from __future__ import annotations
@@ -102,24 +104,71 @@ def square(img: Image.Image, resolution: int) -> Image.Image:
     return img.crop((left, top, left + s, top + s)).resize((resolution, resolution), Image.LANCZOS)
 
 
-def read_images(entries, path: Path):
-    """Decode each (relative name, opener) of :func:`list_entries` one by one: yields (name, PIL image), or
-    a one-line error naming the first file that does not decode or is too large."""
+def read_images(entries, path: Path, unreadable: list | None = None):
+    """Decode each (relative name, opener) of :func:`list_entries` one by one: yields (name, PIL image).
+    A file that does not decode or is too large is a one-line error naming it, or, when ``unreadable`` is a
+    list, is appended to it as (name, the one-line error) and skipped."""
     for rel, read in entries:
         try:
             img = Image.open(io.BytesIO(read()))
             img.load()
         except Image.DecompressionBombError:
-            raise ToolkitError(
+            problem = (
                 f"image {rel} in {path} is too large to load safely (over "
                 f"{Image.MAX_IMAGE_PIXELS:,} pixels); shrink it or remove it"
-            ) from None
+            )
         except (UnidentifiedImageError, OSError, SyntaxError, zipfile.BadZipFile, EOFError) as exc:
-            raise ToolkitError(
+            problem = (
                 f"cannot read image {rel} in {path} ({type(exc).__name__}: {str(exc)[:60]}); "
                 "remove or replace it"
-            ) from None
-        yield rel, img
+            )
+        else:
+            yield rel, img
+            continue
+        if unreadable is None:
+            raise ToolkitError(problem) from None
+        unreadable.append((rel, problem))
+
+
+def check_readable_share(unreadable: list[tuple[str, str]], total: int, path: Path) -> None:
+    """Unreadable files are skipped, but when half of the images or more do not decode the folder is
+    probably not what the user meant (or it is damaged): a one-line error with the share, naming the first."""
+    if unreadable and 2 * len(unreadable) >= total:
+        raise ToolkitError(
+            f"{len(unreadable)} of {total} images in {path} ({len(unreadable) / total:.0%}) do not decode, "
+            f"half or more: check the path. The first: {unreadable[0][1]}"
+        )
+
+
+def survey_images(path: str | Path, limit: int | None = None) -> dict:
+    """Decode the images of a folder or zip (the first ``limit`` of them) as training would, for the
+    dashboard's start form: ``checked`` (how many), ``unreadable`` ((name, one-line reason) of each that does
+    not decode: training skips them), ``modes`` ({Pillow mode: count}) and ``sides`` (each readable image's
+    shorter side in pixels, before it is cropped and resized)."""
+    path = Path(path).expanduser()
+    entries, _ = list_entries(path)
+    entries = entries[:limit] if limit is not None else entries
+    unreadable, modes, sides = [], {}, []
+    for _, img in read_images(entries, path, unreadable):
+        modes[img.mode] = modes.get(img.mode, 0) + 1
+        sides.append(min(img.size))
+    return {"checked": len(entries), "unreadable": unreadable, "modes": modes, "sides": sides}
+
+
+def preview_images(path: str | Path, resolution: int, n: int = 8) -> torch.Tensor:
+    """The first ``n`` readable images of a folder or zip as the model will see them: cropped, resized and
+    converted (grey or RGB, decided from these ``n``), as (n, channels, resolution, resolution) in [-1, 1]."""
+    path = Path(path).expanduser()
+    entries, _ = list_entries(path)
+    images, modes = [], set()
+    for _, img in read_images(entries, path, unreadable=[]):
+        modes.add(img.mode)
+        images.append(square(_to_8_bit(img), resolution))
+        if len(images) == n:
+            break
+    if not images:
+        raise ToolkitError(f"no readable images in {path}")
+    return to_tensor(images, 1 if modes <= GREY_MODES else 3)
 
 
 def to_tensor(images: list[Image.Image], channels: int) -> torch.Tensor:
@@ -138,15 +187,17 @@ def class_labels(class_of: list[str]) -> tuple[torch.Tensor, list[str]]:
 
 def inspect_image_folder(path: str | Path) -> dict:
     """What a folder or .zip holds, without decoding anything (for the dashboard's start form):
-    ``images`` (files with an image extension), ``skipped``, ``classes`` (sub-folder names when every image
-    is in one), ``sides`` (images in ``A/`` and ``B/``, for translation). A missing path is a ToolkitError."""
+    ``images`` (files with an image extension), ``skipped``, ``classes`` (the sub-folders holding images),
+    ``top_level`` (images directly in the folder), ``deeper`` (images two or more folders down),
+    ``sides`` (images in ``A/`` and ``B/``, for translation). A missing path is a ToolkitError."""
     entries, skipped = list_entries(Path(path).expanduser())
     parts = [PurePosixPath(rel).parts for rel, _ in entries]
-    labelled = bool(parts) and all(len(p) == 2 for p in parts)
     return {
         "images": len(entries),
         "skipped": skipped,
-        "classes": sorted({p[0] for p in parts}) if labelled else [],
+        "classes": sorted({p[0] for p in parts if len(p) == 2}),
+        "top_level": [p[0] for p in parts if len(p) == 1],
+        "deeper": [PurePosixPath(*p).as_posix() for p in parts if len(p) > 2],
         "sides": {s: sum(len(p) == 2 and p[0] == s for p in parts) for s in ("A", "B")},
     }
 
@@ -184,12 +235,13 @@ def load_image_folder(
 
         return stream_image_folder(path, entries, skipped, labelled, resolution, channels, name)
 
-    images, modes, class_of = [], set(), []
-    for rel, img in read_images(entries, path):
+    images, modes, class_of, unreadable = [], set(), [], []
+    for rel, img in read_images(entries, path, unreadable):
         modes.add(img.mode)
         images.append(square(_to_8_bit(img), resolution))  # small right away: memory stays bounded
         class_of.append(PurePosixPath(rel).parts[0] if labelled else None)
 
+    check_readable_share(unreadable, len(entries), path)
     if channels is None:
         channels = 1 if modes <= GREY_MODES else 3
     x = to_tensor(images, channels)
@@ -198,6 +250,7 @@ def load_image_folder(
     info = {
         "source": str(path),
         "skipped": skipped,
+        "unreadable": [rel for rel, _ in unreadable],  # skipped: they do not decode (named in config.json)
         "modes": sorted(modes),
         "resolution": resolution,
         "channels": channels,

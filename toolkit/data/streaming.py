@@ -3,7 +3,9 @@
 :func:`~toolkit.data.folder.load_image_folder` picks this by size: when the decoded images (float32) would
 take more than half of this machine's memory it returns a :class:`StreamingImages` instead of a
 :class:`~toolkit.data.TensorData`. Nothing else changes for the user: the same layouts, conversions and
-one-line errors (a file that does not decode is named when a batch reaches it), the same ``--limit``,
+one-line errors, the same ``--limit``; a file that does not decode is skipped: left out when it is among
+the first files (read for their modes, below), else replaced by the next readable image of its class when a
+batch reaches it and named on stderr (a set where half or more of those first files fail is an error),
 and the training loop asks it for batches like any dataset (``data.sampler(...)``).
 
 How batches are drawn, exactly like :class:`~toolkit.data.BatchSampler` (so a resume continues exactly
@@ -20,6 +22,7 @@ image-count and layout checks are the in-memory loader's, from the file list alo
 from __future__ import annotations
 
 import os
+import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -29,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..errors import ToolkitError
 
 MODE_SAMPLE = 256  # files whose modes decide grey vs RGB
+REPLACE_TRIES = 8  # a file that does not decode is replaced by the next readable one, within this many
 
 
 def default_workers() -> int:
@@ -91,6 +95,7 @@ class StreamingImages:
         self.resolution, self.channels, self.info = resolution, channels, info
         self.workers = default_workers() if workers is None else workers
         self.index = torch.arange(len(rel_names))  # entries of `files` in this set (a --limit subset)
+        self.reported = set()  # unreadable files already named on stderr (in this process)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -108,15 +113,37 @@ class StreamingImages:
         return (self.channels, self.resolution, self.resolution)
 
     def decode(self, positions) -> torch.Tensor:
-        """The images at ``positions`` of this set, decoded and converted as the in-memory loader does."""
-        from .folder import _to_8_bit, read_images, square, to_tensor
+        """The images at ``positions`` of this set, decoded and converted as the in-memory loader does. A file
+        that does not decode is replaced by the next one of its class that does (named once on stderr, which a
+        dashboard job writes to train.log); a one-line error when ``REPLACE_TRIES`` in a row do not."""
+        from .folder import _to_8_bit, square, to_tensor
 
-        entries = [
-            (self.rel_names[j], (lambda j=j: self.files.read(j)))
-            for j in (int(self.index[p]) for p in positions)
-        ]
-        images = [square(_to_8_bit(img), self.resolution) for _, img in read_images(entries, self.files.path)]
+        images = [square(_to_8_bit(self._readable_image(int(p))), self.resolution) for p in positions]
         return to_tensor(images, self.channels)
+
+    def _readable_image(self, position: int):
+        """The image at ``position``, or the next one of the same class that decodes (see :meth:`decode`)."""
+        from .folder import read_images
+
+        problems, n = [], len(self)
+        same_class = [
+            (position + k) % n
+            for k in range(n)
+            if self.labels is None or self.labels[(position + k) % n] == self.labels[position]
+        ]
+        for p in same_class[:REPLACE_TRIES]:
+            j = int(self.index[p])
+            for _, img in read_images(
+                [(self.rel_names[j], lambda j=j: self.files.read(j))], self.files.path, problems
+            ):
+                for rel, problem in problems:
+                    if rel not in self.reported:
+                        self.reported.add(rel)
+                        print(f"skipped: {problem}", file=sys.stderr)
+                return img
+        if len(problems) == 1:
+            raise ToolkitError(problems[0][1])
+        raise ToolkitError(f"{problems[0][1]} (and the next {len(problems) - 1} images do not decode either)")
 
     def images(self, n: int) -> torch.Tensor:
         """The first ``n`` images as one tensor (for FID's real features, the overfitting gap)."""
@@ -198,7 +225,7 @@ def stream_image_folder(
     path: Path, entries, skipped: int, labelled: bool, resolution: int, channels: int | None, name: str | None
 ) -> StreamingImages:
     """The streaming twin of ``load_image_folder`` (which calls it when the set is too large for memory)."""
-    from .folder import GREY_MODES, class_labels, read_images
+    from .folder import GREY_MODES, check_readable_share, class_labels, read_images
 
     is_zip = not path.is_dir()
     rel_names = [rel for rel, _ in entries]
@@ -212,7 +239,13 @@ def stream_image_folder(
         members = [by_rel[r] for r in rel_names]
     else:
         members = rel_names
-    modes = {img.mode for _, img in read_images(entries[:MODE_SAMPLE], path)}
+    unreadable = []  # found among the files read for their modes: left out of the set
+    modes = {img.mode for _, img in read_images(entries[:MODE_SAMPLE], path, unreadable)}
+    check_readable_share(unreadable, min(len(entries), MODE_SAMPLE), path)
+    if unreadable:
+        left_out = {rel for rel, _ in unreadable}
+        kept = [i for i, rel in enumerate(rel_names) if rel not in left_out]
+        rel_names, members = [rel_names[i] for i in kept], [members[i] for i in kept]
     if channels is None:
         channels = 1 if modes <= GREY_MODES else 3
     labels, class_names = (
@@ -221,6 +254,7 @@ def stream_image_folder(
     info = {
         "source": str(path),
         "skipped": skipped,
+        "unreadable": [rel for rel, _ in unreadable],  # found among the first MODE_SAMPLE; later ones: stderr
         "modes": sorted(modes),
         "resolution": resolution,
         "channels": channels,

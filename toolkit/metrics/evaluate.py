@@ -69,12 +69,13 @@ def default_extractor(data_name: str) -> tuple[str, str]:
     return "inception", "inception: the standard FID features (InceptionV3 weights found)"
 
 
-def feature_fit_warning(extractor: str, data_name: str) -> str | None:
-    """A one-line warning when the features do not fit the data (None when they do)."""
+def feature_fit_warning(extractor: str, data_name: str, flag: str = "--extractor") -> str | None:
+    """A one-line warning when the features do not fit the data (None when they do); ``flag``: the option
+    of the command that chose them (``eval --extractor``, ``train --eval-features``)."""
     if extractor == "fmnist-cnn" and data_name != "fashion-mnist":
         return (
             f"fmnist-cnn features come from a Fashion-MNIST classifier; on {data_name} they do not measure "
-            "what a person sees (a sharper run can score worse than a blurrier one): prefer --extractor "
+            f"what a person sees (a sharper run can score worse than a blurrier one): prefer {flag} "
             "inception (the standard FID) or pixels8"
         )
     return None
@@ -249,7 +250,7 @@ class MetricsCallback:
         if trainer.step % self.every:
             return
         if self._ext is None:
-            warning = feature_fit_warning(self.extractor_name, trainer.config.data)
+            warning = feature_fit_warning(self.extractor_name, trainer.config.data, "--eval-features")
             if warning:
                 import sys
 

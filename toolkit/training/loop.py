@@ -132,6 +132,7 @@ class Trainer:
         self.stop_requested = False  # set from a signal handler or another thread to stop cleanly
         self.interval = IntervalStats()  # this logging interval's sums, on the device
         self.elapsed = 0.0  # seconds of training so far (across resumes)
+        self.clock = time.perf_counter  # measures elapsed (a dashboard job: jobs.PauseClock)
 
     def describe(self) -> dict:
         """config.json's content: the settings plus what the data turned out to be (runs.config_contents)."""
@@ -183,13 +184,13 @@ class Trainer:
             leave=True,
             mininterval=0.2 if interactive else 15.0,
         )
-        start = time.perf_counter() - self.elapsed
+        start = self.clock() - self.elapsed
         self._stop_agreed = False  # ranks: every rank stops at the same step (agreed at each log)
         try:
             while self.step < until and not self._stopping():
                 self.interval.add(self.train_step(phases))
                 self.step += 1
-                self.elapsed = time.perf_counter() - start
+                self.elapsed = self.clock() - start  # training time: a dashboard's pauses left out
                 bar.update(1)
                 if self.step % cfg.log_every == 0:
                     row = self._log()
