@@ -3,7 +3,7 @@
 ================  ==============================================================================
 family            models
 ================  ==============================================================================
-``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp: noise -> image games (lessons 01-07)
+``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp, sngan: noise -> image games (lessons 01-07)
 ``pggan``         pggan: progressive growing with fade-in (lesson 08)
 ``pix2pix``       pix2pix: paired image-to-image translation (lesson 09)
 ``cyclegan``      cyclegan: unpaired image-to-image translation (lesson 10)
