@@ -22,6 +22,7 @@ if __name__ == "__main__":
 
 import argparse
 import contextlib
+import math
 import sys
 from pathlib import Path
 
@@ -141,6 +142,13 @@ def _add_sample(sub) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--class", dest="cls", default=None, help="class index or name (conditional models)")
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        metavar="PSI",
+        help="stylegan: truncation in W, w_avg + PSI * (w - w_avg); 1 = none, 0 = the average image",
+    )
     p.add_argument("--device", default="cpu")
 
 
@@ -442,6 +450,12 @@ def cmd_sample(args) -> int:
     if args.n < 1:
         raise ToolkitError(f"--n must be >= 1, got {args.n}")
     G, config = load_generator(args.run_dir, args.device)
+    if args.truncation is not None:
+        if not hasattr(G, "truncation_psi"):
+            raise ToolkitError(f"--truncation needs --model stylegan; {args.run_dir} is a {config['model']}")
+        if not math.isfinite(args.truncation):
+            raise ToolkitError(f"--truncation must be a finite number (1: none), got {args.truncation}")
+        G.truncation_psi = args.truncation
     from .data.base import check_memory
 
     check_memory(args.n, tuple(config["sample_shape"]), f"--n {args.n}")

@@ -303,8 +303,10 @@ class StyleGANGenerator(nn.Module):
     """``G(z, psi=1.0, z2=None, crossover=None, noise_mode="random")`` -> images (B, C, R, R), linear output.
 
     ``mapping(z)`` -> w, broadcast to every layer: ``ws`` (B, num_ws, w_dim); ``truncation_psi`` (set by
-    ``sample --truncation``) is used when ``psi`` is not given. With ``z2`` and ``crossover``, the layers
-    from ``crossover`` on take z2's w (style mixing).
+    ``sample --truncation``) is used when ``psi`` is not given, and ``noise_mode`` ("random" for training;
+    a trained run's sampler sets "const", the stored noise maps, as the reference's generate.py) when
+    ``noise_mode`` is not. With ``z2`` and ``crossover``, the layers from ``crossover`` on take z2's w
+    (style mixing).
     """
 
     def __init__(
@@ -323,6 +325,7 @@ class StyleGANGenerator(nn.Module):
         self.synthesis = SynthesisNetwork(w_dim, channels, resolution, width)
         self.num_ws = self.synthesis.num_ws
         self.truncation_psi = 1.0
+        self.noise_mode = "random"
 
     def styles(self, z: torch.Tensor, psi: float | None = None) -> torch.Tensor:
         """ws (B, num_ws, w_dim): the same (truncated) w for every layer."""
@@ -337,12 +340,12 @@ class StyleGANGenerator(nn.Module):
         psi: float | None = None,
         z2: torch.Tensor | None = None,
         crossover: int | None = None,
-        noise_mode: str = "random",
+        noise_mode: str | None = None,
     ) -> torch.Tensor:
         ws = self.styles(z, psi)
         if z2 is not None:
             ws = mix_styles(ws, self.styles(z2, psi), self.num_ws if crossover is None else crossover)
-        return self.synthesis(ws, noise_mode)
+        return self.synthesis(ws, self.noise_mode if noise_mode is None else noise_mode)
 
 
 # ---------------------------------------------------------------------------------------------
