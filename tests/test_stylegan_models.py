@@ -52,6 +52,16 @@ def test_grouped_modulated_conv_equals_one_conv_per_sample():
         assert torch.allclose(out[b : b + 1], F.conv2d(x[b : b + 1], w, padding=1), atol=1e-5)
 
 
+@pytest.mark.parametrize("demodulate", [True, False])
+def test_the_three_step_modulated_conv_equals_the_grouped_one(demodulate):
+    torch.manual_seed(5)
+    x, weight, styles = torch.randn(3, 4, 7, 7), torch.randn(5, 4, 3, 3), torch.randn(3, 4) * 2
+    grouped = modulated_conv2d(x, weight, styles, demodulate, padding=1)
+    assert torch.allclose(
+        modulated_conv2d(x, weight, styles, demodulate, 1, grouped=False), grouped, atol=1e-5
+    )
+
+
 def test_demodulation_gives_unit_output_variance_for_unit_variance_input():
     torch.manual_seed(2)
     x = torch.randn(8, 32, 40, 40)  # independent, unit variance

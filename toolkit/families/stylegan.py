@@ -66,7 +66,7 @@ class StyleGANConfig(RunConfig):
     w_dim: int = option(128, "size of the intermediate latent w (reference: 512)")
     mapping_layers: int = option(4, "dense layers of the mapping network (reference: 8; cifar: 2)")
     width: int = option(
-        64, "channels per resolution up to 32x32, halved at each doubling above (reference: 512)"
+        32, "channels per resolution up to 32x32, halved at each doubling above (reference: 512)"
     )
     augment: str = option("none", "what D sees", choices=STYLEGAN_AUGMENTS)
     ada_target: float = option(GANConfig.ada_target, "target of r_t = E[sign(D(real))] for ADA's p")
