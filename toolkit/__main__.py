@@ -154,6 +154,13 @@ def _add_sample(sub) -> None:
     )
     p.add_argument("--class", dest="cls", default=None, help="class index or name (conditional models)")
     p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=None,
+        metavar="PSI",
+        help="stylegan: truncation in W, w_avg + PSI * (w - w_avg); 1 = none, 0 = the average image",
+    )
     p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
@@ -521,6 +528,12 @@ def cmd_sample(args) -> int:
     G, config = load_generator(args.run_dir, args.device)
     if config["kind"] != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; use toolkit.generate in Python")
+    if args.truncation is not None:
+        if not hasattr(G, "truncation_psi"):
+            raise ToolkitError(f"--truncation needs --model stylegan; {args.run_dir} is a {config['model']}")
+        if not math.isfinite(args.truncation):
+            raise ToolkitError(f"--truncation must be a finite number (1: none), got {args.truncation}")
+        G.truncation_psi = args.truncation
     check_memory(args.n, tuple(config["sample_shape"]), f"--n {args.n}", "use a smaller --n")
     labels = None
     if args.cls is not None:

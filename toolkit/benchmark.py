@@ -155,6 +155,7 @@ FAMILY_CASES = [  # (label, model, settings): each family's step at its defaults
     ("pix2pix", "pix2pix", {"limit": 256}),
     ("cyclegan", "cyclegan", {"limit": 256}),
     ("srgan", "srgan", {"limit": 256}),
+    ("stylegan (with lazy R1)", "stylegan", {}),
 ]
 
 

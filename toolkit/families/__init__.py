@@ -3,11 +3,12 @@
 ================  ==============================================================================
 family            models
 ================  ==============================================================================
-``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp: noise -> image games (lessons 01-07)
+``gan`` (gan.py)  mlp, dcgan, cgan, acgan, wgan, wgan-gp, sngan: noise -> image games (lessons 01-07)
 ``pggan``         pggan: progressive growing with fade-in (lesson 08)
 ``pix2pix``       pix2pix: paired image-to-image translation (lesson 09)
 ``cyclegan``      cyclegan: unpaired image-to-image translation (lesson 10)
 ``srgan``         srresnet, srgan: 4x super-resolution, pixel vs perceptual + adversarial (lesson 11)
+``stylegan``      stylegan: StyleGAN2, mapping network and modulated convolutions, with ADA (lesson 14)
 ================  ==============================================================================
 
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
@@ -27,9 +28,10 @@ from .gan import GANConfig, GANFamily
 from .pggan import PGGANConfig, PGGANFamily
 from .pix2pix import Pix2PixConfig, Pix2PixFamily
 from .srgan import SRGANConfig, SRGANFamily
+from .stylegan import StyleGANConfig, StyleGANFamily
 
 FAMILIES: dict[str, type[Family]] = {
-    f.name: f for f in (GANFamily, PGGANFamily, Pix2PixFamily, CycleGANFamily, SRGANFamily)
+    f.name: f for f in (GANFamily, PGGANFamily, Pix2PixFamily, CycleGANFamily, SRGANFamily, StyleGANFamily)
 }
 MODELS: dict[str, str] = {m: d for f in FAMILIES.values() for m, d in f.models.items()}
 
@@ -67,4 +69,6 @@ __all__ = [
     "CycleGANFamily",
     "SRGANConfig",
     "SRGANFamily",
+    "StyleGANConfig",
+    "StyleGANFamily",
 ]

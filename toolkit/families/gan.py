@@ -42,6 +42,7 @@ from ..losses import LOSSES, AdversarialLoss, get_loss
 from ..models import CONDITIONAL, MODELS, build_models, is_conditional
 from ..models.conditional import balanced_labels
 from ..models.dcgan import RESOLUTIONS as DCGAN_RESOLUTIONS
+from ..models.spectral_norm import apply_spectral_norm
 from ..models.timestep import TimestepDiscriminator
 from ..regularizers import clip_weights_, gradient_penalty, r1_penalty
 from .base import DataSpec, Family, Phase
@@ -65,6 +66,17 @@ PRESETS: dict[str, dict] = {
         "loss": "wasserstein",
         "n_critic": 5,
         "gp_weight": 10.0,
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "beta1": 0.0,
+        "beta2": 0.9,
+    },
+    # Miyato et al. 2018, the hinge-loss setting of their ResNet experiments: lr 2e-4, betas (0, 0.9),
+    # n_dis 5 (--n-critic 1 is the common cheaper choice); spectral norm on every layer of D
+    "sngan": {
+        "loss": "hinge",
+        "spectral_norm": True,
+        "n_critic": 5,
         "lr_g": 2e-4,
         "lr_d": 2e-4,
         "beta1": 0.0,
@@ -141,6 +153,9 @@ class GANConfig(MeasuredConfig):
     gp_weight: float = option(0.0, "lambda of WGAN-GP's gradient penalty (0: off; the paper uses 10)")
     r1_weight: float = option(0.0, "gamma of the R1 penalty on real images (0: off)")
     clip: float = option(0.0, "WGAN weight clipping: clamp D's weights to [-clip, clip] (0: off)")
+    spectral_norm: bool = option(
+        False, "spectral normalisation (Miyato et al. 2018) of every conv and linear layer of D"
+    )
     aux_weight: float = option(1.0, "ACGAN: weight of the auxiliary classification loss")
     aux_on_fakes: bool = option(
         True, "ACGAN: D's class loss on generated images too (Odena et al. eq. 3); off: on reals only"
@@ -237,6 +252,8 @@ class GANFamily(Family):
         if config.augment == "diffusion":  # Diffusion-GAN's D also sees the timestep t; it replaces the plain
             # D, which is still built first so that a seed gives the same initial G and D in every version
             D = TimestepDiscriminator(spec.shape[0], spec.shape[1], config.width, config.diffusion_t_max)
+        if config.spectral_norm:
+            apply_spectral_norm(D)
         return {"G": G, "D": D}
 
     @classmethod

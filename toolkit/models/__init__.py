@@ -22,6 +22,7 @@ MODELS = {
     "acgan": "ACGAN (Odena et al. 2017): label-concat G, D with an auxiliary classifier head",
     "wgan": "WGAN (Arjovsky et al. 2017): DCGAN G, critic without batch norm, weight clipping",
     "wgan-gp": "WGAN-GP (Gulrajani et al. 2017): DCGAN G, layer-norm critic, gradient penalty",
+    "sngan": "SN-GAN (Miyato et al. 2018): DCGAN G, D without batch norm, spectral norm, hinge loss",
 }
 CONDITIONAL = ("cgan", "acgan")
 
@@ -75,6 +76,8 @@ def build_models(
         return G, DCGANDiscriminator(channels, resolution, width, dropout=0.0, norm="none")
     if name == "wgan-gp":  # the penalty is per sample: layer norm, never batch norm (paper, section 4)
         return G, DCGANDiscriminator(channels, resolution, width, dropout=0.0, norm="layer")
+    if name == "sngan":  # spectral norm is the only constraint (added by the gan family's preset)
+        return G, DCGANDiscriminator(channels, resolution, width, dropout=0.0, norm="none")
     return G, DCGANDiscriminator(channels, resolution, width)
 
 
