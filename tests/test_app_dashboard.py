@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from toolkit.config import config_for
 from toolkit.dashboard import (
     change_label,
     check_own_data,
@@ -17,6 +16,7 @@ from toolkit.dashboard import (
     label_grid_rows,
     marker_rows,
 )
+from toolkit.families import config_for
 
 
 def _photo(path, size=(40, 40), mode="RGB", level=90):

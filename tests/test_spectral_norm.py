@@ -11,9 +11,8 @@ import torch
 from torch import nn
 
 from toolkit.__main__ import main
-from toolkit.config import config_for
 from toolkit.errors import ToolkitError
-from toolkit.families import DataSpec, GANFamily
+from toolkit.families import DataSpec, GANFamily, config_for
 from toolkit.models.spectral_norm import apply_spectral_norm, spectral_layers
 from toolkit.training import Trainer
 

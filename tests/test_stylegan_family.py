@@ -14,10 +14,10 @@ from PIL import Image
 
 from toolkit.__main__ import main
 from toolkit.augment import AdaptiveAugment
-from toolkit.config import config_for
 from toolkit.data.base import TensorData
 from toolkit.errors import ToolkitError
-from toolkit.families import StyleGANFamily, family_for
+from toolkit.families import StyleGANFamily, config_for, family_for
+from toolkit.generate import load_generator
 from toolkit.regularizers import r1_penalty
 from toolkit.runs import Run
 from toolkit.training import Trainer
@@ -187,7 +187,7 @@ def test_trains_on_a_users_image_folder(tmp_path, resolution):
     assert shape == [3, resolution, resolution]
     images, _ = trainer.family.grid()
     assert images.shape == (4, 3, resolution, resolution)
-    G, _ = Run(tmp_path / "run").load_generator()
+    G, _ = load_generator(tmp_path / "run")
     assert G(torch.randn(2, 8)).shape == (2, 3, resolution, resolution)
 
 
