@@ -26,7 +26,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..augment import ADA_TARGET, AUGMENTS, ForwardDiffusion, build_augment
+from ..augment import (
+    ADA_TARGET,
+    AUGMENTS,
+    DIFFUSION_SIGMA,
+    DIFFUSION_T_MAX,
+    DIFFUSION_T_MIN,
+    ForwardDiffusion,
+    build_augment,
+)
 from ..config import RunConfig, need, need_at_least, need_learning_rate, option
 from ..losses import LOSSES, AdversarialLoss, get_loss
 from ..models import CONDITIONAL, MODELS, build_models, is_conditional
@@ -97,8 +105,9 @@ class GANConfig(RunConfig):
         20.0, "thousand images for p to move 0 -> 1 (paper: 500; short CPU runs need faster)"
     )
     ada_interval: int = option(4, "update p (or T) every N D steps")
-    diffusion_t_max: int = option(500, "Diffusion-GAN: largest timestep T may reach")
-    diffusion_sigma: float = option(0.05, "Diffusion-GAN: std of the added noise (the paper's default)")
+    diffusion_t_min: int = option(DIFFUSION_T_MIN, "Diffusion-GAN: smallest T, where T starts")
+    diffusion_t_max: int = option(DIFFUSION_T_MAX, "Diffusion-GAN: largest T (the authors' code)")
+    diffusion_sigma: float = option(DIFFUSION_SIGMA, "Diffusion-GAN: std of the added noise (authors' code)")
     z_dim: int = option(64, "size of the latent vector z")
     width: int = option(32, "channels of the widest conv layer (DCGAN) or hidden-size unit (MLP)")
 
@@ -125,6 +134,11 @@ class GANConfig(RunConfig):
         need(
             self.diffusion_t_max >= 1 and self.diffusion_sigma > 0,
             "--diffusion-t-max must be >= 1, --diffusion-sigma > 0",
+        )
+        need(
+            1 <= self.diffusion_t_min <= self.diffusion_t_max,
+            f"--diffusion-t-min must be in [1, --diffusion-t-max = {self.diffusion_t_max}], "
+            f"got {self.diffusion_t_min}",
         )
         need(
             self.augment != "diffusion" or self.model == "dcgan",
@@ -331,7 +345,7 @@ class GANFamily(Family):
             augment.load_state_dict(state["family_state"]["augment"])
         at = f"at the checkpoint of step {state['step']}"
         if isinstance(augment, ForwardDiffusion):
-            what = f"Diffusion-GAN with T = {augment.T.item():.0f} {at}; t drawn per image"
+            what = f"Diffusion-GAN with T = {augment.num_timesteps} {at}; t drawn per image"
         elif hasattr(augment, "p"):
             what = f"ADA at p = {augment.p.item():.2f} {at}"
         else:
