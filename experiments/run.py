@@ -79,6 +79,31 @@ def mean_std(values: list[float]) -> str:
 
 
 # --- lessons 06-07: limited data -------------------------------------------------------------------
+def fid_by_step(summary: dict) -> list[str]:
+    """A second table: each method's FID at every evaluated step, over the seeds that reached it, so runs
+    stopped early can be compared with the others at the same step."""
+    curves = {}  # (limit, method) -> step -> [fid per seed]
+    for name, r in summary.items():
+        limit, method = name.split("-")[0][1:], name.split("-")[1]
+        for x in r:
+            if "fid" in x:
+                curves.setdefault((limit, method), {}).setdefault(x["step"], []).append(x["fid"])
+    steps = sorted({step for by_step in curves.values() for step in by_step})
+    if not steps:
+        return []
+    lines = [
+        "",
+        "FID at each evaluation, mean ± std over the seeds that reached it (their number in brackets):",
+        "",
+        "| train images | augment | " + " | ".join(f"step {step}" for step in steps) + " |",
+        "| ---: | --- |" + " ---: |" * len(steps),
+    ]
+    for (limit, method), by_step in curves.items():
+        cells = [f"{mean_std(by_step[s])} ({len(by_step[s])})" if s in by_step else "-" for s in steps]
+        lines.append(f"| {limit} | {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def limited_data(args) -> None:
     out = Path(args.out)
     if args.add and not (out / "summary.json").exists():
@@ -102,7 +127,8 @@ def limited_data(args) -> None:
         )
         for limit, method, seed in specs
     ]
-    run_all(commands, args.jobs, out / "commands.txt", args.time_limit)
+    if not args.table_only:
+        run_all(commands, args.jobs, out / "commands.txt", args.time_limit)
     earlier = json.loads((out / "summary.json").read_text()) if args.add else {}
     rerun = {f"n{limit}-{method}-s{seed}" for limit, method, seed in specs}
     kept = [(limit, method, seed) for limit in args.limits for method in METHODS for seed in args.seeds]
@@ -145,6 +171,7 @@ def limited_data(args) -> None:
             f"| {col('best_fid')} | {col('kid')} | {col('gap')} | "
             f"{col('rt')} | {col('p') if method in ('ada', 'diffusion') else '-'} |"
         )
+    lines += fid_by_step(summary)
     if args.add and any(name not in rerun for name in summary):
         lines += [
             "",
@@ -248,6 +275,11 @@ def main() -> None:
         "--add",
         action="store_true",
         help="rerun only --methods and keep the other rows (same limits and seeds) from --out's summary.json",
+    )
+    a.add_argument(
+        "--table-only",
+        action="store_true",
+        help="train nothing: write the tables from the run directories already in --out/runs",
     )
     b = sub.add_parser("models", help="dcgan, cgan, acgan and wgan-gp on all of Fashion-MNIST")
     b.add_argument("--models", nargs="+", default=["dcgan", "cgan", "acgan", "wgan-gp"])
