@@ -64,7 +64,7 @@ def test_betas_run_linearly_from_1e_4_to_2e_2_over_T(T):
     assert betas.numel() == T
     want = torch.tensor([1e-4 + (2e-2 - 1e-4) * i / (T - 1) for i in range(T)], dtype=torch.float64)
     assert torch.allclose(betas, want, atol=2e-6)
-    # so x_T is equally far diffused whatever T is: a_T = prod (1 - beta_s) ~ exp(-T (1e-4 + 2e-2) / 2)
+    # so a larger T ends in stronger noise: a_T = prod (1 - beta_s) ~ exp(-T (1e-4 + 2e-2) / 2)
     assert a[-1].item() == pytest.approx(math.prod(1 - float(b) for b in want), rel=1e-5)
 
 

@@ -276,8 +276,8 @@ class ForwardDiffusion(_Controlled):
     * T, the number of diffusion steps, is t_min + round(p (t_max - t_min)), with p driven by the ADA
       controller (the paper's adaptive T, section 3.3); ``T`` is the controller's unrounded value.
     * At every update of p (and at the start) the schedule is rebuilt over the *current* T: betas linear
-      from 1e-4 to 2e-2 over T steps, so x_T is always equally far diffused, whatever T is; a larger T
-      means finer steps, more distinct noise levels, between the clean image and that end point.
+      from 1e-4 to 2e-2 over T steps, so a_T ~ exp(-0.01 T): a larger T both reaches stronger noise at
+      t = T and has more noise levels in between.
     * At the same moment a table of 64 slots is drawn: 32 hold a t in 1..T, 32 hold t = 0. Each image
       then takes the t of a random slot, so about half of what D sees is the clean image. ``sampling``
       'priority' (the reference's default) fills the 32 slots with P(t) proportional to t - 1 (larger
