@@ -58,7 +58,7 @@ PRESETS: dict[str, dict] = {
         "beta2": 0.9,
     },
     # Gulrajani et al. 2017, Algorithm 1: lambda 10, n_critic 5, Adam(1e-4, beta1 0, beta2 0.9); we use 2e-4
-    # for CPU-length runs (measured in lesson 05)
+    # for CPU-length runs (a choice for short runs; no lesson measures it)
     "wgan-gp": {
         "loss": "wasserstein",
         "n_critic": 5,
@@ -82,7 +82,7 @@ class GANConfig(RunConfig):
 
     lr_g: float = option(1e-3, "generator learning rate")
     lr_d: float = option(1e-3, "discriminator learning rate")
-    beta1: float = option(0.5, "Adam beta1 (DCGAN tip: Adam's default 0.9 makes this GAN fail)")
+    beta1: float = option(0.5, "Adam beta1 (DCGAN paper, section 4: the default 0.9 made training unstable)")
     beta2: float = option(0.999, "Adam beta2")
     loss: str = option("nonsaturating", "adversarial loss", choices=tuple(LOSSES))
     n_critic: int = option(1, "D (critic) updates per G update")
@@ -109,7 +109,7 @@ class GANConfig(RunConfig):
     diffusion_t_max: int = option(DIFFUSION_T_MAX, "Diffusion-GAN: largest T (the authors' code)")
     diffusion_sigma: float = option(DIFFUSION_SIGMA, "Diffusion-GAN: std of the added noise (authors' code)")
     z_dim: int = option(64, "size of the latent vector z")
-    width: int = option(32, "channels of the widest conv layer (DCGAN) or hidden-size unit (MLP)")
+    width: int = option(32, "channels of the narrowest conv layer (DCGAN) or hidden-size unit (MLP)")
 
     def validate(self) -> "GANConfig":
         super().validate()
