@@ -175,8 +175,8 @@ def limited_data(args) -> None:
     if args.add and any(name not in rerun for name in summary):
         lines += [
             "",
-            f"Only the rows of {', '.join(args.methods)} were rerun by the command below (--add); the other "
-            "rows are kept from the earlier run in summary.json, whose commands come first in commands.txt.",
+            f"Only the rows of {', '.join(args.methods)} come from new runs (--add; their commands are the "
+            "last lines of commands.txt); the other rows are kept from the earlier run in summary.json.",
         ]
     finish(out, summary, lines, args)
 
