@@ -79,8 +79,35 @@ def mean_std(values: list[float]) -> str:
 
 
 # --- lessons 06-07: limited data -------------------------------------------------------------------
+def fid_by_step(summary: dict) -> list[str]:
+    """A second table: each method's FID at every evaluated step, over the seeds that reached it, so runs
+    stopped early can be compared with the others at the same step."""
+    curves = {}  # (limit, method) -> step -> [fid per seed]
+    for name, r in summary.items():
+        limit, method = name.split("-")[0][1:], name.split("-")[1]
+        for x in r:
+            if "fid" in x:
+                curves.setdefault((limit, method), {}).setdefault(x["step"], []).append(x["fid"])
+    steps = sorted({step for by_step in curves.values() for step in by_step})
+    if not steps:
+        return []
+    lines = [
+        "",
+        "FID at each evaluation, mean ± std over the seeds that reached it (their number in brackets):",
+        "",
+        "| train images | augment | " + " | ".join(f"step {step}" for step in steps) + " |",
+        "| ---: | --- |" + " ---: |" * len(steps),
+    ]
+    for (limit, method), by_step in curves.items():
+        cells = [f"{mean_std(by_step[s])} ({len(by_step[s])})" if s in by_step else "-" for s in steps]
+        lines.append(f"| {limit} | {method} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def limited_data(args) -> None:
     out = Path(args.out)
+    if args.add and not (out / "summary.json").exists():
+        sys.exit(f"--add keeps the rows of an earlier run, but {out / 'summary.json'} does not exist")
     specs = [(limit, method, seed) for limit in args.limits for method in args.methods for seed in args.seeds]
     commands = [
         train_command(
@@ -100,11 +127,16 @@ def limited_data(args) -> None:
         )
         for limit, method, seed in specs
     ]
-    run_all(commands, args.jobs, out / "commands.txt", args.time_limit)
+    if not args.table_only:
+        run_all(commands, args.jobs, out / "commands.txt", args.time_limit)
+    earlier = json.loads((out / "summary.json").read_text()) if args.add else {}
+    rerun = {f"n{limit}-{method}-s{seed}" for limit, method, seed in specs}
+    kept = [(limit, method, seed) for limit in args.limits for method in METHODS for seed in args.seeds]
+    kept = [spec for spec in kept if spec in specs or f"n{spec[0]}-{spec[1]}-s{spec[2]}" in earlier]
     summary, table = {}, {}
-    for limit, method, seed in specs:
+    for limit, method, seed in kept:  # the table's order: limit, then method as in METHODS, then seed
         name = f"n{limit}-{method}-s{seed}"
-        r = rows(out / "runs" / name)
+        r = rows(out / "runs" / name) if name in rerun else earlier[name]
         summary[name] = r
         evals = [x for x in r if "fid" in x]
         gaps = [x for x in r if "d_gap" in x]
@@ -139,6 +171,13 @@ def limited_data(args) -> None:
             f"| {col('best_fid')} | {col('kid')} | {col('gap')} | "
             f"{col('rt')} | {col('p') if method in ('ada', 'diffusion') else '-'} |"
         )
+    lines += fid_by_step(summary)
+    if args.add and any(name not in rerun for name in summary):
+        lines += [
+            "",
+            f"Only the rows of {', '.join(args.methods)} come from new runs (--add; their commands are the "
+            "last lines of commands.txt); the other rows are kept from the earlier run in summary.json.",
+        ]
     finish(out, summary, lines, args)
 
 
@@ -232,6 +271,16 @@ def main() -> None:
     a.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     a.add_argument("--width", type=int, default=32, help="DCGAN width (16: ~4x faster on a CPU)")
+    a.add_argument(
+        "--add",
+        action="store_true",
+        help="rerun only --methods and keep the other rows (same limits and seeds) from --out's summary.json",
+    )
+    a.add_argument(
+        "--table-only",
+        action="store_true",
+        help="train nothing: write the tables from the run directories already in --out/runs",
+    )
     b = sub.add_parser("models", help="dcgan, cgan, acgan and wgan-gp on all of Fashion-MNIST")
     b.add_argument("--models", nargs="+", default=["dcgan", "cgan", "acgan", "wgan-gp"])
     for q in (a, b):

@@ -6,7 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from toolkit.augment import AdaptiveAugment, DiffAugment, ForwardDiffusion, ada_adjust, build_augment
+from toolkit.augment import (
+    AdaptiveAugment,
+    DiffAugment,
+    ForwardDiffusion,
+    ada_adjust,
+    build_augment,
+    linear_alpha_bar,
+)
 from toolkit.errors import ToolkitError
 
 
@@ -103,8 +110,20 @@ def test_diffaugment_changes_every_image_and_keeps_shape():
     x = torch.rand(32, 3, 32, 32) * 2 - 1
     y = DiffAugment()(x)
     assert y.shape == x.shape and ((y - x).flatten(1).abs().max(1).values > 1e-3).all()
-    cut = DiffAugment()(torch.ones(64, 1, 32, 32) * 5)  # cutout zeroes a 16x16 square (minus borders)
+    cut = DiffAugment()(torch.ones(64, 1, 32, 32) * 5)  # cutout zeroes a 16x16 square (less at the borders)
     assert ((cut == 0).flatten(1).sum(1) > 0).all()
+
+
+def test_diffaugment_cuts_out_16_by_16_at_32_pixels_as_the_reference():
+    """DiffAugment's rand_cutout (ratio 0.5): int(32 * 0.5 + 0.5) = 16 rows and columns, centre offset drawn
+    from 0..32. A square that lies inside the image has exactly 16 x 16 = 256 zeros; none has more."""
+    torch.manual_seed(4)
+    x = torch.ones(2000, 1, 32, 32) * 5  # colour ops keep it far from 0: only padding and cutout give zeros
+    zeros = DiffAugment()(x)[:, 0] == 0
+    inner = zeros[:, 4:28, 4:28]  # a 4-pixel shift pads at most 4 border rows/columns with zeros
+    rows, cols = inner.any(2).sum(1), inner.any(1).sum(1)
+    assert rows.max() == 16 and cols.max() == 16  # 15 with the old strict |y - cy| < 8
+    assert (inner.flatten(1).sum(1) <= 256).all()
 
 
 def diffaugment_reference(x: torch.Tensor) -> torch.Tensor:
@@ -117,7 +136,8 @@ def diffaugment_reference(x: torch.Tensor) -> torch.Tensor:
         x = (x - m) * (torch.rand(b, 1, 1, 1) * 2) + m  # saturation
     m = x.mean((1, 2, 3), keepdim=True)
     x = (x - m) * (torch.rand(b, 1, 1, 1) + 0.5) + m  # contrast
-    dx, dy = torch.randint(-(w // 8), w // 8 + 1, (b,)), torch.randint(-(h // 8), h // 8 + 1, (b,))
+    sx, sy = int(w / 8 + 0.5), int(h / 8 + 0.5)  # the reference's rounding: half a pixel rounds up
+    dx, dy = torch.randint(-sx, sx + 1, (b,)), torch.randint(-sy, sy + 1, (b,))
     out = torch.zeros_like(x)  # translation: output pixel (i, j) shows input (i + dy, j + dx), zeros outside
     for k in range(b):
         for i in range(h):
@@ -125,19 +145,22 @@ def diffaugment_reference(x: torch.Tensor) -> torch.Tensor:
                 si, sj = i + int(dy[k]), j + int(dx[k])
                 if 0 <= si < h and 0 <= sj < w:
                     out[k, :, i, j] = x[k, :, si, sj]
-    cy, cx = torch.randint(0, h, (b,)), torch.randint(0, w, (b,))
-    for k in range(b):  # cutout: a square of half the size, centred at (cy, cx)
-        for i in range(h):
-            for j in range(w):
-                if abs(i - int(cy[k])) < h // 4 and abs(j - int(cx[k])) < w // 4:
+    size_h, size_w = int(h / 2 + 0.5), int(w / 2 + 0.5)  # cutout: ratio 0.5, rounded half up
+    # the centre is drawn from 0..h for an even square, 0..h-1 for an odd one
+    cy, cx = torch.randint(0, h + (size_h % 2 == 0), (b,)), torch.randint(0, w + (size_w % 2 == 0), (b,))
+    for k in range(b):  # rows cy - size // 2 up to size rows on, the part inside the image
+        for i in range(int(cy[k]) - size_h // 2, int(cy[k]) - size_h // 2 + size_h):
+            for j in range(int(cx[k]) - size_w // 2, int(cx[k]) - size_w // 2 + size_w):
+                if 0 <= i < h and 0 <= j < w:
                     out[k, :, i, j] = 0
     return out
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_diffaugment_equals_a_plain_reference_on_the_same_random_draws(channels):
-    """Found by mutation testing: DiffAugment's values were never checked, only that it changed images."""
-    x = torch.rand(6, channels, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+@pytest.mark.parametrize("channels, h, w", [(1, 16, 16), (3, 16, 16), (1, 32, 32), (3, 13, 20)])
+def test_diffaugment_equals_a_plain_reference_on_the_same_random_draws(channels, h, w):
+    """Found by mutation testing: DiffAugment's values were never checked, only that it changed images.
+    13 x 20: an odd cutout (7 rows) and shifts that round half up (int(2.125) = 2, int(3) = 3)."""
+    x = torch.rand(6, channels, h, w, generator=torch.Generator().manual_seed(0)) * 2 - 1
     torch.manual_seed(1)
     got = DiffAugment()(x)
     torch.manual_seed(1)
@@ -150,12 +173,12 @@ def test_forward_diffusion_schedule_and_timesteps():
     assert d.alpha_bar[0] == 1.0 and (d.alpha_bar[1:] < d.alpha_bar[:-1]).all()  # less signal as t grows
     x = torch.rand(4, 1, 8, 8)
     assert torch.equal(d.diffuse(x, torch.zeros(4, dtype=torch.long)), x)  # t = 0: the clean image
-    assert d.T.item() == 5
+    assert d.T.item() == 5 and d.num_timesteps == 5
     t = d.sample_t(10_000, "cpu")
     assert t.min() >= 0 and t.max() <= 5
-    assert (t == 5).float().mean() > (t == 1).float().mean()  # priority: large t more often
-    big = d.diffuse(torch.zeros(20_000, 1, 1, 1), torch.full((20_000,), 100))
-    assert big.std().item() == pytest.approx((1 - d.alpha_bar[100]).sqrt().item(), rel=0.03)
+    assert (t == 5).float().mean() > (t == 2).float().mean()  # priority: large t more often
+    big = d.diffuse(torch.zeros(20_000, 1, 1, 1), torch.full((20_000,), 5))
+    assert big.std().item() == pytest.approx((1 - d.alpha_bar[5]).sqrt().item(), rel=0.03)
 
 
 def test_diffusion_T_adapts_with_r_t():
@@ -270,11 +293,12 @@ def test_augmentation_defaults_are_the_papers():
     assert (ada.p.item(), ada.target, ada.kimg, ada.interval) == (0.0, 0.6, 20.0, 4)
     assert ada.rt.item() == 0.0 and ada.max_translate == 0.125 and ada.ops == AdaptiveAugment.OPS
     assert set(ada.stats()) == {"ada_p"}
-    diffusion = ForwardDiffusion()
-    assert (diffusion.t_max, diffusion.t_min, diffusion.sigma) == (500, 5, 0.05)
+    diffusion = ForwardDiffusion()  # the authors' train.py: --t_min 10 --t_max 1000 --noise_sd 0.05
+    assert (diffusion.t_max, diffusion.t_min, diffusion.sigma) == (1000, 10, 0.05)
+    assert diffusion.sampling == "priority"
     assert (diffusion.p.item(), diffusion.target, diffusion.kimg, diffusion.interval) == (0.0, 0.6, 20.0, 4)
     assert ForwardDiffusion(p=0.25).p.item() == 0.25
-    assert "alpha_bar" not in diffusion.state_dict()  # rebuilt from t_max, not saved in checkpoints
+    assert "alpha_bar" not in diffusion.state_dict()  # rebuilt from p, not saved in checkpoints
 
 
 def test_diffusion_schedule_is_computed_in_float64():
@@ -284,26 +308,22 @@ def test_diffusion_schedule_is_computed_in_float64():
     want = [1.0]
     for beta in betas:
         want.append(want[-1] * (1 - beta))
-    got = ForwardDiffusion(t_max=500).alpha_bar.double()
+    got = linear_alpha_bar(500).double()
     assert (got - torch.tensor(want, dtype=torch.float64)).abs().max() < 6e-8
 
 
-def test_diffusion_t_min_bounds_and_t_zero_is_drawn():
-    assert ForwardDiffusion(t_max=10, t_min=0).T.item() == 0.0  # t_min = 0 is allowed
-    assert ForwardDiffusion(t_max=10, t_min=10).T.item() == 10.0  # and so is t_min = t_max (a fixed T)
-    assert (
-        ForwardDiffusion(t_max=10, t_min=0).sample_t(100, "cpu") == 0
-    ).all()  # T = 0: only the clean image
-    with pytest.raises(ToolkitError, match=r"need 0 <= t_min <= t_max, got 11, 10"):
+def test_diffusion_t_min_bounds_are_named():
+    assert ForwardDiffusion(t_max=10, t_min=10).T.item() == 10.0  # t_min = t_max is allowed (a fixed T)
+    with pytest.raises(ToolkitError, match=r"^need 1 <= t_min <= t_max, got 11, 10$"):
         ForwardDiffusion(t_max=10, t_min=11)
-    # P(t <= s) = ((s + 1) / (T + 1))^2 for T = 5: t = 0 has probability 1/36
-    t = ForwardDiffusion(t_max=10, t_min=5).sample_t(36_000, "cpu")
-    assert (t == 0).float().mean().item() == pytest.approx(1 / 36, abs=0.005)
-    assert (t <= 2).float().mean().item() == pytest.approx(9 / 36, abs=0.01)
+    with pytest.raises(ToolkitError, match=r"^need 1 <= t_min <= t_max, got 0, 10$"):
+        ForwardDiffusion(t_max=10, t_min=0)  # t = 0 is the table's other half, not a T
+    with pytest.raises(ToolkitError, match=r"^unknown t sampling 'linear'; choose one of priority, uniform$"):
+        ForwardDiffusion(sampling="linear")
 
 
 def test_diffuse_is_the_closed_form_on_the_same_noise():
-    d = ForwardDiffusion(t_max=100, sigma=0.3)
+    d = ForwardDiffusion(t_max=100, t_min=100, sigma=0.3)
     x = torch.rand(4, 3, 5, 5) * 2 - 1
     t = torch.tensor([0, 10, 50, 100])
     torch.manual_seed(2)
@@ -321,6 +341,7 @@ class _Config:
     ada_target = 0.7
     ada_kimg = 3.0
     ada_interval = 7
+    diffusion_t_min = 20
     diffusion_t_max = 120
     diffusion_sigma = 0.2
 
@@ -331,7 +352,7 @@ def test_build_augment_forwards_every_setting():
     assert isinstance(ada, AdaptiveAugment) and (ada.target, ada.kimg, ada.interval) == (0.7, 3.0, 7)
     config.augment = "diffusion"
     diffusion = build_augment(config)
-    assert isinstance(diffusion, ForwardDiffusion)
+    assert isinstance(diffusion, ForwardDiffusion) and diffusion.t_min == 20 and diffusion.num_timesteps == 20
     assert (diffusion.t_max, diffusion.sigma, diffusion.target, diffusion.kimg, diffusion.interval) == (
         120,
         0.2,

@@ -335,7 +335,7 @@ def test_discriminate_augments_what_d_sees():
         ("none", "D sees the images as they are"),
         ("ada", "ADA at p = 0.42 at the checkpoint of step 2"),
         ("diffaugment", "DiffAugment (colour, translation, cutout), applied to every image"),
-        ("diffusion", "Diffusion-GAN with T = 104 at the checkpoint of step 2; t drawn per image"),
+        ("diffusion", "Diffusion-GAN with T = 208 at the checkpoint of step 2; t drawn per image"),
     ],
 )
 def test_augmentation_at_restores_what_d_saw_at_the_checkpoint(tmp_path, augment, caption):
@@ -348,7 +348,7 @@ def test_augmentation_at_restores_what_d_saw_at_the_checkpoint(tmp_path, augment
     if augment == "ada":  # as if the controller had moved p (or T) by the checkpoint
         trainer.family.augment.p.fill_(0.42)
     if augment == "diffusion":
-        trainer.family.augment.p.fill_(0.2)  # T = t_min + p (t_max - t_min) = 5 + 0.2 * 495
+        trainer.family.augment.p.fill_(0.2)  # T = t_min + round(p (t_max - t_min)) = 10 + 0.2 * 990
     trainer.fit()
     module, what = GANFamily.augmentation_at(Run(tmp_path))
     assert what == caption
@@ -380,6 +380,11 @@ def test_augmentation_at_restores_what_d_saw_at_the_checkpoint(tmp_path, augment
         (dict(ada_interval=0), "--ada-kimg must be > 0 and --ada-interval >= 1"),
         (dict(diffusion_t_max=0), "--diffusion-t-max must be >= 1, --diffusion-sigma > 0"),
         (dict(diffusion_sigma=0.0), "--diffusion-t-max must be >= 1, --diffusion-sigma > 0"),
+        (dict(diffusion_t_min=0), "--diffusion-t-min must be in [1, --diffusion-t-max = 1000], got 0"),
+        (
+            dict(diffusion_t_min=11, diffusion_t_max=10),
+            "--diffusion-t-min must be in [1, --diffusion-t-max = 10], got 11",
+        ),
         (dict(model="cgan", augment="diffusion"), "--augment diffusion is built for --model dcgan; use ada"),
         (dict(z_dim=0), "--z-dim and --width must be >= 1"),
         (dict(width=0), "--z-dim and --width must be >= 1"),
@@ -401,7 +406,7 @@ def test_each_bad_setting_is_a_one_line_error(kw, message):
         dict(ada_target=-1.0),
         dict(ada_target=1.0),
         dict(beta1=0.0, beta2=0.0),
-        dict(n_critic=1, z_dim=1, width=1, ada_interval=1, diffusion_t_max=1),
+        dict(n_critic=1, z_dim=1, width=1, ada_interval=1, diffusion_t_min=1, diffusion_t_max=1),
         dict(gp_weight=0.0, r1_weight=0.0, clip=0.0, aux_weight=0.0),
         dict(augment="diffusion"),
     ],

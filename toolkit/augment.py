@@ -11,7 +11,8 @@ G's graph, so G learns through it; see ``Trainer.discriminate``):
 * :class:`DiffAugment` -- DiffAugment (Zhao et al. 2020): colour, translation and cutout applied to
   every image, always (no p).
 * :class:`ForwardDiffusion` -- Diffusion-GAN (Wang et al. 2022): D sees x_t = sqrt(a_t) x + sqrt(1-a_t)
-  sigma eps at a timestep t <= T, and t itself; T adapts with the same controller.
+  sigma eps at a timestep t <= T, and t itself (t = 0, the clean image, for about half the images);
+  T adapts with the same controller and the noise schedule is rebuilt over the current T.
 
 Why not kornia: ADA composes all geometric ops into *one* affine matrix per image and resamples once
 (each separate resampling would blur), draws each op per image with a probability that changes every
@@ -201,9 +202,10 @@ class AdaptiveAugment(_Controlled):
 
 # --- DiffAugment ---------------------------------------------------------------------------------
 class DiffAugment(nn.Module):
-    """Zhao et al. 2020, policy 'color,translation,cutout', on every image (their Algorithm/code):
-    brightness +U(-0.5, 0.5), saturation x U(0, 2), contrast x U(0.5, 1.5); a shift of up to 1/8 of the
-    size with zero padding; one square of half the size cut out."""
+    """Zhao et al. 2020, policy 'color,translation,cutout', on every image, as in their code
+    (github.com/mit-han-lab/data-efficient-gans, ``DiffAugment_pytorch.py``): brightness +U(-0.5, 0.5),
+    saturation x U(0, 2), contrast x U(0.5, 1.5); a shift of up to int(size / 8 + 0.5) pixels with zero
+    padding; one square of int(size / 2 + 0.5) pixels (16 x 16 at 32 px) cut out, clipped at the border."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
@@ -216,10 +218,11 @@ class DiffAugment(nn.Module):
         mean = x.mean((1, 2, 3), keepdim=True)
         x = (x - mean) * (u(b, 1, 1, 1) + 0.5) + mean
         # translation by whole pixels: integer offsets make bilinear sampling exact
+        sx, sy = int(w * 0.125 + 0.5), int(h * 0.125 + 0.5)
         shift = torch.stack(
             [
-                torch.randint(-(w // 8), w // 8 + 1, (b,), device=dev) * 2 / w,
-                torch.randint(-(h // 8), h // 8 + 1, (b,), device=dev) * 2 / h,
+                torch.randint(-sx, sx + 1, (b,), device=dev) * 2 / w,
+                torch.randint(-sy, sy + 1, (b,), device=dev) * 2 / h,
             ],
             1,
         )
@@ -232,11 +235,15 @@ class DiffAugment(nn.Module):
             padding_mode="zeros",
             align_corners=False,
         )
-        # cutout: zero a (h/2 x w/2) square at a random centre
-        cy, cx = torch.randint(0, h, (b, 1, 1), device=dev), torch.randint(0, w, (b, 1, 1), device=dev)
+        # cutout: zero a ch x cw square, half the size, rows cy - ch // 2 ... cy - ch // 2 + ch - 1; the
+        # centre cy is drawn from 0..h (0..h-1 when ch is odd), so the square may hang over the border
+        ch, cw = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
+        cy = torch.randint(0, h + 1 - ch % 2, (b, 1, 1), device=dev)
+        cx = torch.randint(0, w + 1 - cw % 2, (b, 1, 1), device=dev)
         yy, xx = torch.arange(h, device=dev).view(1, h, 1), torch.arange(w, device=dev).view(1, 1, w)
-        keep = ((yy - cy).abs() >= h // 4) | ((xx - cx).abs() >= w // 4)
-        return x * keep.unsqueeze(1).to(x.dtype)
+        top, left = cy - ch // 2, cx - cw // 2
+        inside = (yy >= top) & (yy < top + ch) & (xx >= left) & (xx < left + cw)
+        return x * (~inside).unsqueeze(1).to(x.dtype)
 
     def observe(self, d_real: torch.Tensor) -> None: ...
 
@@ -245,44 +252,99 @@ class DiffAugment(nn.Module):
 
 
 # --- Diffusion-GAN -------------------------------------------------------------------------------
+# The reference's defaults (Wang et al. 2022, github.com/Zhendong-Wang/Diffusion-GAN,
+# diffusion-stylegan2/train.py and training/diffusion.py): T adapts between t_min and t_max, the noise has
+# standard deviation sigma, and t is drawn with 'priority' weighting.
+DIFFUSION_T_MIN, DIFFUSION_T_MAX, DIFFUSION_SIGMA = 10, 1000, 0.05
+BETA_START, BETA_END = 1e-4, 2e-2  # the linear schedule of DDPM, rebuilt over the current T
+TIMESTEP_SLOTS = 64  # the table t is drawn from: half of its slots hold t = 0 (the clean image)
+SAMPLINGS = ("priority", "uniform")
+
+
+def linear_alpha_bar(T: int) -> torch.Tensor:
+    """a_0 = 1, a_t = prod_{s<=t} (1 - beta_s) for t = 1..T, betas linear from BETA_START to BETA_END
+    over T steps; computed in float64 (a product of up to t_max factors), returned in float32."""
+    betas = torch.linspace(BETA_START, BETA_END, T, dtype=torch.float64)
+    return torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)]).float()
+
+
 class ForwardDiffusion(_Controlled):
     """x -> (x_t, t): the forward diffusion q(x_t | x) = N(sqrt(a_t) x, (1 - a_t) sigma^2 I)
-    (Wang et al. 2022, eq. 4), with a_t = prod_{s<=t} (1 - beta_s), betas linear from 1e-4 to 2e-2
-    over ``t_max`` steps, and t = 0 the clean image.
+    (Wang et al. 2022, eq. 4), sampled as the authors' code does (github.com/Zhendong-Wang/Diffusion-GAN,
+    ``diffusion-stylegan2/training/diffusion.py``):
 
-    T, the largest timestep used, is t_min + p (t_max - t_min) with p driven by the ADA controller
-    (the paper's adaptive T, section 3.3). t is drawn from {0..T} with the paper's 'priority'
-    weighting: larger t more often (P(t <= s) ~ (s / T)^2), so D is mostly shown the hard cases.
+    * T, the number of diffusion steps, is t_min + round(p (t_max - t_min)), with p driven by the ADA
+      controller (the paper's adaptive T, section 3.3); ``T`` is the controller's unrounded value.
+    * At every update of p (and at the start) the schedule is rebuilt over the *current* T: betas linear
+      from 1e-4 to 2e-2 over T steps, so a_T ~ exp(-0.01 T): a larger T both reaches stronger noise at
+      t = T and has more noise levels in between.
+    * At the same moment a table of 64 slots is drawn: 32 hold a t in 1..T, 32 hold t = 0. Each image
+      then takes the t of a random slot, so about half of what D sees is the clean image. ``sampling``
+      'priority' (the reference's default) fills the 32 slots with P(t) proportional to t - 1 (larger
+      t more often; t = 1 only when T = 1); 'uniform' with every t in 1..T equally likely.
+
+    The reference's defaults: t_min = 10, t_max = 1000, sigma (its ``noise_sd``) = 0.05, 'priority'.
+    Rebuilding reads T on the host once per update (every ``interval`` D steps). The table is a buffer, so
+    a checkpoint restores it and resume continues exactly; the schedule is rebuilt from p on loading.
     """
 
     def __init__(
         self,
-        t_max: int = 500,
-        t_min: int = 5,
-        sigma: float = 0.05,
+        t_max: int = DIFFUSION_T_MAX,
+        t_min: int = DIFFUSION_T_MIN,
+        sigma: float = DIFFUSION_SIGMA,
         target: float = ADA_TARGET,
         kimg: float = 20.0,
         interval: int = 4,
         p: float = 0.0,
+        sampling: str = "priority",
     ):
         super().__init__(target, kimg, interval, p)
-        if not 0 <= t_min <= t_max:
-            raise ToolkitError(f"need 0 <= t_min <= t_max, got {t_min}, {t_max}")
-        self.t_max, self.t_min, self.sigma = t_max, t_min, sigma
-        betas = torch.linspace(1e-4, 2e-2, t_max, dtype=torch.float64)
-        alpha_bar = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)])
-        self.register_buffer("alpha_bar", alpha_bar.float(), persistent=False)  # a_0 = 1 ... a_{t_max}
+        if not 1 <= t_min <= t_max:
+            raise ToolkitError(f"need 1 <= t_min <= t_max, got {t_min}, {t_max}")
+        if sampling not in SAMPLINGS:
+            raise ToolkitError(f"unknown t sampling {sampling!r}; choose one of {', '.join(SAMPLINGS)}")
+        self.t_max, self.t_min, self.sigma, self.sampling = t_max, t_min, sigma, sampling
+        self.register_buffer("alpha_bar", linear_alpha_bar(t_min), persistent=False)  # a_0 ... a_T
+        self.register_buffer("t_table", torch.zeros(TIMESTEP_SLOTS, dtype=torch.long))
+        self.update_T()
 
     @property
     def T(self) -> torch.Tensor:
+        """The controller's T, t_min + p (t_max - t_min), before rounding to whole steps."""
         return self.t_min + self.p * (self.t_max - self.t_min)
 
+    @property
+    def num_timesteps(self) -> int:
+        """The current schedule's length: T rounded to whole steps (``len(betas)`` in the reference)."""
+        return self.alpha_bar.numel() - 1
+
+    def _rebuild_schedule(self) -> None:
+        T = self.t_min + round(self.p.item() * (self.t_max - self.t_min))
+        self.alpha_bar = linear_alpha_bar(T).to(self.p.device)
+
+    @torch.no_grad()
+    def update_T(self) -> None:
+        """Rebuild the schedule over the current T and draw a new table of timesteps (the reference's
+        ``update_T``); call it after setting ``p`` by hand."""
+        self._rebuild_schedule()
+        T, half, dev = self.num_timesteps, TIMESTEP_SLOTS // 2, self.p.device
+        if self.sampling == "uniform":
+            noised = torch.randint(1, T + 1, (half,), device=dev)
+        else:  # weights 0, 1, ..., T - 1 for t = 1, ..., T (a single t when T = 1)
+            weights = torch.arange(T, device=dev, dtype=torch.float) if T > 1 else torch.ones(1, device=dev)
+            noised = torch.multinomial(weights, half, replacement=True) + 1
+        self.t_table.copy_(torch.cat([noised, torch.zeros(half, dtype=torch.long, device=dev)]))
+
+    @torch.no_grad()
+    def observe(self, d_real: torch.Tensor) -> None:
+        super().observe(d_real)
+        if self.adaptive and self._n_calls % self.interval == 0:  # p has just moved
+            self.update_T()
+
     def sample_t(self, n: int, device) -> torch.Tensor:
-        return (
-            torch.floor((self.T.round() + 1) * torch.sqrt(torch.rand(n, device=device)))
-            .long()
-            .clamp(0, self.t_max)
-        )
+        """One timestep per image: the t of a random slot of the table."""
+        return self.t_table.to(device)[torch.randint(TIMESTEP_SLOTS, (n,), device=device)]
 
     def diffuse(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         a = self.alpha_bar[t].view(-1, *([1] * (x.dim() - 1)))
@@ -291,6 +353,10 @@ class ForwardDiffusion(_Controlled):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = self.sample_t(x.shape[0], x.device)
         return self.diffuse(x, t), t
+
+    def set_extra_state(self, state: dict) -> None:  # loaded after p and the table: rebuild the schedule
+        super().set_extra_state(state)
+        self._rebuild_schedule()
 
     def stats(self) -> dict[str, torch.Tensor]:
         return {"diffusion_t": self.T.detach().clone(), "diffusion_p": self.p.clone()}
@@ -311,6 +377,7 @@ def build_augment(config, kind: str = "images") -> nn.Module | None:
     if name == "diffusion":
         return ForwardDiffusion(
             config.diffusion_t_max,
+            config.diffusion_t_min,
             sigma=config.diffusion_sigma,
             target=config.ada_target,
             kimg=config.ada_kimg,

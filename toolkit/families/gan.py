@@ -26,7 +26,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..augment import ADA_TARGET, AUGMENTS, ForwardDiffusion, build_augment
+from ..augment import (
+    ADA_TARGET,
+    AUGMENTS,
+    DIFFUSION_SIGMA,
+    DIFFUSION_T_MAX,
+    DIFFUSION_T_MIN,
+    ForwardDiffusion,
+    build_augment,
+)
 from ..config import (
     POSITIVE,
     RunConfig,
@@ -61,7 +69,7 @@ PRESETS: dict[str, dict] = {
         "beta2": 0.9,
     },
     # Gulrajani et al. 2017, Algorithm 1: lambda 10, n_critic 5, Adam(1e-4, beta1 0, beta2 0.9); we use 2e-4
-    # for CPU-length runs (measured in lesson 05)
+    # for CPU-length runs (a choice for short runs; no lesson measures it)
     "wgan-gp": {
         "loss": "wasserstein",
         "n_critic": 5,
@@ -146,7 +154,7 @@ class GANConfig(MeasuredConfig):
 
     lr_g: float = option(1e-3, "generator learning rate")
     lr_d: float = option(1e-3, "discriminator learning rate")
-    beta1: float = option(0.5, "Adam beta1 (DCGAN tip: Adam's default 0.9 makes this GAN fail)")
+    beta1: float = option(0.5, "Adam beta1 (DCGAN paper, section 4: the default 0.9 made training unstable)")
     beta2: float = option(0.999, "Adam beta2")
     loss: str = option("nonsaturating", "adversarial loss", choices=tuple(LOSSES))
     n_critic: int = option(1, "D (critic) updates per G update")
@@ -172,10 +180,11 @@ class GANConfig(MeasuredConfig):
         20.0, "thousand images for p to move 0 -> 1 (paper: 500; short CPU runs need faster)"
     )
     ada_interval: int = option(4, "update p (or T) every N D steps")
-    diffusion_t_max: int = option(500, "Diffusion-GAN: largest timestep T may reach")
-    diffusion_sigma: float = option(0.05, "Diffusion-GAN: std of the added noise (the paper's default)")
+    diffusion_t_min: int = option(DIFFUSION_T_MIN, "Diffusion-GAN: smallest T, where T starts")
+    diffusion_t_max: int = option(DIFFUSION_T_MAX, "Diffusion-GAN: largest T (the authors' code)")
+    diffusion_sigma: float = option(DIFFUSION_SIGMA, "Diffusion-GAN: std of the added noise (authors' code)")
     z_dim: int = option(64, "size of the latent vector z")
-    width: int = option(32, "channels of the widest conv layer (DCGAN) or hidden-size unit (MLP)")
+    width: int = option(32, "channels of the narrowest conv layer (DCGAN) or hidden-size unit (MLP)")
 
     @classmethod
     def for_model(cls, model: str, **settings) -> "GANConfig":
@@ -206,6 +215,11 @@ class GANConfig(MeasuredConfig):
         need(
             self.diffusion_t_max >= 1 and self.diffusion_sigma > 0,
             "--diffusion-t-max must be >= 1, --diffusion-sigma > 0",
+        )
+        need(
+            1 <= self.diffusion_t_min <= self.diffusion_t_max,
+            f"--diffusion-t-min must be in [1, --diffusion-t-max = {self.diffusion_t_max}], "
+            f"got {self.diffusion_t_min}",
         )
         need(
             self.augment != "diffusion" or self.model == "dcgan",
@@ -422,7 +436,7 @@ class GANFamily(Family):
             augment.load_state_dict(state["family_state"]["augment"])
         at = f"at the checkpoint of step {state['step']}"
         if isinstance(augment, ForwardDiffusion):
-            what = f"Diffusion-GAN with T = {augment.T.item():.0f} {at}; t drawn per image"
+            what = f"Diffusion-GAN with T = {augment.num_timesteps} {at}; t drawn per image"
         elif hasattr(augment, "p"):
             what = f"ADA at p = {augment.p.item():.2f} {at}"
         else:

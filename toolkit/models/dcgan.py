@@ -1,12 +1,15 @@
 """DCGAN (Radford, Metz & Chintala 2015) for 32x32 or 64x64 images with 1 or 3 channels.
 
 The paper's architecture guidelines (section 3), each visible below:
-* strided (transposed) convolutions instead of pooling, kernel 4 / stride 2 (divisible, so no
-  checkerboard artefacts from uneven overlap);
+* strided (transposed) convolutions instead of pooling. The paper (Fig. 1) and its code
+  (Newmu/dcgan_code) use 5x5 kernels at stride 2; here kernel 4 / stride 2, a kernel the stride divides,
+  so the overlap is even and there is no built-in checkerboard (Odena, Dumoulin & Olah 2016,
+  "Deconvolution and Checkerboard Artifacts");
 * batch norm in G and D, but not on G's output nor on D's input layer;
 * ReLU in G with tanh on the output; LeakyReLU(0.2) in D;
 * weights initialised from N(0, 0.02).
-Plus one tip from the Keras ADA example: dropout before D's last layer.
+Plus one tip from the Keras ADA example: dropout before D's last layer. (Adam's beta1 = 0.5 is the
+paper's training detail, section 4; it is set in ``families/gan.py``.)
 
 The generator's channel count halves at every doubling of resolution: for 32x32 and width w,
 4x4x4w -> 8x8x2w -> 16x16xw -> 32x32xC.
