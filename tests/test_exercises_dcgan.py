@@ -29,12 +29,6 @@ def test_reference_solutions_pass(check, answer):
     check(answer)
 
 
-def test_the_toolkits_own_init_passes_the_init_check():
-    from toolkit.models.dcgan import dcgan_init
-
-    check_dcgan_weights_init(dcgan_init)
-
-
 @pytest.mark.parametrize(
     "wrong, message",
     [

@@ -11,7 +11,6 @@ import torch
 
 from toolkit.exercises import WrongAnswer, grade, show_solution
 from toolkit.exercises.evaluation import check_frechet_distance, check_mmd2, check_precision_recall
-from toolkit.metrics.prdc import precision_recall
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "lessons" / "solutions"
 spec = importlib.util.spec_from_file_location("03_evaluating_gans", SOLUTIONS / "03_evaluating_gans.py")
@@ -120,13 +119,13 @@ def pr_nearest_ball_only(real, fake, k=3):
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda r, f, k: precision_recall(r, f, k)[::-1], "swapped"),
-        (lambda r, f, k: precision_recall(r, f, k - 1), "k-th \\*other\\* sample"),
+        (lambda r, f, k: EVAL.precision_recall_knn(r, f, k)[::-1], "swapped"),
+        (lambda r, f, k: EVAL.precision_recall_knn(r, f, k - 1), "k-th \\*other\\* sample"),
         (pr_nearest_ball_only, "\\*any\\* ball of the other set"),
         (lambda r, f, k: (0.5, 0.5), "precision is"),
         (lambda r, f, k: (1.0, 1.0), "recall is"),
-        (lambda r, f, k: (precision_recall(r, f, k)[0], 0.5), "recall is"),
-        (lambda r, f, k: precision_recall(r, f, k)[0], "pair"),
+        (lambda r, f, k: (EVAL.precision_recall_knn(r, f, k)[0], 0.5), "recall is"),
+        (lambda r, f, k: EVAL.precision_recall_knn(r, f, k)[0], "pair"),
     ],
 )
 def test_precision_recall_check_rejects_wrong_answers(wrong, message):

@@ -3,7 +3,6 @@ mistake, with one sentence saying what is wrong."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -11,7 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.conditional import ConditionalDiscriminator
-from . import WrongAnswer, expect
+from ..truncation import truncated_normal
+from . import expect, refuses
 
 
 # --- 1. the projection term ------------------------------------------------------------------------------
@@ -89,25 +89,12 @@ def check_projection_term(projection_term) -> None:
 
 
 # --- 2. ACGAN's class loss -------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _no_builtin_cross_entropy():
-    """While the learner's function runs, the library's cross-entropy answers with a hint instead."""
-
-    def refuse(*args, **kwargs):
-        raise WrongAnswer(
-            "write the cross-entropy yourself (log_softmax, or logsumexp minus the target's logit): "
-            "F.cross_entropy / F.nll_loss are what the exercise checks against"
-        )
-
-    saved = (F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward)
-    F.cross_entropy = F.nll_loss = refuse
-    nn.CrossEntropyLoss.forward = nn.NLLLoss.forward = lambda self, *a, **k: refuse()
-    try:
-        yield
-    finally:
-        F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward = saved
-
-
+@refuses(
+    "cross_entropy",
+    "nll_loss",
+    hint="write the cross-entropy yourself (log_softmax, or logsumexp minus the target's logit): "
+    "F.cross_entropy / F.nll_loss are what the check compares with",
+)
 def check_class_cross_entropy(class_cross_entropy) -> None:
     """``class_cross_entropy(logits, targets)``: the mean over the batch of -log softmax(logits)[target],
     for logits (B, C) and integer targets (B,), without F.cross_entropy, and finite for large logits."""
@@ -117,8 +104,7 @@ def check_class_cross_entropy(class_cross_entropy) -> None:
         (torch.randn(3, 10, generator=g), torch.tensor([9, 0, 5])),
     ]
     for logits, targets in cases:
-        with _no_builtin_cross_entropy():
-            got = class_cross_entropy(logits.clone(), targets.clone())
+        got = class_cross_entropy(logits.clone(), targets.clone())
         want = F.cross_entropy(logits, targets)
         expect(
             isinstance(got, torch.Tensor) and got.numel() == 1,
@@ -159,8 +145,7 @@ def check_class_cross_entropy(class_cross_entropy) -> None:
     # a confident classifier: softmax underflows to 0 for the target, log(0) = -inf
     logits = torch.tensor([[0.0, -200.0, 3.0], [120.0, 0.0, -50.0], [1000.0, 999.0, 0.0]])
     targets = torch.tensor([1, 0, 1])
-    with _no_builtin_cross_entropy():
-        got = class_cross_entropy(logits, targets)
+    got = class_cross_entropy(logits, targets)
     want = F.cross_entropy(logits, targets)
     expect(
         bool(torch.isfinite(got).all()),
@@ -181,6 +166,12 @@ def _truncated_normal_std(t: float) -> float:
     return math.sqrt(1 - 2 * t * pdf / mass)
 
 
+@refuses(
+    truncated_normal,
+    nn.init.trunc_normal_,
+    hint="draw with torch.randn and redraw the values beyond the threshold yourself: the toolkit's "
+    "truncated_normal is what the check compares with",
+)
 def check_truncated_z(truncated_z) -> None:
     """``truncated_z(n, z_dim, threshold)``: an (n, z_dim) latent from N(0, 1) in which every value with
     |z| > threshold is redrawn (again, until none is left): the truncated normal of BigGAN's truncation

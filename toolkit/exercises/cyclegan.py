@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import expect
+from ..image_pool import ImagePool
+from ..losses import cycle_consistency_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
+from . import expect, refuses
 
 
 class _Affine(nn.Module):
@@ -36,6 +38,11 @@ def _scalar(value, what: str) -> float:
     return float(value)
 
 
+@refuses(
+    cycle_consistency_loss,
+    hint="write the L1 distance yourself with .abs().mean(): toolkit.losses.cycle_consistency_loss is "
+    "what the check compares with",
+)
 def check_cycle_loss(cycle_loss) -> None:
     """``cycle_loss(a, b, G_AB, G_BA)``: E|G_BA(G_AB(a)) - a|_1 + E|G_AB(G_BA(b)) - b|_1 (paper eq. 2),
     each term a mean over pixels."""
@@ -84,6 +91,12 @@ def check_cycle_loss(cycle_loss) -> None:
     expect(False, f"expected E|G_BA(G_AB(a)) - a| + E|G_AB(G_BA(b)) - b| = {want:.4f}, got {got:.4f}")
 
 
+@refuses(
+    identity_loss,
+    cycle_consistency_loss,
+    hint="write the L1 distances yourself with .abs().mean(): toolkit.losses.identity_loss is what the check "
+    "compares with",
+)
 def check_identity_loss(identity_term) -> None:
     """``identity_term(a, b, G_AB, G_BA)``: E|G_AB(b) - b|_1 + E|G_BA(a) - a|_1 (paper section 5.2): each
     generator is fed an image already of its *target* domain and should leave it alone."""
@@ -114,6 +127,12 @@ def check_identity_loss(identity_term) -> None:
     expect(False, f"expected E|G_AB(b) - b| + E|G_BA(a) - a| = {want:.4f}, got {got:.4f}")
 
 
+@refuses(
+    lsgan_d_loss,
+    lsgan_g_loss,
+    hint="write the squared errors yourself: toolkit.losses' lsgan_d_loss and lsgan_g_loss are what the "
+    "check compares with",
+)
 def check_lsgan_losses(lsgan_losses) -> None:
     """``lsgan_losses(d_real, d_fake)`` -> (d_loss, g_loss), CycleGAN's least-squares objective:
     d_loss = 0.5 * (E[(D(real) - 1)^2] + E[D(fake)^2]), g_loss = E[(D(fake) - 1)^2]."""
@@ -161,6 +180,11 @@ def check_lsgan_losses(lsgan_losses) -> None:
     )
 
 
+@refuses(
+    ImagePool.query,
+    hint="write the pool's rule yourself with torch.rand and random.randrange: the toolkit's ImagePool is "
+    "what the check compares with",
+)
 def check_pool_query(pool_query) -> None:
     """``pool_query(stored, fakes, size)``: the image pool of the reference (``stored`` is a list of
     single images the function may change). Size 0 returns the fakes; while the pool holds fewer than

@@ -5,9 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import expect
+from ..models.dcgan import dcgan_init
+from . import expect, refuses
 
 
+@refuses(
+    "conv_transpose2d",
+    hint="work the side out with the formula instead of running a ConvTranspose2d: that is what the check "
+    "compares with",
+)
 def check_convtranspose_out(convtranspose_out) -> None:
     """``convtranspose_out(n, k, s, p)``: the side of a ConvTranspose2d's output, (n - 1) s - 2p + k."""
     cases = [
@@ -54,6 +60,11 @@ def _fresh_layers() -> nn.Sequential:
     )
 
 
+@refuses(
+    dcgan_init,
+    hint="set the weights yourself with nn.init.normal_ and nn.init.zeros_: the toolkit's dcgan_init is "
+    "what the check compares with",
+)
 def check_dcgan_weights_init(dcgan_weights_init) -> None:
     """``dcgan_weights_init(module)``, used as ``model.apply(dcgan_weights_init)``: conv, transposed conv and
     linear weights from N(0, 0.02), their biases 0; batch-norm scales from N(1, 0.02), shifts 0."""

@@ -7,10 +7,10 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ..metrics import frechet_distance_from_stats
+from ..metrics import frechet_distance, frechet_distance_from_stats
 from ..metrics.kid import kernel_inception_distance, mmd2_unbiased, polynomial_kernel
-from ..metrics.prdc import precision_recall
-from . import expect
+from ..metrics.prdc import prdc, precision_recall
+from . import expect, refuses
 
 
 def _close(a, b, rtol=1e-6, atol=1e-9) -> bool:
@@ -33,6 +33,12 @@ def _random_cov(rng: np.random.RandomState, d: int) -> np.ndarray:
     return a @ a.T / d + 0.1 * np.eye(d)
 
 
+@refuses(
+    frechet_distance_from_stats,
+    frechet_distance,
+    hint="write the formula yourself with scipy.linalg.sqrtm: the toolkit's frechet_distance_from_stats is "
+    "what the check compares with",
+)
 def check_frechet_distance(frechet_distance) -> None:
     """``frechet_distance(mu1, sigma1, mu2, sigma2)``: the squared Fréchet distance of two Gaussians,
     ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)), for (D,) means and (D, D) covariances."""
@@ -78,6 +84,13 @@ def check_frechet_distance(frechet_distance) -> None:
         expect(False, f"for {what} the distance is {want:.4f}, you returned {got:.4f}")
 
 
+@refuses(
+    mmd2_unbiased,
+    polynomial_kernel,
+    kernel_inception_distance,
+    hint="write the kernel and the estimate yourself with numpy: the toolkit's mmd2_unbiased and "
+    "polynomial_kernel are what the check compares with",
+)
 def check_mmd2(mmd2) -> None:
     """``mmd2(x, y)``: KID's unbiased MMD^2 between (m, D) feature arrays under the kernel
     k(a, b) = (a.b / D + 1)^3, checked against ``toolkit.metrics.kid``."""
@@ -132,6 +145,12 @@ def check_mmd2(mmd2) -> None:
         expect(False, f"for {what} MMD^2 is {want:.6f}, you returned {got:.6f}")
 
 
+@refuses(
+    precision_recall,
+    prdc,
+    hint="write it yourself with torch.cdist and kthvalue: the toolkit's precision_recall (and prdc) is "
+    "what the check compares with",
+)
 def check_precision_recall(precision_recall_knn) -> None:
     """``precision_recall_knn(real, fake, k)`` -> (precision, recall) via k-NN balls (Kynkäänniemi et al.
     2019), checked against ``toolkit.metrics.prdc.precision_recall``."""

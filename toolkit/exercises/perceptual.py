@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from . import expect
+from ..perceptual import gram_matrix, style_grams, style_loss, total_variation_loss
+from . import expect, refuses
 
 
 def _tensor_result(value, what: str) -> torch.Tensor:
@@ -15,6 +16,11 @@ def _tensor_result(value, what: str) -> torch.Tensor:
     return value.detach().double()
 
 
+@refuses(
+    gram_matrix,
+    hint="write it yourself with reshape and a batched matrix product: the toolkit's gram_matrix is what "
+    "the check compares with",
+)
 def check_gram_matrix(gram_matrix) -> None:
     """``gram_matrix(features)``: (N, C, H, W) -> (N, C, C), F F^T / (C H W) for each image."""
     ones = _tensor_result(gram_matrix(torch.ones(1, 2, 2, 2)), "(N, C, C) Gram matrices")
@@ -74,6 +80,11 @@ def check_gram_matrix(gram_matrix) -> None:
     )
 
 
+@refuses(
+    total_variation_loss,
+    hint="write it yourself from neighbour differences: the toolkit's total_variation_loss is what the check "
+    "compares with",
+)
 def check_total_variation(total_variation) -> None:
     """``total_variation(images)``: mean squared vertical + mean squared horizontal neighbour difference."""
     const = _tensor_result(total_variation(torch.full((2, 3, 5, 4), 0.7)), "one number")
@@ -117,10 +128,16 @@ def check_total_variation(total_variation) -> None:
     expect(out.requires_grad, "the result must keep its gradient (it is a loss on the output image)")
 
 
+@refuses(
+    style_loss,
+    style_grams,
+    gram_matrix,
+    hint="write it yourself, with your own Gram matrix: the toolkit's style_loss and gram_matrix are what "
+    "the check compares with",
+)
 def check_style_loss(style_loss) -> None:
     """``style_loss(features, target_grams)``: sum over the layers of ``features`` of the squared Frobenius
     distance between each image's Gram matrix and the target's (1, C, C), averaged over the batch."""
-    from ..perceptual import gram_matrix
 
     g = torch.Generator().manual_seed(31)
     features = {

@@ -7,27 +7,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import expect, forbidden
+from ..metrics.image_quality import psnr
+from . import expect, refuses
 
 
 # --- 1. pixel shuffle by hand ------------------------------------------------------------------------
-def _no_builtin_shuffle():
-    """While the learner's function runs, the library's version answers with a hint instead."""
-    return forbidden(
-        "pixel_shuffle",
-        "build it from reshape (view) and permute: calling nn.PixelShuffle / F.pixel_shuffle is what "
-        "the exercise checks against",
-    )
-
-
+@refuses(
+    "pixel_shuffle",
+    hint="build it from reshape (view) and permute: nn.PixelShuffle / F.pixel_shuffle is what the check "
+    "compares with",
+)
 def check_pixel_shuffle(pixel_shuffle) -> None:
     """``pixel_shuffle(x, r)``: (N, C*r*r, H, W) -> (N, C, H*r, W*r) with channel ``c*r*r + i*r + j`` going
     to sub-pixel (i, j) of every output pixel of channel c, as ``nn.PixelShuffle(r)``."""
     cases = [(1, 4, 2, 2, 2), (2, 12, 3, 5, 2), (2, 18, 4, 3, 3), (1, 16, 2, 2, 4)]
     for n, cr2, h, w, r in cases:
         x = torch.arange(n * cr2 * h * w, dtype=torch.float32).view(n, cr2, h, w)
-        with _no_builtin_shuffle():
-            got = pixel_shuffle(x, r)
+        got = pixel_shuffle(x, r)
         want = nn.PixelShuffle(r)(x)
         expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
         expect(
@@ -210,10 +206,13 @@ def check_generator_loss(srgan_g_loss) -> None:
 
 
 # --- 3. PSNR by hand ---------------------------------------------------------------------------------
+@refuses(
+    psnr,
+    hint="write it yourself from the mean squared error: the toolkit's psnr is what the check compares with",
+)
 def check_psnr(my_psnr) -> None:
     """``my_psnr(output, target)``: (N,) PSNR in dB of each image, 10 log10(1 / MSE) with both images mapped
     from [-1, 1] to [0, 1] pixels first; equal to ``toolkit.metrics.image_quality.psnr``."""
-    from ..metrics.image_quality import psnr
 
     g = torch.Generator().manual_seed(13)
     target = torch.rand(5, 1, 6, 6, generator=g) * 2 - 1
