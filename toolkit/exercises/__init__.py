@@ -54,39 +54,47 @@ def forbidden(*answers, hint: str):
     """While the learner's function runs, each of ``answers`` (the library's answer to the exercise) raises
     :class:`WrongAnswer` with ``hint``, one sentence saying what to write instead.
 
-    An answer is either the name of a torch function (``"pixel_shuffle"``: the attribute is swapped in
-    ``torch``, ``torch.nn.functional`` and ``torch.Tensor``, wherever it exists; the ``nn`` modules call
-    these) or a Python function, the toolkit's own (``toolkit.metrics.frechet_distance_from_stats``): its
-    code is swapped, so it is refused however the learner reached it, also when imported by name with
-    ``from toolkit.metrics import frechet_distance_from_stats``."""
+    An answer is a Python function, the toolkit's own (``toolkit.metrics.frechet_distance_from_stats``), or
+    the name of a torch function (``"pixel_shuffle"``: found in ``torch``, ``torch.nn.functional`` and
+    ``torch.Tensor``; the ``nn`` modules call these). A Python function's *code* is swapped for the
+    duration, so it is refused however the learner reached it, also when imported by name
+    (``from toolkit.metrics import frechet_distance_from_stats`` binds the function object itself); a
+    builtin torch function is swapped where it is found."""
     import torch
     import torch.nn.functional as F
 
     def refuse(*args, **kwargs):
         raise WrongAnswer(hint)
 
-    swapped_attributes, swapped_code = [], []
+    functions, attributes = [], []  # code to swap, (owner, name, builtin) attributes to swap
     for answer in answers:
-        if isinstance(answer, str):
-            for owner in (torch, F, torch.Tensor):
-                if hasattr(owner, answer):
-                    swapped_attributes.append((owner, answer, getattr(owner, answer)))
-        else:
-            function = inspect.unwrap(answer)  # a decorated function: its inner function does the work
-            if function.__closure__:
-                raise ValueError(f"forbidden() cannot refuse {function.__qualname__}: it is a closure")
-            swapped_code.append((function, function.__code__))
+        if not isinstance(answer, str):
+            functions.append(inspect.unwrap(answer))  # a decorated function: its inner function does the work
+            continue
+        owners = [owner for owner in (torch, F, torch.Tensor) if hasattr(owner, answer)]
+        if not owners:
+            raise ValueError(f"forbidden(): torch has no function {answer!r}")
+        for owner in owners:
+            function = getattr(owner, answer)
+            if inspect.isfunction(function) and not function.__closure__:
+                functions.append(function)  # a Python function: refused also where imported by name
+            else:
+                attributes.append((owner, answer, function))
+    saved_code = {function: function.__code__ for function in functions}
+    for function in saved_code:
+        if function.__closure__:
+            raise ValueError(f"forbidden() cannot refuse {function.__qualname__}: it is a closure")
     refusing_code = _refusing_code(hint)
     try:
-        for owner, name, _ in swapped_attributes:
+        for owner, name, _ in attributes:
             setattr(owner, name, refuse)
-        for function, _ in swapped_code:
+        for function in saved_code:
             function.__code__ = refusing_code
         yield
     finally:
-        for owner, name, saved in swapped_attributes:
+        for owner, name, saved in attributes:
             setattr(owner, name, saved)
-        for function, saved in swapped_code:
+        for function, saved in saved_code.items():
             function.__code__ = saved
 
 
