@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from toolkit.exercises import WrongAnswer, grade, show_solution
-from toolkit.exercises.perceptual import check_gram_matrix, check_style_loss, check_total_variation
+from toolkit.exercises.perceptual import (
+    check_centred_gram,
+    check_gram_matrix,
+    check_style_loss,
+    check_total_variation,
+)
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "lessons" / "solutions"
 spec = importlib.util.spec_from_file_location("12_perceptual_loss", SOLUTIONS / "12_perceptual_loss.py")
@@ -178,3 +183,34 @@ def test_grade_and_show_solution(capsys):
     assert "not attempted" in capsys.readouterr().out
     show_solution("12_perceptual_loss", "gram_matrix")
     assert "c * h * w" in capsys.readouterr().out
+
+
+def centred_with(mean_dims=(2,), divide=lambda c, hw: c * hw):
+    def centred_gram(features):
+        n, c, h, w = features.shape
+        f = features.reshape(n, c, h * w)
+        f = f - f.mean(dim=mean_dims, keepdim=True) if mean_dims else f
+        return f @ f.transpose(1, 2) / divide(c, h * w)
+
+    return centred_gram
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (centred_with(mean_dims=()), "section 2's Gram matrix"),
+        (centred_with(mean_dims=(0, 2)), "each image's own channel means"),
+        (centred_with(mean_dims=(1,)), "not the mean over the channels"),
+        (centred_with(divide=lambda c, hw: 1), "normalise"),
+        (centred_with(divide=lambda c, hw: hw - 1), "unbiased"),
+        (lambda x: centred_with()(x).detach(), "keep its gradient"),
+        (lambda x: centred_with()(x)[0], "return \\(3, 4, 4\\)"),
+    ],
+)
+def test_centred_gram_check_rejects_wrong_answers(wrong, message):
+    with pytest.raises(WrongAnswer, match=message):
+        check_centred_gram(wrong)
+
+
+def test_centred_gram_reference_passes():
+    check_centred_gram(REF.centred_gram)
