@@ -4,11 +4,11 @@ import torch
 import torch.nn.functional as F
 
 
-def pixel_shuffle(x, r):
-    n, c, h, w = x.shape
-    c = c // (r * r)
-    # channel c*r*r + i*r + j -> (c, i, j); then put i next to H and j next to W: (N, C, H, i, W, j)
-    return x.view(n, c, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, h * r, w * r)
+def pixel_unshuffle(x, r):
+    n, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    # pixel (H*r + i, W*r + j) -> (H, i, W, j); then put the sub-pixel indices next to C: (N, C, i, j, H, W)
+    return x.view(n, c, h, r, w, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h, w)
 
 
 def srgan_g_loss(features, D, fake, real, adversarial_weight):

@@ -59,7 +59,8 @@ def forbidden(*answers, hint: str):
     ``torch.Tensor``; the ``nn`` modules call these). A Python function's *code* is swapped for the
     duration, so it is refused however the learner reached it, also when imported by name
     (``from toolkit.metrics import frechet_distance_from_stats`` binds the function object itself); a
-    builtin torch function is swapped where it is found."""
+    builtin torch function (written in C) is swapped where it is found, so one imported by name before the
+    check runs is not refused (``refuses`` catches only the builtin itself handed in as the answer)."""
     import torch
     import torch.nn.functional as F
 
@@ -103,9 +104,14 @@ def refuses(*answers, hint: str):
     hint=hint)``, while the check itself may still use the toolkit's function for the expected values.
     The check keeps both as ``check.refused`` and ``check.hint`` (``tests/test_exercises.py`` reads them)."""
 
+    import torch.nn.functional as F
+
     def decorate(check):
         @functools.wraps(check)
         def refusing_check(answer):
+            if any(answer is getattr(F, name, None) for name in answers if isinstance(name, str)):
+                raise WrongAnswer(hint)  # the builtin torch function itself, handed in as the answer
+
             @functools.wraps(answer)
             def guarded(*args, **kwargs):
                 with forbidden(*answers, hint=hint):

@@ -11,53 +11,59 @@ from ..metrics.image_quality import psnr
 from . import expect, refuses
 
 
-# --- 1. pixel shuffle by hand ------------------------------------------------------------------------
+# --- 1. pixel unshuffle by hand (the inverse of section 3's pixel shuffle) ------------------------------
 @refuses(
+    "pixel_unshuffle",
     "pixel_shuffle",
-    hint="build it from reshape (view) and permute: nn.PixelShuffle / F.pixel_shuffle is what the check "
+    hint="build it from reshape (view) and permute: nn.PixelUnshuffle / F.pixel_unshuffle is what the check "
     "compares with",
 )
-def check_pixel_shuffle(pixel_shuffle) -> None:
-    """``pixel_shuffle(x, r)``: (N, C*r*r, H, W) -> (N, C, H*r, W*r) with channel ``c*r*r + i*r + j`` going
-    to sub-pixel (i, j) of every output pixel of channel c, as ``nn.PixelShuffle(r)``."""
-    cases = [(1, 4, 2, 2, 2), (2, 12, 3, 5, 2), (2, 18, 4, 3, 3), (1, 16, 2, 2, 4)]
-    for n, cr2, h, w, r in cases:
-        x = torch.arange(n * cr2 * h * w, dtype=torch.float32).view(n, cr2, h, w)
-        got = pixel_shuffle(x, r)
-        want = nn.PixelShuffle(r)(x)
+def check_pixel_unshuffle(pixel_unshuffle) -> None:
+    """``pixel_unshuffle(x, r)``: the inverse of pixel shuffle, (N, C, H*r, W*r) -> (N, C*r*r, H, W), with
+    sub-pixel (i, j) of every r x r patch of channel c going to channel ``c*r*r + i*r + j``, as
+    ``nn.PixelUnshuffle(r)``; ``nn.PixelShuffle(r)`` of the result gives x back."""
+    cases = [(1, 1, 2, 2, 2), (2, 3, 3, 5, 2), (2, 2, 4, 3, 3), (1, 1, 2, 2, 4)]
+    for n, c, h, w, r in cases:
+        x = torch.arange(n * c * h * r * w * r, dtype=torch.float32).view(n, c, h * r, w * r)
+        got = pixel_unshuffle(x, r)
+        want = F.pixel_unshuffle(x, r)
         expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
         expect(
             tuple(got.shape) == tuple(want.shape),
             f"a {tuple(x.shape)} input with r={r} becomes {tuple(want.shape)}, not {tuple(got.shape)}: "
-            "the channels shrink by r*r and each side grows by r",
+            "the channels grow by r*r and each side shrinks by r (section 3's pixel shuffle, run backwards)",
         )
         if torch.equal(got, want):
             continue
-        c = cr2 // (r * r)
-        sub = x.view(n, c, r, r, h, w)
-        transposed = sub.permute(0, 1, 4, 3, 5, 2).reshape(n, c, h * r, w * r)  # i and j swapped
-        grouped = x.view(n, r, r, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c, h * r, w * r)
-        blocks = sub.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h * r, w * r)  # (i, H, j, W): tiles, not pixels
+        patches = x.view(n, c, h, r, w, r)  # (N, C, H, i, W, j)
+        transposed = patches.permute(0, 1, 5, 3, 2, 4).reshape(want.shape)  # j before i
+        grouped = patches.permute(0, 3, 5, 1, 2, 4).reshape(want.shape)  # (i, j, C): sub-pixel first
+        tiles = x.view(n, c, r, h, r, w).permute(0, 1, 2, 4, 3, 5).reshape(want.shape)  # r x r whole tiles
         expect(
             not torch.equal(got, transposed),
-            "rows and columns of the sub-pixels are swapped: channel c*r*r + i*r + j goes to row i, column j "
-            "of each r x r patch (permute to (N, C, H, i, W, j))",
+            "rows and columns of the sub-pixels are swapped: row i, column j of each r x r patch goes to "
+            "channel c*r*r + i*r + j (view as (N, C, H, i, W, j), then permute to (N, C, i, j, H, W))",
         )
         expect(
             not torch.equal(got, grouped),
-            "the channels are grouped the wrong way: the r*r sub-pixels of output channel c are the "
-            "consecutive input channels c*r*r ... c*r*r + r*r - 1 (view as (N, C, r, r, H, W))",
+            "the channels are grouped the wrong way: the r*r sub-pixels of input channel c become the "
+            "consecutive output channels c*r*r ... c*r*r + r*r - 1 (C before i and j)",
         )
         expect(
-            not torch.equal(got, blocks),
-            "you put r*r whole images side by side; each output *pixel* gets its own r x r patch: "
-            "interleave H with i and W with j, i.e. permute to (N, C, H, i, W, j)",
+            not torch.equal(got, tiles),
+            "you cut the image into r x r tiles of H x W pixels; each r x r *patch* of neighbouring pixels "
+            "is spread over the channels: view as (N, C, H, i, W, j), not (N, C, i, H, j, W)",
         )
         expect(
             sorted(got.flatten().tolist()) == sorted(x.flatten().tolist()),
-            "pixel shuffle only moves values: every input value must appear exactly once in the output",
+            "pixel unshuffle only moves values: every input value must appear exactly once in the output",
         )
         expect(False, f"for r={r} and input {tuple(x.shape)} the values land in the wrong places")
+    x = torch.randn(2, 3, 8, 12)
+    expect(
+        torch.equal(nn.PixelShuffle(2)(pixel_unshuffle(x, 2)), x),
+        "pixel shuffle of your result must give the input back",
+    )
 
 
 # --- 2. SRGAN's generator loss -----------------------------------------------------------------------
