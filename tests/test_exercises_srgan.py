@@ -22,7 +22,7 @@ spec.loader.exec_module(SRGAN)
     "check, answer",
     [
         (check_pixel_unshuffle, SRGAN.pixel_unshuffle),
-        (check_generator_loss, SRGAN.srgan_g_loss),
+        (check_generator_loss, SRGAN.relativistic_g_loss),
         (check_psnr, SRGAN.my_psnr),
     ],
 )
@@ -80,35 +80,58 @@ def content(features, fake, real):
     return (features(fake) - features(real).detach()).pow(2).mean()
 
 
-def adv(D, fake):
-    return F.softplus(-D(fake)).mean()
+def adv(D, fake, real):
+    """ESRGAN's relativistic average term, D's logits on the real images as constants."""
+    r, f = D(real).detach(), D(fake)
+    return F.softplus(r - f.mean()).mean() + F.softplus(r.mean() - f).mean()
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
+        (lambda f, D, x, y, w: content(f, x, y) + w * F.softplus(-D(x)).mean(), "SRGAN's adversarial term"),
         (lambda f, D, x, y, w: content(f, x, y), "adversarial term is missing"),
-        (lambda f, D, x, y, w: content(f, x, y) - w * adv(D, x), "do not subtract"),
-        (lambda f, D, x, y, w: content(f, x, y) - w * F.softplus(D(x)).mean(), "non-saturating"),
-        (lambda f, D, x, y, w: content(f, x, y) + w * F.softplus(D(x)).mean(), "wrong sign"),
-        (lambda f, D, x, y, w: content(f, x, y) + adv(D, x), "multiply the adversarial term"),
-        (lambda f, D, x, y, w: content(f, x, y) + 1e-3 * adv(D, x), "adversarial_weight argument"),
-        (lambda f, D, x, y, w: w * content(f, x, y) + adv(D, x), "weight belongs"),
-        (lambda f, D, x, y, w: (x - y.detach()).pow(2).mean() + w * adv(D, x), "not pixels"),
-        (lambda f, D, x, y, w: (f(x) - f(y).detach()).abs().mean() + w * adv(D, x), "not an absolute"),
-        (lambda f, D, x, y, w: (f(x) - f(y).detach()).pow(2).sum() + w * adv(D, x), "do not sum"),
-        # the target's features not detached: gradient flows into the real image
-        (lambda f, D, x, y, w: (f(x) - f(y)).pow(2).mean() + w * adv(D, x), "gradient reaches the target"),
+        (
+            lambda f, D, x, y, w: content(f, x, y) + w * F.softplus(D(y).detach().mean() - D(x)).mean(),
+            "a term for the real images too",
+        ),
+        (
+            lambda f, D, x, y, w: content(f, x, y) + w * F.softplus(D(y).detach() - D(x).mean()).mean(),
+            "a term for the fakes too",
+        ),
+        (
+            lambda f, D, x, y, w: content(f, x, y) + 2 * w * F.softplus(D(y).detach() - D(x)).mean(),
+            "same index",
+        ),
+        (lambda f, D, x, y, w: content(f, x, y) + w * adv(lambda z: -D(z), x, y), "the signs are D's"),
+        (lambda f, D, x, y, w: content(f, x, y) + 0.5 * w * adv(D, x, y), "do not average them"),
+        (lambda f, D, x, y, w: content(f, x, y) + adv(D, x, y), "multiply the adversarial term"),
+        (lambda f, D, x, y, w: content(f, x, y) + 1e-3 * adv(D, x, y), "adversarial_weight argument"),
+        (lambda f, D, x, y, w: w * content(f, x, y) + adv(D, x, y), "weight belongs"),
+        (lambda f, D, x, y, w: (x - y.detach()).pow(2).mean() + w * adv(D, x, y), "not pixels"),
+        (lambda f, D, x, y, w: (f(x) - f(y).detach()).abs().mean() + w * adv(D, x, y), "not an absolute"),
+        (lambda f, D, x, y, w: (f(x) - f(y).detach()).pow(2).sum() + w * adv(D, x, y), "do not sum"),
+        # the target's features, or D's logits on it, not detached: gradient flows into the real image
+        (lambda f, D, x, y, w: (f(x) - f(y)).pow(2).mean() + w * adv(D, x, y), "gradient reaches the target"),
+        (
+            lambda f, D, x, y, w: (
+                content(f, x, y)
+                + w * (F.softplus(D(y) - D(x).mean()).mean() + F.softplus(D(y).mean() - D(x)).mean())
+            ),
+            "gradient reaches the target",
+        ),
         # Lornatang/SRGAN-PyTorch: ContentLoss returns torch.Tensor([losses]), a new leaf without gradient
         (
-            lambda f, D, x, y, w: torch.Tensor([content(f, x, y).item()]) + w * adv(D, x),
+            lambda f, D, x, y, w: torch.Tensor([content(f, x, y).item()]) + w * adv(D, x, y),
             "content term passes no",
         ),
-        (lambda f, D, x, y, w: content(f, x, y).detach() + w * adv(D, x), "content term passes no"),
-        (lambda f, D, x, y, w: torch.tensor((content(f, x, y) + w * adv(D, x)).item()), "passes no gradient"),
-        (lambda f, D, x, y, w: content(f, x.detach(), y) + w * adv(D, x.detach()), "passes no gradient"),
+        (lambda f, D, x, y, w: content(f, x, y).detach() + w * adv(D, x, y), "content term passes no"),
         (
-            lambda f, D, x, y, w: (f(x) - f(y).detach()).pow(2).mean(dim=(1, 2, 3)) + w * adv(D, x),
+            lambda f, D, x, y, w: torch.tensor((content(f, x, y) + w * adv(D, x, y)).item()),
+            "passes no gradient",
+        ),
+        (
+            lambda f, D, x, y, w: (f(x) - f(y).detach()).pow(2).mean(dim=(1, 2, 3)) + w * adv(D, x, y),
             "one-number",
         ),
     ],
@@ -119,12 +142,8 @@ def test_generator_loss_check_rejects_wrong_answers(wrong, message):
 
 
 def test_generator_loss_check_accepts_equivalent_forms():
-    check_generator_loss(lambda f, D, x, y, w: F.mse_loss(f(x), f(y).detach()) + w * adv(D, x))
-    check_generator_loss(
-        lambda f, D, x, y, w: (
-            F.mse_loss(f(x), f(y).detach()) + w * F.binary_cross_entropy_with_logits(D(x), torch.ones(len(x)))
-        )
-    )
+    check_generator_loss(lambda f, D, x, y, w: F.mse_loss(f(x), f(y).detach()) + w * adv(D, x, y))
+    check_generator_loss(lambda f, D, x, y, w: content(f, x, y) + w * adv(D, x, y.detach()))
 
 
 def mse01(x, y):
@@ -160,5 +179,5 @@ def test_grade_and_show_solution(capsys):
 
     assert grade(check_pixel_unshuffle, not_yet) is False
     assert "not attempted" in capsys.readouterr().out
-    show_solution("11_srgan", "srgan_g_loss")
+    show_solution("11_srgan", "relativistic_g_loss")
     assert "torch.no_grad()" in capsys.readouterr().out

@@ -11,11 +11,17 @@ def pixel_unshuffle(x, r):
     return x.view(n, c, h, r, w, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h, w)
 
 
-def srgan_g_loss(features, D, fake, real, adversarial_weight):
+def relativistic_g_loss(features, D, fake, real, adversarial_weight):
     with torch.no_grad():
         target = features(real)  # the target's features: no gradient flows into them
+        real_logits = D(real)  # constants in G's step, as in ESRGAN's code
     content = (features(fake) - target).pow(2).mean()  # paper eq. 5 (VGG54 in the paper)
-    adversarial = F.softplus(-D(fake)).mean()  # -log D(G(x)), paper eq. 6
+    fake_logits = D(fake)
+    # ESRGAN eq. 2: -E log(1 - D_Ra(real, fake)) - E log D_Ra(fake, real), D_Ra(a, b) = sigmoid(C(a) - E C(b))
+    adversarial = (
+        F.softplus(real_logits - fake_logits.mean()).mean()
+        + F.softplus(real_logits.mean() - fake_logits).mean()
+    )
     return content + adversarial_weight * adversarial
 
 

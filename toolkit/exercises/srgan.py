@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..losses import nonsaturating_g_loss
 from ..metrics.image_quality import psnr
 from . import expect, refuses
 
@@ -66,7 +67,7 @@ def check_pixel_unshuffle(pixel_unshuffle) -> None:
     )
 
 
-# --- 2. SRGAN's generator loss -----------------------------------------------------------------------
+# --- 2. ESRGAN's relativistic generator loss ----------------------------------------------------------
 class _Features(nn.Module):
     """A fixed, frozen stand-in for the backbone: conv 3x3 (1 -> 3 channels), ReLU, 2x2 average pool."""
 
@@ -109,14 +110,31 @@ def _sr_batch(seed: int):
     return fake, real
 
 
-def check_generator_loss(srgan_g_loss) -> None:
-    """``srgan_g_loss(features, D, fake, real, adversarial_weight)``: the content loss, the mean squared
-    difference of ``features(fake)`` and ``features(real)`` (the target's features detached), plus
-    ``adversarial_weight`` times the non-saturating adversarial term -log D(fake) = softplus(-D(fake)),
-    averaged over the batch."""
+def _relativistic(real_logits, fake_logits):
+    """ESRGAN's relativistic average G loss (Wang et al. 2018, eq. 2): -E log(1 - D_Ra(real, fake))
+    - E log D_Ra(fake, real), D_Ra(a, b) = sigmoid(C(a) - mean C(b)), written with softplus."""
+    return (
+        F.softplus(real_logits - fake_logits.mean()).mean()
+        + F.softplus(real_logits.mean() - fake_logits).mean()
+    )
+
+
+@refuses(
+    nonsaturating_g_loss,
+    "binary_cross_entropy_with_logits",
+    hint="write the adversarial term yourself with F.softplus: toolkit.losses and "
+    "F.binary_cross_entropy_with_logits are what the check compares with",
+)
+def check_generator_loss(relativistic_g_loss) -> None:
+    """``relativistic_g_loss(features, D, fake, real, adversarial_weight)``: SRGAN's content loss, the mean
+    squared difference of ``features(fake)`` and ``features(real)`` (the target's features detached), plus
+    ``adversarial_weight`` times ESRGAN's relativistic average adversarial term, softplus(D(real) -
+    mean D(fake)).mean() + softplus(mean D(real) - D(fake)).mean(), with D's logits on the real images
+    taken as constants (no gradient reaches the target)."""
     features, D = _Features(), _D()
     fake, real = _sr_batch(110)
-    loss = srgan_g_loss(features, D, fake, real, 1e-3)
+    w = 0.5  # large enough that the adversarial term's slips show next to the content loss
+    loss = relativistic_g_loss(features, D, fake, real, w)
     expect(
         isinstance(loss, torch.Tensor) and loss.numel() == 1,
         f"return the loss as a one-number tensor (a mean), got "
@@ -124,60 +142,61 @@ def check_generator_loss(srgan_g_loss) -> None:
     )
     loss = loss.reshape(())
     if features.calls == 0:
-        with torch.no_grad():
-            pixel = (fake - real).pow(2).mean()
-            pixel_like = [pixel, pixel + 1e-3 * F.softplus(-D(fake)).mean(), (fake - real).abs().mean()]
-        expect(
-            not any(torch.allclose(loss.detach(), p, rtol=1e-4, atol=1e-7) for p in pixel_like),
-            "SRGAN's content loss compares *features*, features(fake) vs features(real), not pixels",
-        )
-        expect(False, "the content loss is missing: compare features(fake) with features(real)")
+        expect(False, "the content loss is missing: compare features(fake) with features(real), not pixels")
 
     def reference(w, fake=fake, real=real):
         content = (features(fake) - features(real).detach()).pow(2).mean()
-        return content + w * F.softplus(-D(fake)).mean(), content
+        return content + w * _relativistic(D(real).detach(), D(fake)), content
 
     with torch.no_grad():
-        want, content = reference(1e-3)
-        adv = F.softplus(-D(fake)).mean()
-        pixel = (fake - real).pow(2).mean()
+        want, content = reference(w)
+        r, f = D(real), D(fake)
+        adv = _relativistic(r, f)
         candidates = {
+            "standard": content + w * F.softplus(-f).mean(),
             "content_only": content,
-            "sign": content - 1e-3 * adv,
-            "minimax": content - 1e-3 * F.softplus(D(fake)).mean(),
-            "saturating_sign": content + 1e-3 * F.softplus(D(fake)).mean(),
+            "fake_term_only": content + w * F.softplus(r.mean() - f).mean(),
+            "real_term_only": content + w * F.softplus(r - f.mean()).mean(),
+            "pairwise": content + w * (F.softplus(r - f).mean() + F.softplus(r - f).mean()),
+            "d_roles": content + w * _relativistic(-r, -f),
+            "halved": content + 0.5 * w * adv,
             "unweighted": content + adv,
-            "pixel": pixel + 1e-3 * adv,
-            "l1": (features(fake) - features(real)).abs().mean() + 1e-3 * adv,
-            "summed": (features(fake) - features(real)).pow(2).sum() + 1e-3 * adv,
-            "swapped_weight": 1e-3 * content + adv,
+            "fixed": content + 1e-3 * adv,
+            "l1": (features(fake) - features(real)).abs().mean() + w * adv,
+            "summed": (features(fake) - features(real)).pow(2).sum() + w * adv,
+            "swapped_weight": w * content + adv,
         }
     close = lambda x: torch.allclose(loss.detach(), x, rtol=1e-4, atol=1e-7)  # noqa: E731
     if not close(want):
         hints = {
-            "content_only": "the adversarial term is missing: add "
-            "adversarial_weight * softplus(-D(fake)).mean()",
-            "sign": "G *minimises* -log D(fake) = softplus(-D(fake)): add the adversarial term, do not "
-            "subtract it",
-            "minimax": "use the non-saturating term softplus(-D(fake)) (-log D), not minus softplus(D(fake))",
-            "saturating_sign": "the adversarial term has the wrong sign inside: softplus(-D(fake)) is "
-            "-log D(fake), softplus(D(fake)) is -log(1 - D(fake)), which G would minimise by "
-            "looking *less* real",
-            "unweighted": "multiply the adversarial term by adversarial_weight (1e-3 in the paper)",
-            "pixel": "SRGAN's content loss compares *features*, features(fake) vs features(real), not pixels",
+            "standard": "that is SRGAN's adversarial term (section 6); ESRGAN's compares each fake with the "
+            "*average* real logit and each real with the average fake one",
+            "content_only": "the adversarial term is missing: add adversarial_weight times the relativistic "
+            "term",
+            "fake_term_only": "the relativistic G loss has a term for the real images too: add "
+            "softplus(D(real) - D(fake).mean()).mean()",
+            "real_term_only": "the relativistic G loss has a term for the fakes too: add "
+            "softplus(D(real).mean() - D(fake)).mean()",
+            "pairwise": "subtract the *mean* logit of the other set (relativistic average), not the logit of "
+            "the image at the same index",
+            "d_roles": "the signs are D's: G wants its fakes to look more real than the average real, so "
+            "the fakes' term is softplus(mean D(real) - D(fake))",
+            "halved": "add the two terms as the paper's eq. 2 does; do not average them",
+            "unweighted": "multiply the adversarial term by adversarial_weight",
+            "fixed": "use the adversarial_weight argument, not a fixed 1e-3",
             "l1": "the content loss is a squared difference of features (MSE), not an absolute one",
             "summed": "average the squared feature difference (.mean()), do not sum it",
-            "swapped_weight": "the weight belongs on the adversarial term: "
-            "content + adversarial_weight * adversarial",
+            "swapped_weight": "the weight belongs on the adversarial term: content + adversarial_weight * "
+            "adversarial",
         }
         for name, value in candidates.items():
             expect(not close(value), hints[name])
         expect(
             False,
-            "the loss should be (features(fake) - features(real).detach()).pow(2).mean() "
-            "+ adversarial_weight * softplus(-D(fake)).mean()",
+            "the loss should be (features(fake) - features(real).detach()).pow(2).mean() + "
+            "adversarial_weight * (softplus(r - f.mean()).mean() + softplus(r.mean() - f).mean()), "
+            "r = D(real), f = D(fake)",
         )
-    expect(D.calls > 0, "the adversarial term must come from D's logits on fake")
     expect(
         loss.requires_grad and loss.grad_fn is not None,
         "the loss passes no gradient: it was rebuilt as a new tensor (like torch.Tensor([loss]) or "
@@ -186,25 +205,24 @@ def check_generator_loss(srgan_g_loss) -> None:
     loss.backward()
     expect(
         real.grad is None or real.grad.abs().sum() == 0,
-        "gradient reaches the target: detach the real image's features (or compute them under "
-        "torch.no_grad()); the content loss should move G's output towards the target, not the target",
+        "gradient reaches the target: detach the real image's features and D's logits on it (or compute "
+        "them under torch.no_grad()); G's loss should move G's output, not the target",
     )
     fake2, real2 = _sr_batch(110)
-    want2, content2 = reference(1e-3, fake2, real2)
+    want2, content2 = reference(w, fake2, real2)
     want2.backward()
     expect(fake.grad is not None, "no gradient reaches G's output: do not detach fake")
     if not torch.allclose(fake.grad, fake2.grad, rtol=1e-3, atol=1e-9):
         fake3, real3 = _sr_batch(110)
-        (content2.detach() * 0 + 1e-3 * F.softplus(-D(fake3)).mean()).backward()
-        only_adv = torch.allclose(fake.grad, fake3.grad, rtol=1e-3, atol=1e-9)
+        (w * _relativistic(D(real3).detach(), D(fake3))).backward()
         expect(
-            not only_adv,
+            not torch.allclose(fake.grad, fake3.grad, rtol=1e-3, atol=1e-9),
             "the content term passes no gradient to G's output: it was detached or rebuilt as a new tensor "
             "(like torch.Tensor([content]), the bug of a popular SRGAN port); keep it in the graph",
         )
         expect(False, "the gradient that reaches G's output is not that of content + weight * adversarial")
     with torch.no_grad():
-        other = srgan_g_loss(features, D, fake, real, 0.05).reshape(())
+        other = relativistic_g_loss(features, D, fake, real, 0.05).reshape(())
         expect(
             torch.allclose(other, reference(0.05)[0], rtol=1e-4, atol=1e-7),
             "use the adversarial_weight argument, not a fixed 1e-3",
