@@ -108,12 +108,12 @@ def test_grade_prints_the_verdict_and_a_stub_is_not_an_error(capsys):
     assert "def stage(kimg)" in capsys.readouterr().out
 
 
-# --- every check rejects the toolkit's own answer and the lesson's by-hand cell --------------------------------
+# --- every check rejects the toolkit's own answer and the lesson's by-hand cell ---------------------------
 # One table for every check in toolkit/exercises/: the wrong answers a learner finds nearest to hand, (a) the
-# toolkit's (or torch's) implementation of the answer, called with the exercise's arguments, and (b) the lesson's
-# by-hand cell above the exercise, taken from the notebook's source. Where a check has no such answer, the table
-# says why instead. The toolkit answers must be refused with the check's own sentence (``refuses``), so a refusal
-# that stops working fails here and not silently.
+# toolkit's (or torch's) implementation of the answer, called with the exercise's arguments, and (b) the
+# lesson's by-hand cell above the exercise, read from the notebook's source. Where a check has no such answer,
+# the table says why instead. The toolkit answers must be refused with the check's own sentence (``refuses``),
+# so a refusal that stops working fails here and not silently.
 
 import ast  # noqa: E402
 import inspect  # noqa: E402
@@ -136,7 +136,7 @@ from toolkit.image_pool import ImagePool  # noqa: E402
 from toolkit.metrics import frechet_distance_from_stats  # noqa: E402
 from toolkit.metrics.image_quality import psnr  # noqa: E402
 from toolkit.metrics.kid import mmd2_unbiased, polynomial_kernel  # noqa: E402
-from toolkit.metrics.prdc import precision_recall, prdc  # noqa: E402
+from toolkit.metrics.prdc import prdc, precision_recall  # noqa: E402
 from toolkit.models.dcgan import dcgan_init  # noqa: E402
 from toolkit.models.pggan import PixelNorm, fade_in  # noqa: E402
 from toolkit.models.pix2pix import PatchDiscriminator  # noqa: E402
@@ -149,12 +149,14 @@ LESSONS = SOLUTIONS.parent
 
 def from_lesson(notebook: str, *names: str, params: tuple = (), env: dict | None = None, substitute=None):
     """The lesson's own code, read from the notebook's source: with one name of a function or class, that
-    object as the cell defines it; otherwise a function of ``params`` that runs the cell's assignments to ``names`` (found
-    anywhere in the cell, also inside a function) and returns the last. The cell's functions are in scope."""
+    object as the cell defines it; otherwise a function of ``params`` that runs the cell's assignments to
+    ``names`` (found anywhere in the cell, also inside a function) and returns the last. The cell's functions
+    are in scope."""
     for cell in json.loads((LESSONS / f"{notebook}.ipynb").read_text())["cells"]:
         if cell["cell_type"] != "code":
             continue
-        tree = ast.parse("".join(cell["source"]).replace("%", "#"))
+        lines = [line for line in cell["source"] if not line.startswith(("%", "!"))]  # no IPython magics
+        tree = ast.parse("".join(lines))
         defs = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
         assigns: dict = {}
         for node in ast.walk(tree):  # the first assignment to each name
@@ -277,7 +279,7 @@ CHECKS = {
 CHECKS.update(
     {
         "conditional.check_projection_scores": dict(
-            toolkit="the toolkit has no function for the scores; D, the exercise's input, is the toolkit's class",
+            toolkit="the toolkit has no function for the scores; D, the exercise's input, is its class",
             by_hand=[  # section 3's hand-built D, class by class: its whole output, not the projection term
                 lambda D, x: torch.stack(
                     [
@@ -316,7 +318,7 @@ CHECKS.update(
         ),
         "wgan_gp.check_cross_gradient": dict(
             toolkit="no toolkit function; torch.autograd.grad is the tool the exercise uses, not its answer",
-            by_hand="section 2's grad_norms takes each sample's gradient of the batch's total score, on the ring",
+            by_hand="section 2's grad_norms takes each sample's gradient of the batch's total score",
         ),
         "ada.check_overfitting_rt": dict(
             toolkit=[toolkit_rt],
@@ -335,7 +337,7 @@ CHECKS.update(
             by_hand=[from_lesson("06_ada", "xflip_by_hand")],
         ),
         "diffusion_gan.check_alpha_bar": dict(
-            toolkit="ForwardDiffusion computes alpha_bar only for its own schedule; the check feeds other betas",
+            toolkit="ForwardDiffusion computes alpha_bar for its own schedule only; the check feeds others",
             by_hand="section 1 steps the chain (diffuse_step_by_step) but never forms alpha_bar by hand",
         ),
         "diffusion_gan.check_diffuse": dict(
@@ -397,7 +399,7 @@ CHECKS.update(
         ),
         "pix2pix.check_patch_output_size": dict(
             toolkit=[lambda size, n: PatchDiscriminator(2, 8, n)(torch.zeros(1, 2, size, size)).shape[-1]],
-            by_hand="section 5 measures the receptive field, a different number; no cell computes the output size",
+            by_hand="section 5 measures the receptive field; no cell computes the output size",
         ),
         "cyclegan.check_cycle_loss": dict(
             toolkit=[
@@ -406,7 +408,7 @@ CHECKS.update(
                     + losses.cycle_consistency_loss(b, G_AB(G_BA(b)))
                 )
             ],
-            by_hand="this check grades the lesson's own by-hand cell (section 2), which must pass; no exercise uses it",
+            by_hand="it grades the lesson's own by-hand cell (section 2), which must pass; no exercise does",
         ),
         "cyclegan.check_identity_loss": dict(
             toolkit=[
@@ -446,7 +448,7 @@ CHECKS.update(
         ),
         "perceptual.check_gram_matrix": dict(
             toolkit=[gram_matrix],
-            by_hand="this check grades the lesson's own by-hand cell (section 2), which must pass; no exercise uses it",
+            by_hand="it grades the lesson's own by-hand cell (section 2), which must pass; no exercise does",
         ),
         "perceptual.check_centred_gram": dict(
             toolkit=[gram_matrix],
@@ -476,7 +478,7 @@ CHECKS.update(
             by_hand="section 3 weights the classes with the toolkit's class_weights; no cell computes them",
         ),
         "gan_augmentation.check_keep_confident": dict(
-            toolkit="the toolkit filters inside generate_classes with a scorer of generated images, not given probabilities",
+            toolkit="the toolkit filters inside generate_classes with a scorer, not from given probabilities",
             by_hand="section 5 filters with the toolkit's augment_dataset; no cell ranks by hand",
         ),
     }

@@ -14,7 +14,7 @@ from ..truncation import truncated_normal
 from . import expect, refuses
 
 
-# --- 1. the projection term ------------------------------------------------------------------------------
+# --- 1. the projection scores ---------------------------------------------------------------------------
 def _projection_case(seed: int):
     torch.manual_seed(seed)  # the hidden D's initial weights
     D = ConditionalDiscriminator(1, 32, 4, num_classes=5, mode="projection").eval()
@@ -26,65 +26,61 @@ def _projection_case(seed: int):
     return D, x, y
 
 
-def check_projection_term(projection_term) -> None:
-    """``projection_term(D, x, y)``: for a projection discriminator D (``D.body.features``, ``D.embed``),
-    the label's part of D's output, <embed(y), phi(x)> per image: a tensor of shape (B,)."""
+def check_projection_scores(projection_scores) -> None:
+    """``projection_scores(D, x)``: for a projection discriminator D (``D.body.features``, ``D.embed``), the
+    label's part of D's output for *every* class, <embed(c), phi(x)> for each image and class c: a tensor of
+    shape (B, C). Its row's argmax is the class D finds each image most real as."""
     for seed in (40, 41):
-        D, x, y = _projection_case(seed)
+        D, x, _ = _projection_case(seed)
+        b, num_classes = len(x), D.num_classes
         with torch.no_grad():
             h = D.body.features(x).flatten(1)
-            want = (D.embed(y) * h).sum(1)
-            whole = D(x, y)
-        got = projection_term(D, x.clone(), y.clone())
+            want = h @ D.embed.weight.T
+            whole = torch.stack([D(x, torch.full((b,), c)) for c in range(num_classes)], 1)
+        got = projection_scores(D, x.clone())
         expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
         got = got.detach()
         if got.shape != want.shape:
             expect(
-                got.numel() != 1,
-                "return one number per image, shape (B,): sum the product over the features (dim=1) only, "
-                "not over the batch too",
+                tuple(got.shape) != (b,),
+                "return one number per image *and class*, shape (B, C): section 3's cell computed the term "
+                "for each image's own label; here compute it for every class, phi(x) @ D.embed.weight.T",
             )
             expect(
-                tuple(got.shape) != (len(y), D.num_classes),
-                "that is every image's inner product with every class's embedding, shape (B, C); pick each "
-                "image's own label: embed(y), not embed.weight",
+                tuple(got.shape) != (num_classes, b),
+                f"the rows are the images and the columns the classes: shape ({b}, {num_classes}), not "
+                f"({num_classes}, {b})",
             )
             expect(
                 False,
-                f"return one number per image, shape ({len(y)},), not {tuple(got.shape)}: flatten phi(x) "
-                "to (B, F), multiply by embed(y) and sum over dim=1",
+                f"return shape (B, C) = ({b}, {num_classes}), not {tuple(got.shape)}: flatten phi(x) to "
+                "(B, F) and multiply by the embedding matrix D.embed.weight (C, F) transposed",
             )
         if torch.allclose(got, want, atol=1e-5, rtol=1e-4):
             continue
-        feat = h.shape[1]
         expect(
             not torch.allclose(got, whole, atol=1e-5, rtol=1e-4),
-            "that is D's whole output; the projection term is only the label's part, <embed(y), phi(x)>, "
-            "without the unconditional score psi(phi(x))",
+            "that is D's whole output for every class; the projection term is only the label's part, "
+            "without the unconditional score psi(phi(x)) that every class shares",
         )
         expect(
-            not torch.allclose(got, want / feat, atol=1e-6, rtol=1e-4),
+            not torch.allclose(got, want / h.shape[1], atol=1e-6, rtol=1e-4),
             "an inner product sums the products over the features; you averaged them",
         )
         expect(
-            not torch.allclose(got, (D.embed(y) * h).sum(1).mean().expand_as(want), atol=1e-5),
-            "each image gets its own number: do not average over the batch",
+            not torch.allclose(got, want.softmax(1), atol=1e-5, rtol=1e-4),
+            "return the raw inner products, not a softmax over the classes: D's output is a score, not a "
+            "probability over classes",
         )
-        with torch.no_grad():
-            first_label = (D.embed.weight[0] * h).sum(1)
-        expect(
-            not torch.allclose(got, first_label, atol=1e-5, rtol=1e-4),
-            "use each image's own label y to pick its row of the embedding, embed(y)",
-        )
-        expect(False, "the projection term should be (D.embed(y) * D.body.features(x).flatten(1)).sum(1)")
-    D, x, y = _projection_case(42)
-    a = projection_term(D, x, torch.zeros_like(y)).detach()
-    b = projection_term(D, x, torch.full_like(y, 4)).detach()
+        expect(False, "the scores should be D.body.features(x).flatten(1) @ D.embed.weight.T")
+    D, x, _ = _projection_case(42)
+    scores = projection_scores(D, x).detach()
     with torch.no_grad():
-        change = D(x, torch.full_like(y, 4)) - D(x, torch.zeros_like(y))
+        change = D(x, torch.full((len(x),), 4)) - D(x, torch.zeros(len(x), dtype=torch.long))
     expect(
-        torch.allclose(b - a, change, atol=1e-5, rtol=1e-4),
-        "changing the label must change your term by exactly as much as it changes D's output",
+        torch.allclose(scores[:, 4] - scores[:, 0], change, atol=1e-5, rtol=1e-4),
+        "changing an image's label from class 0 to class 4 must change D's output by exactly "
+        "scores[:, 4] - scores[:, 0]",
     )
 
 
