@@ -212,6 +212,16 @@ def cat(*x):
     return torch.cat(x, dim=1)
 
 
+def fake_branch_under_no_grad(D, a, b, fake):
+    """Lesson 09's D loss, right in value, with D's output on the fakes computed under torch.no_grad():
+    D would never learn from the generated pairs."""
+    real_logits = D(cat(a, b))
+    with torch.no_grad():
+        fake_logits = D(cat(a, fake))
+    real = 0.9 * F.softplus(-real_logits) + 0.1 * F.softplus(real_logits)
+    return 0.5 * (real.mean() + F.softplus(fake_logits).mean())
+
+
 SRGAN_CELL = from_lesson("11_srgan", "my_adversarial", params=("family", "fake"))
 CHECKS = {
     "vanilla_gan.check_optimal_discriminator": dict(
@@ -391,10 +401,7 @@ CHECKS.update(
             toolkit=[lambda D, a, b, fake: 0.5 * losses.bce_d_loss(D(cat(a, b)), D(cat(a, fake.detach())))],
             by_hand=[
                 from_lesson("09_pix2pix", "my_d", params=("D", "a", "b", "fake")),
-                # the same cell with the fake branch computed without gradient: D never learns from fakes
-                lambda D, a, b, fake: (
-                    lambda real: real + 0.5 * F.softplus(D(cat(a, fake.detach())).detach()).mean()
-                )(0.5 * F.softplus(-D(cat(a, b))).mean()),
+                fake_branch_under_no_grad,
             ],
         ),
         "pix2pix.check_patch_output_size": dict(
