@@ -206,3 +206,51 @@ def pool_size_zero_stores(stored, fakes, size):
 def test_pool_check_rejects_wrong_answers(wrong, message):
     with pytest.raises(WrongAnswer, match=message):
         check_pool_query(wrong)
+
+
+def identity_without_gradient(a, b, G_AB, G_BA):
+    with torch.no_grad():
+        return (G_AB(b) - b).abs().mean() + (G_BA(a) - a).abs().mean()
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (identity_without_gradient, "both generators must learn"),
+        (lambda a, b, G_AB, G_BA: (G_AB(b) - b).abs().mean() + (G_BA(a) - a).abs().mean().detach(), "G_BA's"),
+    ],
+)
+def test_identity_check_requires_gradient_to_both_generators(wrong, message):
+    with pytest.raises(WrongAnswer, match=message):
+        check_identity_loss(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (
+            lambda r, f: (
+                0.5 * ((r - 1).pow(2).mean() + f.pow(2).mean()).detach(),
+                (f - 1).pow(2).mean().detach(),
+            ),
+            "keep their gradient",
+        ),
+        (
+            lambda r, f: (
+                0.5 * ((r - 1).pow(2).mean() + f.detach().pow(2).mean()),
+                (f - 1).pow(2).mean(),
+            ),
+            "real \\*and\\* on the generated",
+        ),
+        (
+            lambda r, f: (
+                0.5 * ((r - 1).pow(2).mean() + f.pow(2).mean()),
+                (f.detach() - 1).pow(2).mean() + 0 * f.sum(),
+            ),
+            "and only to those",
+        ),
+    ],
+)
+def test_lsgan_check_looks_at_the_gradients(wrong, message):
+    with pytest.raises(WrongAnswer, match=message):
+        check_lsgan_losses(wrong)
