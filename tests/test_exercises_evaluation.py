@@ -11,7 +11,6 @@ import torch
 
 from toolkit.exercises import WrongAnswer, grade, show_solution
 from toolkit.exercises.evaluation import check_frechet_distance, check_mmd2, check_precision_recall
-from toolkit.metrics.prdc import precision_recall
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "lessons" / "solutions"
 spec = importlib.util.spec_from_file_location("03_evaluating_gans", SOLUTIONS / "03_evaluating_gans.py")
@@ -75,17 +74,20 @@ def test_frechet_distance_check_rejects_wrong_answers(wrong, message):
         check_frechet_distance(wrong)
 
 
-def mmd2_with(gamma=None, degree=3, biased=False, cross_off_diagonal=False, sign=1):
+def mmd2_with(gamma=None, degree=3, biased=False, cross_off_diagonal=False, sign=1, same_size=False):
     def mmd2(x, y):
-        m, d = x.shape
+        m, n, d = len(x), len(y), x.shape[1]
         g = 1 / d if gamma is None else gamma
         k = lambda a, b: (a @ b.T * g + 1) ** degree  # noqa: E731
         kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
         if biased:
-            within = (kxx.sum() + kyy.sum()) / m**2
+            within = kxx.sum() / m**2 + kyy.sum() / n**2
         else:
-            within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-        c = (kxy.sum() - np.trace(kxy)) / (m * (m - 1)) if cross_off_diagonal else kxy.mean()
+            n_y = m if same_size else n
+            within = (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (
+                n_y * (n_y - 1)
+            )
+        c = (kxy.sum() - np.trace(kxy)) / (m * n - min(m, n)) if cross_off_diagonal else kxy.mean()
         return sign * float(within - 2 * c)
 
     return mmd2
@@ -94,6 +96,7 @@ def mmd2_with(gamma=None, degree=3, biased=False, cross_off_diagonal=False, sign
 @pytest.mark.parametrize(
     "wrong, message",
     [
+        (mmd2_with(same_size=True), "n \\(n - 1\\) off-diagonal pairs"),
         (mmd2_with(biased=True), "biased estimate"),
         (mmd2_with(gamma=1.0), "1/D"),
         (mmd2_with(degree=2), "cubic"),
@@ -120,13 +123,13 @@ def pr_nearest_ball_only(real, fake, k=3):
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda r, f, k: precision_recall(r, f, k)[::-1], "swapped"),
-        (lambda r, f, k: precision_recall(r, f, k - 1), "k-th \\*other\\* sample"),
+        (lambda r, f, k: EVAL.precision_recall_knn(r, f, k)[::-1], "swapped"),
+        (lambda r, f, k: EVAL.precision_recall_knn(r, f, k - 1), "k-th \\*other\\* sample"),
         (pr_nearest_ball_only, "\\*any\\* ball of the other set"),
         (lambda r, f, k: (0.5, 0.5), "precision is"),
         (lambda r, f, k: (1.0, 1.0), "recall is"),
-        (lambda r, f, k: (precision_recall(r, f, k)[0], 0.5), "recall is"),
-        (lambda r, f, k: precision_recall(r, f, k)[0], "pair"),
+        (lambda r, f, k: (EVAL.precision_recall_knn(r, f, k)[0], 0.5), "recall is"),
+        (lambda r, f, k: EVAL.precision_recall_knn(r, f, k)[0], "pair"),
     ],
 )
 def test_precision_recall_check_rejects_wrong_answers(wrong, message):

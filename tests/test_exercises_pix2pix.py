@@ -33,28 +33,30 @@ def cat(*x):
     return torch.cat(x, dim=1)
 
 
+def ls(logits, target=1.0):
+    return (logits - target).pow(2).mean()
+
+
+def l1(f, b):
+    return (f - b).abs().mean()
+
+
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda D, a, f, b, w: F.softplus(-D(f)).mean() + w * (f - b).abs().mean(), "conditional"),
-        (lambda D, a, f, b, w: F.softplus(-D(cat(f, a))).mean() + w * (f - b).abs().mean(), "input first"),
-        (lambda D, a, f, b, w: F.softplus(-D(cat(a, b))).mean() + w * (f - b).abs().mean(), "not the real"),
-        (
-            lambda D, a, f, b, w: F.softplus(-D(cat(a, f))).mean() + w * (f - b).pow(2).mean(),
-            "not the squared",
-        ),
-        (lambda D, a, f, b, w: F.softplus(-D(cat(a, f))).mean() + (f - b).abs().mean(), "l1_weight"),
-        (lambda D, a, f, b, w: -F.softplus(D(cat(a, f))).mean() + w * (f - b).abs().mean(), "non-saturating"),
-        (lambda D, a, f, b, w: w * (f - b).abs().mean(), "GAN term is missing"),
-        (lambda D, a, f, b, w: w * (f.detach() - b).abs().mean(), "GAN term is missing"),
-        (lambda D, a, f, b, w: F.softplus(-D(cat(a, f))).mean() + w * (f - b).abs().sum(), "do not sum"),
-        (
-            lambda D, a, f, b, w: (
-                F.softplus(-D(cat(a, f.detach()))).mean() + w * (f.detach() - b).abs().mean()
-            ),
-            "do not detach",
-        ),
-        (lambda D, a, f, b, w: F.softplus(-D(cat(a, f))).mean() + 100 * (f - b).abs().mean(), "l1_weight"),
+        (lambda D, a, f, b, w: ls(D(f)) + w * l1(f, b), "conditional"),
+        (lambda D, a, f, b, w: F.softplus(-D(cat(a, f))).mean() + w * l1(f, b), "cross-entropy GAN term"),
+        (lambda D, a, f, b, w: ls(D(cat(f, a))) + w * l1(f, b), "input first"),
+        (lambda D, a, f, b, w: ls(D(cat(a, b))) + w * l1(f, b), "not the real"),
+        (lambda D, a, f, b, w: ls(D(cat(a, f)), 0.0) + w * l1(f, b), "towards 1"),
+        (lambda D, a, f, b, w: 0.5 * ls(D(cat(a, f))) + w * l1(f, b), "only D's loss is halved"),
+        (lambda D, a, f, b, w: ls(D(cat(a, f))) + w * (f - b).pow(2).mean(), "not the squared"),
+        (lambda D, a, f, b, w: ls(D(cat(a, f))) + l1(f, b), "l1_weight"),
+        (lambda D, a, f, b, w: w * l1(f, b), "GAN term is missing"),
+        (lambda D, a, f, b, w: w * l1(f.detach(), b), "GAN term is missing"),
+        (lambda D, a, f, b, w: ls(D(cat(a, f))) + w * (f - b).abs().sum(), "do not sum"),
+        (lambda D, a, f, b, w: ls(D(cat(a, f.detach()))) + w * l1(f.detach(), b), "do not detach"),
+        (lambda D, a, f, b, w: ls(D(cat(a, f))) + 100 * l1(f, b), "l1_weight"),
         (lambda D, a, f, b, w: (f - b).abs().mean(dim=(1, 2, 3)), "0-d tensor"),
     ],
 )
@@ -63,33 +65,36 @@ def test_generator_loss_check_rejects_wrong_answers(wrong, message):
         check_generator_loss(wrong)
 
 
+def smoothed(real_logits, fake_logits, real_label=0.9):
+    real = real_label * F.softplus(-real_logits) + (1 - real_label) * F.softplus(real_logits)
+    return 0.5 * (real.mean() + F.softplus(fake_logits).mean())
+
+
+def fake_branch_without_gradient(D, a, b, f):
+    with torch.no_grad():
+        fake_logits = D(cat(a, f))
+    return smoothed(D(cat(a, b)), fake_logits)
+
+
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (
-            lambda D, a, b, f: F.softplus(-D(cat(a, b))).mean() + F.softplus(D(cat(a, f.detach()))).mean(),
-            "halve",
-        ),
+        (lambda D, a, b, f: smoothed(D(cat(a, b)), D(cat(a, f.detach())), 1.0), "real label 1"),
         (
             lambda D, a, b, f: (
-                0.5 * (F.softplus(D(cat(a, b))).mean() + F.softplus(-D(cat(a, f.detach()))).mean())
+                smoothed(D(cat(a, b)), D(cat(a, f.detach())))
+                + 0.05
+                * (F.softplus(-D(cat(a, f.detach()))).mean() - F.softplus(D(cat(a, f.detach()))).mean())
             ),
-            "wrong way round",
+            "one-sided",
         ),
-        (
-            lambda D, a, b, f: (
-                0.5 * (F.softplus(-D(cat(b, a))).mean() + F.softplus(D(cat(f.detach(), a))).mean())
-            ),
-            "input first",
-        ),
-        (
-            lambda D, a, b, f: 0.5 * (F.softplus(-D(b)).mean() + F.softplus(D(f.detach())).mean()),
-            "conditional",
-        ),
-        (
-            lambda D, a, b, f: 0.5 * (F.softplus(-D(cat(a, b))).mean() + F.softplus(D(cat(a, f))).mean()),
-            "detach",
-        ),
+        (lambda D, a, b, f: 2 * smoothed(D(cat(a, b)), D(cat(a, f.detach()))), "halve"),
+        (lambda D, a, b, f: smoothed(-D(cat(a, b)), -D(cat(a, f.detach()))), "wrong way round"),
+        (lambda D, a, b, f: smoothed(D(cat(b, a)), D(cat(f.detach(), a))), "input first"),
+        (lambda D, a, b, f: smoothed(D(b), D(f.detach())), "conditional"),
+        (lambda D, a, b, f: smoothed(D(cat(a, b)), D(cat(a, f))), "use fake.detach"),
+        (fake_branch_without_gradient, "never learns from the generated pairs"),
+        (lambda D, a, b, f: smoothed(D(cat(a, b)).detach(), D(cat(a, f.detach()))), "gradient of both"),
     ],
 )
 def test_discriminator_loss_check_rejects_wrong_answers(wrong, message):

@@ -70,8 +70,8 @@ def epsilon_bce(logits, target):
         (lambda x, t: VANILLA.bce_with_logits(x, t) * len(x), "not .sum\\(\\)"),
         (lambda x, t: -VANILLA.bce_with_logits(x, t), "sign is flipped"),
         (lambda x, t: t * F.softplus(-x) + (1 - t) * F.softplus(x), "one number"),
-        (lambda x, t: F.binary_cross_entropy_with_logits(x, t), "build it from softplus"),
-        (lambda x, t: torch.nn.BCEWithLogitsLoss()(x, t), "build it from softplus"),
+        (lambda x, t: F.binary_cross_entropy_with_logits(x, t), "build it from F.softplus"),
+        (lambda x, t: torch.nn.BCEWithLogitsLoss()(x, t), "build it from F.softplus"),
         (lambda x, t: F.softplus(-x).mean() + F.softplus(x).mean(), "the loss is mean"),
     ],
 )

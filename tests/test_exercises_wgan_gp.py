@@ -85,9 +85,7 @@ def channel_norm(grad):
 
 
 def returns_norms_too(critic, real, fake, weight=10.0):
-    from toolkit.regularizers import gradient_penalty
-
-    return gradient_penalty(critic, real, fake, weight)
+    return WGAN.gradient_penalty(critic, real, fake, weight), torch.ones(len(real))
 
 
 def at_real_points(critic, real, fake, weight=10.0):

@@ -12,14 +12,15 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 
 
 def mmd2(x, y):
-    m, d = x.shape
+    m, n, d = len(x), len(y), x.shape[1]
 
     def k(a, b):
         return (a @ b.T / d + 1) ** 3
 
     kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
-    within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-    return float(within - 2 * kxy.mean())
+    within_x = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))  # m (m - 1) pairs of two different reals
+    within_y = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))  # n (n - 1) pairs of two different fakes
+    return float(within_x + within_y - 2 * kxy.mean())  # the cross term: all m n pairs
 
 
 def precision_recall_knn(real, fake, k=3):

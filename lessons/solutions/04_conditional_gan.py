@@ -3,9 +3,9 @@
 import torch
 
 
-def projection_term(D, x, y):
+def projection_scores(D, x):
     phi = D.body.features(x).flatten(1)  # (B, F)
-    return (D.embed(y) * phi).sum(1)  # <e_y, phi(x)>, one number per image
+    return phi @ D.embed.weight.T  # (B, C): <e_c, phi(x)> for every image and every class c
 
 
 def class_cross_entropy(logits, targets):

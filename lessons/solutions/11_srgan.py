@@ -4,18 +4,24 @@ import torch
 import torch.nn.functional as F
 
 
-def pixel_shuffle(x, r):
-    n, c, h, w = x.shape
-    c = c // (r * r)
-    # channel c*r*r + i*r + j -> (c, i, j); then put i next to H and j next to W: (N, C, H, i, W, j)
-    return x.view(n, c, r, r, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c, h * r, w * r)
+def pixel_unshuffle(x, r):
+    n, c, hr, wr = x.shape
+    h, w = hr // r, wr // r
+    # pixel (H*r + i, W*r + j) -> (H, i, W, j); then put the sub-pixel indices next to C: (N, C, i, j, H, W)
+    return x.view(n, c, h, r, w, r).permute(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h, w)
 
 
-def srgan_g_loss(features, D, fake, real, adversarial_weight):
+def relativistic_g_loss(features, D, fake, real, adversarial_weight):
     with torch.no_grad():
         target = features(real)  # the target's features: no gradient flows into them
+        real_logits = D(real)  # constants in G's step, as in ESRGAN's code
     content = (features(fake) - target).pow(2).mean()  # paper eq. 5 (VGG54 in the paper)
-    adversarial = F.softplus(-D(fake)).mean()  # -log D(G(x)), paper eq. 6
+    fake_logits = D(fake)
+    # ESRGAN eq. 2: -E log(1 - D_Ra(real, fake)) - E log D_Ra(fake, real), D_Ra(a, b) = sigmoid(C(a) - E C(b))
+    adversarial = (
+        F.softplus(real_logits - fake_logits.mean()).mean()
+        + F.softplus(real_logits.mean() - fake_logits).mean()
+    )
     return content + adversarial_weight * adversarial
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..augment import ada_adjust
-from . import WrongAnswer, expect
+from ..augment import AdaptiveAugment, ada_adjust
+from . import WrongAnswer, expect, refuses
 
 
 def _float(value, what: str) -> float:
@@ -17,6 +17,11 @@ def _float(value, what: str) -> float:
         )
 
 
+@refuses(
+    AdaptiveAugment.observe,
+    hint="take the signs and their mean yourself: the toolkit's AdaptiveAugment.observe is what the check "
+    "compares with",
+)
 def check_overfitting_rt(overfitting_rt) -> None:
     """``overfitting_rt(d_real)``: r_t = E[sign(D(x_real))] from D's raw outputs (logits) on real images."""
     g = torch.Generator().manual_seed(6)
@@ -55,6 +60,11 @@ def check_overfitting_rt(overfitting_rt) -> None:
         )
 
 
+@refuses(
+    ada_adjust,
+    hint="write the update yourself with plain Python numbers: the toolkit's ada_adjust is what the check "
+    "compares with",
+)
 def check_ada_update(ada_update) -> None:
     """``ada_update(p, rt, target, n_images, kimg)`` -> the new p (a float): one step of ADA's controller,
     p + sign(rt - target) * n_images / (kimg * 1000), clamped to [0, 1]."""
@@ -101,6 +111,10 @@ def check_ada_update(ada_update) -> None:
         expect(False, f"p should become {want:.4f} {where}, got {got:.4f}")
 
 
+@refuses(
+    AdaptiveAugment.forward,
+    hint="rotate the images yourself with torch.rot90: AdaptiveAugment is what the check compares with",
+)
 def check_rotate90(rotate90) -> None:
     """``rotate90(x, p)``: for each image independently, with probability p the op is drawn, and a drawn op
     rotates by k * 90 degrees with k uniform in {0, 1, 2, 3} (the identity included), in the image plane."""

@@ -3,7 +3,6 @@ mistake, with one sentence saying what is wrong."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -11,10 +10,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.conditional import ConditionalDiscriminator
-from . import WrongAnswer, expect
+from ..truncation import truncated_normal
+from . import expect, refuses
 
 
-# --- 1. the projection term ------------------------------------------------------------------------------
+# --- 1. the projection scores ---------------------------------------------------------------------------
 def _projection_case(seed: int):
     torch.manual_seed(seed)  # the hidden D's initial weights
     D = ConditionalDiscriminator(1, 32, 4, num_classes=5, mode="projection").eval()
@@ -26,88 +26,71 @@ def _projection_case(seed: int):
     return D, x, y
 
 
-def check_projection_term(projection_term) -> None:
-    """``projection_term(D, x, y)``: for a projection discriminator D (``D.body.features``, ``D.embed``),
-    the label's part of D's output, <embed(y), phi(x)> per image: a tensor of shape (B,)."""
+def check_projection_scores(projection_scores) -> None:
+    """``projection_scores(D, x)``: for a projection discriminator D (``D.body.features``, ``D.embed``), the
+    label's part of D's output for *every* class, <embed(c), phi(x)> for each image and class c: a tensor of
+    shape (B, C). Its row's argmax is the class D finds each image most real as."""
     for seed in (40, 41):
-        D, x, y = _projection_case(seed)
+        D, x, _ = _projection_case(seed)
+        b, num_classes = len(x), D.num_classes
         with torch.no_grad():
             h = D.body.features(x).flatten(1)
-            want = (D.embed(y) * h).sum(1)
-            whole = D(x, y)
-        got = projection_term(D, x.clone(), y.clone())
+            want = h @ D.embed.weight.T
+            whole = torch.stack([D(x, torch.full((b,), c)) for c in range(num_classes)], 1)
+        got = projection_scores(D, x.clone())
         expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
         got = got.detach()
         if got.shape != want.shape:
             expect(
-                got.numel() != 1,
-                "return one number per image, shape (B,): sum the product over the features (dim=1) only, "
-                "not over the batch too",
+                tuple(got.shape) != (b,),
+                "return one number per image *and class*, shape (B, C): section 3's cell computed the term "
+                "for each image's own label; here compute it for every class, phi(x) @ D.embed.weight.T",
             )
             expect(
-                tuple(got.shape) != (len(y), D.num_classes),
-                "that is every image's inner product with every class's embedding, shape (B, C); pick each "
-                "image's own label: embed(y), not embed.weight",
+                tuple(got.shape) != (num_classes, b),
+                f"the rows are the images and the columns the classes: shape ({b}, {num_classes}), not "
+                f"({num_classes}, {b})",
             )
             expect(
                 False,
-                f"return one number per image, shape ({len(y)},), not {tuple(got.shape)}: flatten phi(x) "
-                "to (B, F), multiply by embed(y) and sum over dim=1",
+                f"return shape (B, C) = ({b}, {num_classes}), not {tuple(got.shape)}: flatten phi(x) to "
+                "(B, F) and multiply by the embedding matrix D.embed.weight (C, F) transposed",
             )
         if torch.allclose(got, want, atol=1e-5, rtol=1e-4):
             continue
-        feat = h.shape[1]
         expect(
             not torch.allclose(got, whole, atol=1e-5, rtol=1e-4),
-            "that is D's whole output; the projection term is only the label's part, <embed(y), phi(x)>, "
-            "without the unconditional score psi(phi(x))",
+            "that is D's whole output for every class; the projection term is only the label's part, "
+            "without the unconditional score psi(phi(x)) that every class shares",
         )
         expect(
-            not torch.allclose(got, want / feat, atol=1e-6, rtol=1e-4),
+            not torch.allclose(got, want / h.shape[1], atol=1e-6, rtol=1e-4),
             "an inner product sums the products over the features; you averaged them",
         )
         expect(
-            not torch.allclose(got, (D.embed(y) * h).sum(1).mean().expand_as(want), atol=1e-5),
-            "each image gets its own number: do not average over the batch",
+            not torch.allclose(got, want.softmax(1), atol=1e-5, rtol=1e-4),
+            "return the raw inner products, not a softmax over the classes: D's output is a score, not a "
+            "probability over classes",
         )
-        with torch.no_grad():
-            first_label = (D.embed.weight[0] * h).sum(1)
-        expect(
-            not torch.allclose(got, first_label, atol=1e-5, rtol=1e-4),
-            "use each image's own label y to pick its row of the embedding, embed(y)",
-        )
-        expect(False, "the projection term should be (D.embed(y) * D.body.features(x).flatten(1)).sum(1)")
-    D, x, y = _projection_case(42)
-    a = projection_term(D, x, torch.zeros_like(y)).detach()
-    b = projection_term(D, x, torch.full_like(y, 4)).detach()
+        expect(False, "the scores should be D.body.features(x).flatten(1) @ D.embed.weight.T")
+    D, x, _ = _projection_case(42)
+    scores = projection_scores(D, x).detach()
     with torch.no_grad():
-        change = D(x, torch.full_like(y, 4)) - D(x, torch.zeros_like(y))
+        change = D(x, torch.full((len(x),), 4)) - D(x, torch.zeros(len(x), dtype=torch.long))
     expect(
-        torch.allclose(b - a, change, atol=1e-5, rtol=1e-4),
-        "changing the label must change your term by exactly as much as it changes D's output",
+        torch.allclose(scores[:, 4] - scores[:, 0], change, atol=1e-5, rtol=1e-4),
+        "changing an image's label from class 0 to class 4 must change D's output by exactly "
+        "scores[:, 4] - scores[:, 0]",
     )
 
 
 # --- 2. ACGAN's class loss -------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _no_builtin_cross_entropy():
-    """While the learner's function runs, the library's cross-entropy answers with a hint instead."""
-
-    def refuse(*args, **kwargs):
-        raise WrongAnswer(
-            "write the cross-entropy yourself (log_softmax, or logsumexp minus the target's logit): "
-            "F.cross_entropy / F.nll_loss are what the exercise checks against"
-        )
-
-    saved = (F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward)
-    F.cross_entropy = F.nll_loss = refuse
-    nn.CrossEntropyLoss.forward = nn.NLLLoss.forward = lambda self, *a, **k: refuse()
-    try:
-        yield
-    finally:
-        F.cross_entropy, F.nll_loss, nn.CrossEntropyLoss.forward, nn.NLLLoss.forward = saved
-
-
+@refuses(
+    "cross_entropy",
+    "nll_loss",
+    hint="write the cross-entropy yourself (log_softmax, or logsumexp minus the target's logit): "
+    "F.cross_entropy / F.nll_loss are what the check compares with",
+)
 def check_class_cross_entropy(class_cross_entropy) -> None:
     """``class_cross_entropy(logits, targets)``: the mean over the batch of -log softmax(logits)[target],
     for logits (B, C) and integer targets (B,), without F.cross_entropy, and finite for large logits."""
@@ -117,8 +100,7 @@ def check_class_cross_entropy(class_cross_entropy) -> None:
         (torch.randn(3, 10, generator=g), torch.tensor([9, 0, 5])),
     ]
     for logits, targets in cases:
-        with _no_builtin_cross_entropy():
-            got = class_cross_entropy(logits.clone(), targets.clone())
+        got = class_cross_entropy(logits.clone(), targets.clone())
         want = F.cross_entropy(logits, targets)
         expect(
             isinstance(got, torch.Tensor) and got.numel() == 1,
@@ -159,8 +141,7 @@ def check_class_cross_entropy(class_cross_entropy) -> None:
     # a confident classifier: softmax underflows to 0 for the target, log(0) = -inf
     logits = torch.tensor([[0.0, -200.0, 3.0], [120.0, 0.0, -50.0], [1000.0, 999.0, 0.0]])
     targets = torch.tensor([1, 0, 1])
-    with _no_builtin_cross_entropy():
-        got = class_cross_entropy(logits, targets)
+    got = class_cross_entropy(logits, targets)
     want = F.cross_entropy(logits, targets)
     expect(
         bool(torch.isfinite(got).all()),
@@ -181,6 +162,12 @@ def _truncated_normal_std(t: float) -> float:
     return math.sqrt(1 - 2 * t * pdf / mass)
 
 
+@refuses(
+    truncated_normal,
+    nn.init.trunc_normal_,
+    hint="draw with torch.randn and redraw the values beyond the threshold yourself: the toolkit's "
+    "truncated_normal is what the check compares with",
+)
 def check_truncated_z(truncated_z) -> None:
     """``truncated_z(n, z_dim, threshold)``: an (n, z_dim) latent from N(0, 1) in which every value with
     |z| > threshold is redrawn (again, until none is left): the truncated normal of BigGAN's truncation

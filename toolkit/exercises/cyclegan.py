@@ -5,22 +5,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import expect
+from ..image_pool import ImagePool
+from ..losses import cycle_consistency_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
+from . import expect, refuses
 
 
 class _Affine(nn.Module):
     """A stand-in generator, y = scale * x + shift, different for each direction so mix-ups show."""
 
-    def __init__(self, scale: float, shift: float):
+    def __init__(self, scale: float, shift: float, learnable: bool = False):
         super().__init__()
-        self.scale, self.shift = scale, shift
+        self.scale = nn.Parameter(torch.tensor(scale)) if learnable else scale  # learnable: does G learn?
+        self.shift = shift
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale * x + self.shift
 
 
-def _generators():
-    return _Affine(0.5, 0.3), _Affine(1.5, -0.2)  # G_AB, G_BA: G_BA(G_AB(x)) = 0.75 x + 0.25
+def _generators(learnable: bool = False):
+    # G_AB, G_BA: G_BA(G_AB(x)) = 0.75 x + 0.25
+    return _Affine(0.5, 0.3, learnable), _Affine(1.5, -0.2, learnable)
 
 
 def _images(seed: int):
@@ -36,6 +40,11 @@ def _scalar(value, what: str) -> float:
     return float(value)
 
 
+@refuses(
+    cycle_consistency_loss,
+    hint="write the L1 distance yourself with .abs().mean(): toolkit.losses.cycle_consistency_loss is "
+    "what the check compares with",
+)
 def check_cycle_loss(cycle_loss) -> None:
     """``cycle_loss(a, b, G_AB, G_BA)``: E|G_BA(G_AB(a)) - a|_1 + E|G_AB(G_BA(b)) - b|_1 (paper eq. 2),
     each term a mean over pixels."""
@@ -84,6 +93,12 @@ def check_cycle_loss(cycle_loss) -> None:
     expect(False, f"expected E|G_BA(G_AB(a)) - a| + E|G_AB(G_BA(b)) - b| = {want:.4f}, got {got:.4f}")
 
 
+@refuses(
+    identity_loss,
+    cycle_consistency_loss,
+    hint="write the L1 distances yourself with .abs().mean(): toolkit.losses.identity_loss is what the check "
+    "compares with",
+)
 def check_identity_loss(identity_term) -> None:
     """``identity_term(a, b, G_AB, G_BA)``: E|G_AB(b) - b|_1 + E|G_BA(a) - a|_1 (paper section 5.2): each
     generator is fed an image already of its *target* domain and should leave it alone."""
@@ -92,6 +107,15 @@ def check_identity_loss(identity_term) -> None:
     got = _scalar(identity_term(a, b, G_AB, G_BA), "the loss")
     want = float((G_AB(b) - b).abs().mean() + (G_BA(a) - a).abs().mean())
     if abs(got - want) < 1e-5:
+        reference = _identity_gradients(
+            lambda a, b, G_AB, G_BA: (G_AB(b) - b).abs().mean() + (G_BA(a) - a).abs().mean()
+        )
+        got_grads = _identity_gradients(identity_term)
+        expect(
+            all(g is not None and torch.allclose(g, r) for g, r in zip(got_grads, reference)),
+            "both generators must learn from the identity term: keep it in the graph (no .item(), .detach() "
+            "or torch.no_grad()), G_AB's weights through G_AB(b) and G_BA's through G_BA(a)",
+        )
         return
     near = lambda x: abs(got - float(x)) < 1e-5  # noqa: E731
     expect(
@@ -114,6 +138,23 @@ def check_identity_loss(identity_term) -> None:
     expect(False, f"expected E|G_AB(b) - b| + E|G_BA(a) - a| = {want:.4f}, got {got:.4f}")
 
 
+def _identity_gradients(identity_term) -> list:
+    """The gradient each generator's weight gets from the identity term (None: none reaches it)."""
+    G_AB, G_BA = _generators(learnable=True)
+    a, b = _images(11)
+    loss = identity_term(a, b, G_AB, G_BA)
+    if not (isinstance(loss, torch.Tensor) and loss.requires_grad):
+        return [None, None]
+    loss.backward()
+    return [G.scale.grad for G in (G_AB, G_BA)]
+
+
+@refuses(
+    lsgan_d_loss,
+    lsgan_g_loss,
+    hint="write the squared errors yourself: toolkit.losses' lsgan_d_loss and lsgan_g_loss are what the "
+    "check compares with",
+)
 def check_lsgan_losses(lsgan_losses) -> None:
     """``lsgan_losses(d_real, d_fake)`` -> (d_loss, g_loss), CycleGAN's least-squares objective:
     d_loss = 0.5 * (E[(D(real) - 1)^2] + E[D(fake)^2]), g_loss = E[(D(fake) - 1)^2]."""
@@ -159,8 +200,36 @@ def check_lsgan_losses(lsgan_losses) -> None:
         abs(d_half - 0.25) < 1e-6 and abs(g_half - 0.25) < 1e-6,
         "with D = 0.5 everywhere both losses are 0.25",
     )
+    real, fake = real.clone().requires_grad_(True), fake.clone().requires_grad_(True)
+    d_loss, g_loss = lsgan_losses(real, fake)
+    expect(
+        d_loss.requires_grad and g_loss.requires_grad,
+        "the losses must keep their gradient (no .item(), .detach() or torch.no_grad()): D and G learn "
+        "from them",
+    )
+    n = real.numel()
+    d_real, d_fake = torch.autograd.grad(d_loss, (real, fake), allow_unused=True)
+    expect(
+        d_real is not None
+        and d_fake is not None
+        and torch.allclose(d_real, (real - 1) / n)
+        and torch.allclose(d_fake, fake / n),
+        "D's loss must send gradient to D's outputs on the real *and* on the generated images",
+    )
+    g_real, g_fake = torch.autograd.grad(g_loss, (real, fake), allow_unused=True)
+    expect(
+        g_fake is not None
+        and torch.allclose(g_fake, 2 * (fake - 1) / n)
+        and (g_real is None or not g_real.any()),
+        "G's loss must send gradient to D's outputs on the generated images, and only to those",
+    )
 
 
+@refuses(
+    ImagePool.query,
+    hint="write the pool's rule yourself with torch.rand and random.randrange: the toolkit's ImagePool is "
+    "what the check compares with",
+)
 def check_pool_query(pool_query) -> None:
     """``pool_query(stored, fakes, size)``: the image pool of the reference (``stored`` is a list of
     single images the function may change). Size 0 returns the fakes; while the pool holds fewer than

@@ -5,9 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import expect
+from ..models.dcgan import dcgan_init
+from . import expect, refuses
 
 
+@refuses(
+    "conv_transpose2d",
+    hint="work the side out with the formula instead of running a ConvTranspose2d: that is what the check "
+    "compares with",
+)
 def check_convtranspose_out(convtranspose_out) -> None:
     """``convtranspose_out(n, k, s, p)``: the side of a ConvTranspose2d's output, (n - 1) s - 2p + k."""
     cases = [
@@ -54,6 +60,11 @@ def _fresh_layers() -> nn.Sequential:
     )
 
 
+@refuses(
+    dcgan_init,
+    hint="set the weights yourself with nn.init.normal_ and nn.init.zeros_: the toolkit's dcgan_init is "
+    "what the check compares with",
+)
 def check_dcgan_weights_init(dcgan_weights_init) -> None:
     """``dcgan_weights_init(module)``, used as ``model.apply(dcgan_weights_init)``: conv, transposed conv and
     linear weights from N(0, 0.02), their biases 0; batch-norm scales from N(1, 0.02), shifts 0."""
@@ -99,11 +110,19 @@ def check_dcgan_weights_init(dcgan_weights_init) -> None:
 
 
 def check_generator_block(generator_block) -> None:
-    """``generator_block(c_in, c_out)``: an nn.Module that doubles the side and maps c_in to c_out channels,
-    DCGAN-style: ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), BatchNorm2d(c_out), ReLU."""
+    """``generator_block(c_in, c_out)``: the resize-convolution block (Odena et al. 2016, "Deconvolution and
+    checkerboard artifacts"), an nn.Module that doubles the side and maps c_in to c_out channels:
+    Upsample(scale_factor=2, mode="nearest"), Conv2d(c_in, c_out, 3, 1, 1, bias=False), BatchNorm2d(c_out),
+    ReLU. Every output pixel gets the same number of kernel taps, so there is no checkerboard."""
     torch.manual_seed(3)
     block = generator_block(24, 10)
-    expect(isinstance(block, nn.Module), "return an nn.Module (e.g. an nn.Sequential of the three layers)")
+    expect(isinstance(block, nn.Module), "return an nn.Module (e.g. an nn.Sequential of the four layers)")
+    modules = list(block.modules())
+    expect(
+        not any(isinstance(m, nn.ConvTranspose2d) for m in modules),
+        "that is section 3's transposed-convolution block; this one doubles the side with "
+        "nn.Upsample(scale_factor=2, mode='nearest') and then convolves with nn.Conv2d(c_in, c_out, 3, 1, 1)",
+    )
     x = torch.randn(5, 24, 6, 6)
     block.train()
     with torch.no_grad():
@@ -116,24 +135,24 @@ def check_generator_block(generator_block) -> None:
     expect(
         out.shape[-2:] == (12, 12),
         f"a 6x6 input should come out 12x12 (the block doubles the side), got {tuple(out.shape[-2:])}: "
-        "use a transposed convolution with kernel 4, stride 2, padding 1",
+        "upsample 2x, then a 3x3 convolution with stride 1 and padding 1 keeps that size",
     )
-    modules = list(block.modules())
-    ups = [m for m in modules if isinstance(m, nn.ConvTranspose2d)]
-    expect(len(ups) == 1, "upsample with one nn.ConvTranspose2d (strided, learned upsampling), not pooling")
-    up = ups[0]
-    k, s = up.kernel_size[0], up.stride[0]
+    ups = [m for m in modules if isinstance(m, nn.Upsample)]
+    expect(len(ups) == 1, "double the side with one nn.Upsample(scale_factor=2, mode='nearest')")
     expect(
-        k % s == 0,
-        f"kernel {k} is not divisible by stride {s}: the kernels overlap unevenly and leave a checkerboard; "
-        "use kernel 4, stride 2",
+        ups[0].mode == "nearest", f"upsample with mode='nearest' (each pixel copied 2x2), not {ups[0].mode!r}"
+    )
+    convs = [m for m in modules if isinstance(m, nn.Conv2d)]
+    expect(
+        len(convs) == 1 and convs[0].kernel_size == (3, 3) and convs[0].stride == (1, 1),
+        "after upsampling, one nn.Conv2d(c_in, c_out, 3, stride=1, padding=1) mixes the copied pixels",
     )
     expect(
         any(isinstance(m, nn.BatchNorm2d) for m in modules),
         "DCGAN puts batch norm (nn.BatchNorm2d(c_out)) after every generator convolution but the last",
     )
     expect(
-        up.bias is None,
+        convs[0].bias is None,
         "the convolution's bias is wasted: the batch norm right after it subtracts the mean; use bias=False",
     )
     expect(
@@ -144,11 +163,16 @@ def check_generator_block(generator_block) -> None:
         any(isinstance(m, nn.ReLU) for m in modules) and bool((out >= 0).all()),
         "end the block with nn.ReLU (its outputs are never negative); tanh belongs only on G's output",
     )
+    expect(
+        not torch.equal(out[..., ::2, ::2], out[..., 1::2, 1::2]),
+        "every 2x2 patch of the output is one copied pixel: upsample *before* the convolution, so that it "
+        "mixes the copies",
+    )
     # in training mode batch norm makes each channel's pre-activation mean 0 and variance 1, so after ReLU
     # each channel's mean is about E[max(0, N(0, 1))] = 0.40: this catches a block that skips or misplaces it
     channel_means = out.mean(dim=(0, 2, 3))
     expect(
         bool(((channel_means - 0.40).abs() < 0.1).all()),
-        "apply the layers in the order transposed conv -> batch norm -> ReLU (batch norm normalises the "
+        "apply the layers in the order upsample -> conv -> batch norm -> ReLU (batch norm normalises the "
         "convolution's output, before the ReLU)",
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from ..augment import ForwardDiffusion, ada_adjust
-from . import WrongAnswer, expect
+from . import WrongAnswer, expect, refuses
 
 
 def _schedule(betas: torch.Tensor) -> torch.Tensor:
@@ -75,6 +75,10 @@ def _call(fn, *args):
         ) from None
 
 
+@refuses(
+    ForwardDiffusion.diffuse,
+    hint="write the formula yourself: ForwardDiffusion.diffuse is what the check compares with",
+)
 def check_diffuse(diffuse) -> None:
     """``diffuse(x, t, alpha_bar, sigma, noise)``:
     x_t = sqrt(alpha_bar[t]) x + sqrt(1 - alpha_bar[t]) sigma noise, with one timestep t per image and the
@@ -129,6 +133,11 @@ def check_diffuse(diffuse) -> None:
         expect(False, "x_t should be sqrt(alpha_bar[t]) * x + sqrt(1 - alpha_bar[t]) * sigma * noise")
 
 
+@refuses(
+    ada_adjust,
+    hint="write the update yourself with plain Python numbers: the toolkit's ada_adjust is what the check "
+    "compares with",
+)
 def check_next_T(next_T) -> None:
     """``next_T(T, rt, target, n_images, kimg, t_min, t_max)`` -> the new T (a float):
     T = t_min + p (t_max - t_min) with p moved by ADA's controller,

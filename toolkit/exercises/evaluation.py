@@ -7,10 +7,10 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ..metrics import frechet_distance_from_stats
+from ..metrics import frechet_distance, frechet_distance_from_stats
 from ..metrics.kid import kernel_inception_distance, mmd2_unbiased, polynomial_kernel
-from ..metrics.prdc import precision_recall
-from . import expect
+from ..metrics.prdc import prdc, precision_recall
+from . import expect, refuses
 
 
 def _close(a, b, rtol=1e-6, atol=1e-9) -> bool:
@@ -33,6 +33,12 @@ def _random_cov(rng: np.random.RandomState, d: int) -> np.ndarray:
     return a @ a.T / d + 0.1 * np.eye(d)
 
 
+@refuses(
+    frechet_distance_from_stats,
+    frechet_distance,
+    hint="write the formula yourself with scipy.linalg.sqrtm: the toolkit's frechet_distance_from_stats is "
+    "what the check compares with",
+)
 def check_frechet_distance(frechet_distance) -> None:
     """``frechet_distance(mu1, sigma1, mu2, sigma2)``: the squared Fréchet distance of two Gaussians,
     ||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2)), for (D,) means and (D, D) covariances."""
@@ -78,60 +84,87 @@ def check_frechet_distance(frechet_distance) -> None:
         expect(False, f"for {what} the distance is {want:.4f}, you returned {got:.4f}")
 
 
+def _mmd2_variant(x, y, kernel, within="unbiased", cross="all", same_size=False):
+    """MMD^2 of (m, D) x and (n, D) y and its usual slips: the biased within-set means, the cross term
+    without its diagonal, or both within-set sums divided by m (m - 1) as if n were m."""
+    m, n = len(x), len(y)
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    if within == "unbiased":
+        n_y = m if same_size else n
+        w = (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n_y * (n_y - 1))
+    else:
+        w = kxx.sum() / (m * m) + kyy.sum() / (n * n)
+    c = kxy.mean() if cross == "all" else (kxy.sum() - np.trace(kxy)) / (m * n - min(m, n))
+    return float(w - 2 * c)
+
+
+@refuses(
+    mmd2_unbiased,
+    polynomial_kernel,
+    kernel_inception_distance,
+    hint="write the kernel and the estimate yourself with numpy: the toolkit's mmd2_unbiased and "
+    "polynomial_kernel are what the check compares with",
+)
 def check_mmd2(mmd2) -> None:
-    """``mmd2(x, y)``: KID's unbiased MMD^2 between (m, D) feature arrays under the kernel
-    k(a, b) = (a.b / D + 1)^3, checked against ``toolkit.metrics.kid``."""
+    """``mmd2(x, y)``: KID's unbiased MMD^2 between an (m, D) and an (n, D) feature array, m and n not
+    necessarily equal (Gretton et al. 2012, eq. 3), under the kernel k(a, b) = (a.b / D + 1)^3; for m = n
+    it is ``toolkit.metrics.kid``'s."""
     rng = np.random.RandomState(30)
     cases = [
-        ("two samples of one distribution", rng.randn(40, 8), rng.randn(40, 8)),
-        ("samples of different distributions", rng.randn(50, 16), 1.5 * rng.randn(50, 16) + 0.5),
-        ("ReLU-like features", np.maximum(rng.randn(30, 5), 0), np.maximum(rng.randn(30, 5) + 0.3, 0)),
+        ("two samples of one distribution (40 and 25 of them)", rng.randn(40, 8), rng.randn(25, 8)),
+        ("samples of different distributions (50 and 70)", rng.randn(50, 16), 1.5 * rng.randn(70, 16) + 0.5),
+        (
+            "ReLU-like features (30 of each)",
+            np.maximum(rng.randn(30, 5), 0),
+            np.maximum(rng.randn(30, 5) + 0.3, 0),
+        ),
     ]
     for what, x, y in cases:
-        want = mmd2_unbiased(polynomial_kernel(x, x), polynomial_kernel(x, y), polynomial_kernel(y, y))
-        with np.errstate(all="ignore"):
-            kid = kernel_inception_distance(x, y, subsets=1, subset_size=len(x))[0]
-        assert _close(kid, want, 1e-9, 1e-12)  # the toolkit's KID on one full subset is the same number
+        dim = x.shape[1]
+        poly = lambda a, b, g=1 / dim, deg=3: (a @ b.T * g + 1) ** deg  # noqa: E731
+        want = _mmd2_variant(x, y, poly)
+        if len(x) == len(y):  # the toolkit's estimate, for equal sizes, is the same number
+            assert _close(want, mmd2_unbiased(poly(x, x), poly(x, y), poly(y, y)), 1e-9, 1e-12)
         got = _number(mmd2(x.copy(), y.copy()), "MMD^2")
         if _close(got, want, 1e-6, 1e-9):
             continue
-        m, dim = len(x), x.shape[1]
-
-        def variant(kernel, within="unbiased", cross="all"):
-            kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
-            if within == "unbiased":
-                w = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-            else:
-                w = (kxx.sum() + kyy.sum()) / (m * m)
-            c = kxy.sum() / (m * m) if cross == "all" else (kxy.sum() - np.trace(kxy)) / (m * (m - 1))
-            return w - 2 * c
-
-        poly = lambda a, b, g=1 / dim, deg=3: (a @ b.T * g + 1) ** deg  # noqa: E731
-        expect(
-            not _close(got, variant(poly, within="biased"), 1e-6, 1e-9),
-            "that is the biased estimate: leave out the diagonal (i = j, a sample with itself) of the "
-            "real-real and fake-fake kernel sums and divide by m (m - 1)",
-        )
-        expect(
-            not _close(got, -want, 1e-6, 1e-9),
-            "wrong sign: MMD^2 adds the within-set means and subtracts twice the cross mean",
-        )
-        expect(
-            not _close(got, variant(lambda a, b: poly(a, b, g=1.0)), 1e-6, 1e-9),
-            "scale the dot product by 1/D, the feature dimension: k(a, b) = (a.b / D + 1)^3",
-        )
-        expect(
-            not _close(got, variant(lambda a, b: poly(a, b, deg=2)), 1e-6, 1e-9),
-            "KID's kernel is cubic: (a.b / D + 1) ** 3",
-        )
-        expect(
-            not _close(got, variant(poly, cross="off-diagonal"), 1e-6, 1e-9),
-            "the cross term keeps every pair (x_i, y_j), i = j included, and divides by m^2: x_i and y_i are "
-            "different samples",
-        )
+        slips = [
+            (
+                _mmd2_variant(x, y, poly, same_size=True),
+                "the fake-fake sum has n (n - 1) off-diagonal pairs, not m (m - 1): divide each within-set "
+                "sum by its own set's count (section 3's cell assumed m = n)",
+            ),
+            (
+                _mmd2_variant(x, y, poly, within="biased"),
+                "that is the biased estimate: leave out the diagonal (i = j, a sample with itself) of the "
+                "real-real and fake-fake kernel sums and divide by m (m - 1) and n (n - 1)",
+            ),
+            (-want, "wrong sign: MMD^2 adds the within-set means and subtracts twice the cross mean"),
+            (
+                _mmd2_variant(x, y, lambda a, b: poly(a, b, g=1.0)),
+                "scale the dot product by 1/D, the feature dimension: k(a, b) = (a.b / D + 1)^3",
+            ),
+            (
+                _mmd2_variant(x, y, lambda a, b: poly(a, b, deg=2)),
+                "KID's kernel is cubic: (a.b / D + 1) ** 3",
+            ),
+            (
+                _mmd2_variant(x, y, poly, cross="off-diagonal"),
+                "the cross term keeps every pair (x_i, y_j), i = j included, and divides by m n: x_i and y_i "
+                "are different samples",
+            ),
+        ]
+        for value, hint in slips:
+            expect(not _close(got, value, 1e-6, 1e-9), hint)
         expect(False, f"for {what} MMD^2 is {want:.6f}, you returned {got:.6f}")
 
 
+@refuses(
+    precision_recall,
+    prdc,
+    hint="write it yourself with torch.cdist and kthvalue: the toolkit's precision_recall (and prdc) is "
+    "what the check compares with",
+)
 def check_precision_recall(precision_recall_knn) -> None:
     """``precision_recall_knn(real, fake, k)`` -> (precision, recall) via k-NN balls (Kynkäänniemi et al.
     2019), checked against ``toolkit.metrics.prdc.precision_recall``."""

@@ -4,8 +4,10 @@ WrongAnswer with one sentence on a mistake."""
 from __future__ import annotations
 
 import torch
+from sklearn.metrics import f1_score
 
-from . import expect
+from ..classifier import class_weights, macro_f1, per_class_f1
+from . import expect, refuses
 
 
 def _cases():
@@ -32,6 +34,13 @@ def _reference_f1(cm):
     }
 
 
+@refuses(
+    macro_f1,
+    per_class_f1,
+    f1_score,
+    hint="compute it yourself from the confusion matrix's rows and columns: the toolkit's macro_f1 (and "
+    "sklearn's f1_score) is what the check compares with",
+)
 def check_macro_f1(macro_f1) -> None:
     """``macro_f1(cm)``: the unweighted mean over classes of F1 = 2 P R / (P + R), from a (K, K) confusion
     matrix with true classes in rows; a class with P + R = 0 scores 0."""
@@ -56,6 +65,11 @@ def check_macro_f1(macro_f1) -> None:
         )
 
 
+@refuses(
+    class_weights,
+    hint="compute them yourself from torch.bincount: the toolkit's class_weights is what the check compares "
+    "with",
+)
 def check_class_weights(class_weights) -> None:
     """``class_weights(labels, num_classes)``: the loss weight of each class, N / (K * N_c)."""
     for counts in ([900, 100, 40, 960], [10, 1, 300, 5, 5], [50, 50, 50]):

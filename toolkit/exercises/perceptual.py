@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from . import expect
+from ..perceptual import gram_matrix, style_grams, style_loss, total_variation_loss
+from . import expect, refuses
 
 
 def _tensor_result(value, what: str) -> torch.Tensor:
@@ -15,6 +16,11 @@ def _tensor_result(value, what: str) -> torch.Tensor:
     return value.detach().double()
 
 
+@refuses(
+    gram_matrix,
+    hint="write it yourself with reshape and a batched matrix product: the toolkit's gram_matrix is what "
+    "the check compares with",
+)
 def check_gram_matrix(gram_matrix) -> None:
     """``gram_matrix(features)``: (N, C, H, W) -> (N, C, C), F F^T / (C H W) for each image."""
     ones = _tensor_result(gram_matrix(torch.ones(1, 2, 2, 2)), "(N, C, C) Gram matrices")
@@ -74,6 +80,75 @@ def check_gram_matrix(gram_matrix) -> None:
     )
 
 
+@refuses(
+    gram_matrix,
+    hint="centre the features and write the product yourself: the toolkit's gram_matrix is what the check "
+    "compares with",
+)
+def check_centred_gram(centred_gram) -> None:
+    """``centred_gram(features)``: (N, C, H, W) -> (N, C, C), the Gram matrix of the features with each
+    image's channel means (over H and W) subtracted first, (F - mu)(F - mu)^T / (C H W): the features'
+    covariance, without the mean activations that section 2's Gram matrix also carries."""
+    g = torch.Generator().manual_seed(121)
+    feats = torch.rand(3, 4, 5, 6, generator=g) * 2 + torch.arange(3.0).view(
+        3, 1, 1, 1
+    )  # images' means differ
+    n, c, h, w = feats.shape
+    f = feats.reshape(n, c, h * w)
+    centred = f - f.mean(2, keepdim=True)
+    want = centred @ centred.transpose(1, 2) / (c * h * w)
+    got = _tensor_result(centred_gram(feats), "(N, C, C) centred Gram matrices")
+    expect(got.shape == (n, c, c), f"for features of shape {tuple(feats.shape)} return ({n}, {c}, {c})")
+    close = lambda x, y: torch.allclose(x, y.double(), rtol=1e-5, atol=1e-7)  # noqa: E731
+    if not close(got, want):
+        batch_centred = f - f.mean(dim=(0, 2), keepdim=True)
+        channel_centred = f - f.mean(1, keepdim=True)
+        hints = [
+            (
+                f @ f.transpose(1, 2) / (c * h * w),
+                "that is section 2's Gram matrix: subtract each channel's mean over the pixels first",
+            ),
+            (
+                batch_centred @ batch_centred.transpose(1, 2) / (c * h * w),
+                "subtract each image's own channel means (the mean over H and W only), not the batch's",
+            ),
+            (
+                channel_centred @ channel_centred.transpose(1, 2) / (c * h * w),
+                "subtract each channel's mean over the pixels (dim 2 of (N, C, H*W)), not the mean over the "
+                "channels",
+            ),
+            (want * (c * h * w), "normalise: divide by C * H * W, as section 2 did"),
+            (
+                want * (c * h * w) / (h * w - 1),
+                "divide by C * H * W, as section 2 did, not by the unbiased H * W - 1",
+            ),
+        ]
+        for value, hint in hints:
+            expect(not close(got, value), hint)
+        expect(False, "the centred Gram matrix is fc @ fc.transpose(1, 2) / (C * H * W), fc = f - f.mean(2)")
+    expect(
+        close(_tensor_result(centred_gram(torch.ones(1, 2, 2, 2)), "Gram"), torch.zeros(1, 2, 2)),
+        "features of all ones (1, 2, 2, 2) do not vary, so their centred Gram matrix is 0 everywhere",
+    )
+    expect(
+        close(
+            _tensor_result(centred_gram(torch.arange(8.0).view(1, 2, 2, 2)), "Gram"),
+            torch.full((1, 2, 2), 0.625),
+        ),
+        "arange(8).view(1, 2, 2, 2) should give 0.625 everywhere",
+    )
+    x = feats.clone().requires_grad_(True)
+    expect(
+        centred_gram(x).requires_grad,
+        "the result must keep its gradient: use torch operations, no .detach() or numpy",
+    )
+
+
+@refuses(
+    total_variation_loss,
+    hint="write it yourself from neighbour differences: the toolkit's total_variation_loss is what the check "
+    "compares with",
+)
 def check_total_variation(total_variation) -> None:
     """``total_variation(images)``: mean squared vertical + mean squared horizontal neighbour difference."""
     const = _tensor_result(total_variation(torch.full((2, 3, 5, 4), 0.7)), "one number")
@@ -117,10 +192,16 @@ def check_total_variation(total_variation) -> None:
     expect(out.requires_grad, "the result must keep its gradient (it is a loss on the output image)")
 
 
+@refuses(
+    style_loss,
+    style_grams,
+    gram_matrix,
+    hint="write it yourself, with your own Gram matrix: the toolkit's style_loss and gram_matrix are what "
+    "the check compares with",
+)
 def check_style_loss(style_loss) -> None:
     """``style_loss(features, target_grams)``: sum over the layers of ``features`` of the squared Frobenius
     distance between each image's Gram matrix and the target's (1, C, C), averaged over the batch."""
-    from ..perceptual import gram_matrix
 
     g = torch.Generator().manual_seed(31)
     features = {

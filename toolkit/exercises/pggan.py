@@ -5,9 +5,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import expect
+from ..families.pggan import stage_at
+from ..models.pggan import PixelNorm, fade_in
+from . import expect, refuses
 
 
+@refuses(
+    PixelNorm.forward,
+    "normalize",
+    hint="write it yourself from x.pow(2).mean(...): the toolkit's PixelNorm is what the check compares with",
+)
 def check_pixel_norm(pixel_norm) -> None:
     """``pixel_norm(x)``: x / sqrt(mean over channels of x^2 + 1e-8), per sample and pixel (paper eq. 2)."""
     g = torch.Generator().manual_seed(8)
@@ -41,6 +48,10 @@ def check_pixel_norm(pixel_norm) -> None:
     )
 
 
+@refuses(
+    fade_in,
+    hint="blend the two yourself with F.interpolate: the toolkit's fade_in is what the check compares with",
+)
 def check_fade_in(fade_in_output) -> None:
     """``fade_in_output(old_rgb, new_rgb, alpha)``: old_rgb (B, C, r/2, r/2) from the old toRGB, new_rgb
     (B, C, r, r) from the new block; blend nearest-upsampled old with new, alpha = weight of the new."""
@@ -74,6 +85,10 @@ def check_fade_in(fade_in_output) -> None:
     )
 
 
+@refuses(
+    stage_at,
+    hint="count the phases yourself: the toolkit's stage_at is what the check compares with",
+)
 def check_stage(stage) -> None:
     """``stage(kimg)`` -> (resolution, alpha) for the paper's schedule: 4x4 for 600 kimg, then for 8, 16, 32
     a 600-kimg fade-in (alpha 0 -> 1) and a 600-kimg stable phase."""

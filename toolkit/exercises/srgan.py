@@ -7,64 +7,67 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import expect, forbidden
+from ..losses import nonsaturating_g_loss
+from ..metrics.image_quality import psnr
+from . import expect, refuses
 
 
-# --- 1. pixel shuffle by hand ------------------------------------------------------------------------
-def _no_builtin_shuffle():
-    """While the learner's function runs, the library's version answers with a hint instead."""
-    return forbidden(
-        "pixel_shuffle",
-        "build it from reshape (view) and permute: calling nn.PixelShuffle / F.pixel_shuffle is what "
-        "the exercise checks against",
-    )
-
-
-def check_pixel_shuffle(pixel_shuffle) -> None:
-    """``pixel_shuffle(x, r)``: (N, C*r*r, H, W) -> (N, C, H*r, W*r) with channel ``c*r*r + i*r + j`` going
-    to sub-pixel (i, j) of every output pixel of channel c, as ``nn.PixelShuffle(r)``."""
-    cases = [(1, 4, 2, 2, 2), (2, 12, 3, 5, 2), (2, 18, 4, 3, 3), (1, 16, 2, 2, 4)]
-    for n, cr2, h, w, r in cases:
-        x = torch.arange(n * cr2 * h * w, dtype=torch.float32).view(n, cr2, h, w)
-        with _no_builtin_shuffle():
-            got = pixel_shuffle(x, r)
-        want = nn.PixelShuffle(r)(x)
+# --- 1. pixel unshuffle by hand (the inverse of section 3's pixel shuffle) ------------------------------
+@refuses(
+    "pixel_unshuffle",
+    "pixel_shuffle",
+    hint="build it from reshape (view) and permute: nn.PixelUnshuffle / F.pixel_unshuffle is what the check "
+    "compares with",
+)
+def check_pixel_unshuffle(pixel_unshuffle) -> None:
+    """``pixel_unshuffle(x, r)``: the inverse of pixel shuffle, (N, C, H*r, W*r) -> (N, C*r*r, H, W), with
+    sub-pixel (i, j) of every r x r patch of channel c going to channel ``c*r*r + i*r + j``, as
+    ``nn.PixelUnshuffle(r)``; ``nn.PixelShuffle(r)`` of the result gives x back."""
+    cases = [(1, 1, 2, 2, 2), (2, 3, 3, 5, 2), (2, 2, 4, 3, 3), (1, 1, 2, 2, 4)]
+    for n, c, h, w, r in cases:
+        x = torch.arange(n * c * h * r * w * r, dtype=torch.float32).view(n, c, h * r, w * r)
+        got = pixel_unshuffle(x, r)
+        want = F.pixel_unshuffle(x, r)
         expect(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
         expect(
             tuple(got.shape) == tuple(want.shape),
             f"a {tuple(x.shape)} input with r={r} becomes {tuple(want.shape)}, not {tuple(got.shape)}: "
-            "the channels shrink by r*r and each side grows by r",
+            "the channels grow by r*r and each side shrinks by r (section 3's pixel shuffle, run backwards)",
         )
         if torch.equal(got, want):
             continue
-        c = cr2 // (r * r)
-        sub = x.view(n, c, r, r, h, w)
-        transposed = sub.permute(0, 1, 4, 3, 5, 2).reshape(n, c, h * r, w * r)  # i and j swapped
-        grouped = x.view(n, r, r, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c, h * r, w * r)
-        blocks = sub.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h * r, w * r)  # (i, H, j, W): tiles, not pixels
+        patches = x.view(n, c, h, r, w, r)  # (N, C, H, i, W, j)
+        transposed = patches.permute(0, 1, 5, 3, 2, 4).reshape(want.shape)  # j before i
+        grouped = patches.permute(0, 3, 5, 1, 2, 4).reshape(want.shape)  # (i, j, C): sub-pixel first
+        tiles = x.view(n, c, r, h, r, w).permute(0, 1, 2, 4, 3, 5).reshape(want.shape)  # r x r whole tiles
         expect(
             not torch.equal(got, transposed),
-            "rows and columns of the sub-pixels are swapped: channel c*r*r + i*r + j goes to row i, column j "
-            "of each r x r patch (permute to (N, C, H, i, W, j))",
+            "rows and columns of the sub-pixels are swapped: row i, column j of each r x r patch goes to "
+            "channel c*r*r + i*r + j (view as (N, C, H, i, W, j), then permute to (N, C, i, j, H, W))",
         )
         expect(
             not torch.equal(got, grouped),
-            "the channels are grouped the wrong way: the r*r sub-pixels of output channel c are the "
-            "consecutive input channels c*r*r ... c*r*r + r*r - 1 (view as (N, C, r, r, H, W))",
+            "the channels are grouped the wrong way: the r*r sub-pixels of input channel c become the "
+            "consecutive output channels c*r*r ... c*r*r + r*r - 1 (C before i and j)",
         )
         expect(
-            not torch.equal(got, blocks),
-            "you put r*r whole images side by side; each output *pixel* gets its own r x r patch: "
-            "interleave H with i and W with j, i.e. permute to (N, C, H, i, W, j)",
+            not torch.equal(got, tiles),
+            "you cut the image into r x r tiles of H x W pixels; each r x r *patch* of neighbouring pixels "
+            "is spread over the channels: view as (N, C, H, i, W, j), not (N, C, i, H, j, W)",
         )
         expect(
             sorted(got.flatten().tolist()) == sorted(x.flatten().tolist()),
-            "pixel shuffle only moves values: every input value must appear exactly once in the output",
+            "pixel unshuffle only moves values: every input value must appear exactly once in the output",
         )
         expect(False, f"for r={r} and input {tuple(x.shape)} the values land in the wrong places")
+    x = torch.randn(2, 3, 8, 12)
+    expect(
+        torch.equal(nn.PixelShuffle(2)(pixel_unshuffle(x, 2)), x),
+        "pixel shuffle of your result must give the input back",
+    )
 
 
-# --- 2. SRGAN's generator loss -----------------------------------------------------------------------
+# --- 2. ESRGAN's relativistic generator loss ----------------------------------------------------------
 class _Features(nn.Module):
     """A fixed, frozen stand-in for the backbone: conv 3x3 (1 -> 3 channels), ReLU, 2x2 average pool."""
 
@@ -107,14 +110,31 @@ def _sr_batch(seed: int):
     return fake, real
 
 
-def check_generator_loss(srgan_g_loss) -> None:
-    """``srgan_g_loss(features, D, fake, real, adversarial_weight)``: the content loss, the mean squared
-    difference of ``features(fake)`` and ``features(real)`` (the target's features detached), plus
-    ``adversarial_weight`` times the non-saturating adversarial term -log D(fake) = softplus(-D(fake)),
-    averaged over the batch."""
+def _relativistic(real_logits, fake_logits):
+    """ESRGAN's relativistic average G loss (Wang et al. 2018, eq. 2): -E log(1 - D_Ra(real, fake))
+    - E log D_Ra(fake, real), D_Ra(a, b) = sigmoid(C(a) - mean C(b)), written with softplus."""
+    return (
+        F.softplus(real_logits - fake_logits.mean()).mean()
+        + F.softplus(real_logits.mean() - fake_logits).mean()
+    )
+
+
+@refuses(
+    nonsaturating_g_loss,
+    "binary_cross_entropy_with_logits",
+    hint="write the adversarial term yourself with F.softplus: toolkit.losses and "
+    "F.binary_cross_entropy_with_logits are what the check compares with",
+)
+def check_generator_loss(relativistic_g_loss) -> None:
+    """``relativistic_g_loss(features, D, fake, real, adversarial_weight)``: SRGAN's content loss, the mean
+    squared difference of ``features(fake)`` and ``features(real)`` (the target's features detached), plus
+    ``adversarial_weight`` times ESRGAN's relativistic average adversarial term, softplus(D(real) -
+    mean D(fake)).mean() + softplus(mean D(real) - D(fake)).mean(), with D's logits on the real images
+    taken as constants (no gradient reaches the target)."""
     features, D = _Features(), _D()
     fake, real = _sr_batch(110)
-    loss = srgan_g_loss(features, D, fake, real, 1e-3)
+    w = 0.5  # large enough that the adversarial term's slips show next to the content loss
+    loss = relativistic_g_loss(features, D, fake, real, w)
     expect(
         isinstance(loss, torch.Tensor) and loss.numel() == 1,
         f"return the loss as a one-number tensor (a mean), got "
@@ -122,60 +142,61 @@ def check_generator_loss(srgan_g_loss) -> None:
     )
     loss = loss.reshape(())
     if features.calls == 0:
-        with torch.no_grad():
-            pixel = (fake - real).pow(2).mean()
-            pixel_like = [pixel, pixel + 1e-3 * F.softplus(-D(fake)).mean(), (fake - real).abs().mean()]
-        expect(
-            not any(torch.allclose(loss.detach(), p, rtol=1e-4, atol=1e-7) for p in pixel_like),
-            "SRGAN's content loss compares *features*, features(fake) vs features(real), not pixels",
-        )
-        expect(False, "the content loss is missing: compare features(fake) with features(real)")
+        expect(False, "the content loss is missing: compare features(fake) with features(real), not pixels")
 
     def reference(w, fake=fake, real=real):
         content = (features(fake) - features(real).detach()).pow(2).mean()
-        return content + w * F.softplus(-D(fake)).mean(), content
+        return content + w * _relativistic(D(real).detach(), D(fake)), content
 
     with torch.no_grad():
-        want, content = reference(1e-3)
-        adv = F.softplus(-D(fake)).mean()
-        pixel = (fake - real).pow(2).mean()
+        want, content = reference(w)
+        r, f = D(real), D(fake)
+        adv = _relativistic(r, f)
         candidates = {
+            "standard": content + w * F.softplus(-f).mean(),
             "content_only": content,
-            "sign": content - 1e-3 * adv,
-            "minimax": content - 1e-3 * F.softplus(D(fake)).mean(),
-            "saturating_sign": content + 1e-3 * F.softplus(D(fake)).mean(),
+            "fake_term_only": content + w * F.softplus(r.mean() - f).mean(),
+            "real_term_only": content + w * F.softplus(r - f.mean()).mean(),
+            "pairwise": content + w * (F.softplus(r - f).mean() + F.softplus(r - f).mean()),
+            "d_roles": content + w * _relativistic(-r, -f),
+            "halved": content + 0.5 * w * adv,
             "unweighted": content + adv,
-            "pixel": pixel + 1e-3 * adv,
-            "l1": (features(fake) - features(real)).abs().mean() + 1e-3 * adv,
-            "summed": (features(fake) - features(real)).pow(2).sum() + 1e-3 * adv,
-            "swapped_weight": 1e-3 * content + adv,
+            "fixed": content + 1e-3 * adv,
+            "l1": (features(fake) - features(real)).abs().mean() + w * adv,
+            "summed": (features(fake) - features(real)).pow(2).sum() + w * adv,
+            "swapped_weight": w * content + adv,
         }
     close = lambda x: torch.allclose(loss.detach(), x, rtol=1e-4, atol=1e-7)  # noqa: E731
     if not close(want):
         hints = {
-            "content_only": "the adversarial term is missing: add "
-            "adversarial_weight * softplus(-D(fake)).mean()",
-            "sign": "G *minimises* -log D(fake) = softplus(-D(fake)): add the adversarial term, do not "
-            "subtract it",
-            "minimax": "use the non-saturating term softplus(-D(fake)) (-log D), not minus softplus(D(fake))",
-            "saturating_sign": "the adversarial term has the wrong sign inside: softplus(-D(fake)) is "
-            "-log D(fake), softplus(D(fake)) is -log(1 - D(fake)), which G would minimise by "
-            "looking *less* real",
-            "unweighted": "multiply the adversarial term by adversarial_weight (1e-3 in the paper)",
-            "pixel": "SRGAN's content loss compares *features*, features(fake) vs features(real), not pixels",
+            "standard": "that is SRGAN's adversarial term (section 6); ESRGAN's compares each fake with the "
+            "*average* real logit and each real with the average fake one",
+            "content_only": "the adversarial term is missing: add adversarial_weight times the relativistic "
+            "term",
+            "fake_term_only": "the relativistic G loss has a term for the real images too: add "
+            "softplus(D(real) - D(fake).mean()).mean()",
+            "real_term_only": "the relativistic G loss has a term for the fakes too: add "
+            "softplus(D(real).mean() - D(fake)).mean()",
+            "pairwise": "subtract the *mean* logit of the other set (relativistic average), not the logit of "
+            "the image at the same index",
+            "d_roles": "the signs are D's: G wants its fakes to look more real than the average real, so "
+            "the fakes' term is softplus(mean D(real) - D(fake))",
+            "halved": "add the two terms as the paper's eq. 2 does; do not average them",
+            "unweighted": "multiply the adversarial term by adversarial_weight",
+            "fixed": "use the adversarial_weight argument, not a fixed 1e-3",
             "l1": "the content loss is a squared difference of features (MSE), not an absolute one",
             "summed": "average the squared feature difference (.mean()), do not sum it",
-            "swapped_weight": "the weight belongs on the adversarial term: "
-            "content + adversarial_weight * adversarial",
+            "swapped_weight": "the weight belongs on the adversarial term: content + adversarial_weight * "
+            "adversarial",
         }
         for name, value in candidates.items():
             expect(not close(value), hints[name])
         expect(
             False,
-            "the loss should be (features(fake) - features(real).detach()).pow(2).mean() "
-            "+ adversarial_weight * softplus(-D(fake)).mean()",
+            "the loss should be (features(fake) - features(real).detach()).pow(2).mean() + "
+            "adversarial_weight * (softplus(r - f.mean()).mean() + softplus(r.mean() - f).mean()), "
+            "r = D(real), f = D(fake)",
         )
-    expect(D.calls > 0, "the adversarial term must come from D's logits on fake")
     expect(
         loss.requires_grad and loss.grad_fn is not None,
         "the loss passes no gradient: it was rebuilt as a new tensor (like torch.Tensor([loss]) or "
@@ -184,25 +205,24 @@ def check_generator_loss(srgan_g_loss) -> None:
     loss.backward()
     expect(
         real.grad is None or real.grad.abs().sum() == 0,
-        "gradient reaches the target: detach the real image's features (or compute them under "
-        "torch.no_grad()); the content loss should move G's output towards the target, not the target",
+        "gradient reaches the target: detach the real image's features and D's logits on it (or compute "
+        "them under torch.no_grad()); G's loss should move G's output, not the target",
     )
     fake2, real2 = _sr_batch(110)
-    want2, content2 = reference(1e-3, fake2, real2)
+    want2, content2 = reference(w, fake2, real2)
     want2.backward()
     expect(fake.grad is not None, "no gradient reaches G's output: do not detach fake")
     if not torch.allclose(fake.grad, fake2.grad, rtol=1e-3, atol=1e-9):
         fake3, real3 = _sr_batch(110)
-        (content2.detach() * 0 + 1e-3 * F.softplus(-D(fake3)).mean()).backward()
-        only_adv = torch.allclose(fake.grad, fake3.grad, rtol=1e-3, atol=1e-9)
+        (w * _relativistic(D(real3).detach(), D(fake3))).backward()
         expect(
-            not only_adv,
+            not torch.allclose(fake.grad, fake3.grad, rtol=1e-3, atol=1e-9),
             "the content term passes no gradient to G's output: it was detached or rebuilt as a new tensor "
             "(like torch.Tensor([content]), the bug of a popular SRGAN port); keep it in the graph",
         )
         expect(False, "the gradient that reaches G's output is not that of content + weight * adversarial")
     with torch.no_grad():
-        other = srgan_g_loss(features, D, fake, real, 0.05).reshape(())
+        other = relativistic_g_loss(features, D, fake, real, 0.05).reshape(())
         expect(
             torch.allclose(other, reference(0.05)[0], rtol=1e-4, atol=1e-7),
             "use the adversarial_weight argument, not a fixed 1e-3",
@@ -210,10 +230,13 @@ def check_generator_loss(srgan_g_loss) -> None:
 
 
 # --- 3. PSNR by hand ---------------------------------------------------------------------------------
+@refuses(
+    psnr,
+    hint="write it yourself from the mean squared error: the toolkit's psnr is what the check compares with",
+)
 def check_psnr(my_psnr) -> None:
     """``my_psnr(output, target)``: (N,) PSNR in dB of each image, 10 log10(1 / MSE) with both images mapped
     from [-1, 1] to [0, 1] pixels first; equal to ``toolkit.metrics.image_quality.psnr``."""
-    from ..metrics.image_quality import psnr
 
     g = torch.Generator().manual_seed(13)
     target = torch.rand(5, 1, 6, 6, generator=g) * 2 - 1

@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..losses import wasserstein_d_loss
 from ..regularizers import gradient_penalty as toolkit_gradient_penalty
-from . import WrongAnswer, expect
+from . import WrongAnswer, expect, refuses
 
 
 class _Critic(nn.Module):
@@ -58,6 +59,11 @@ def _recover_eps(x_hat: torch.Tensor, real: torch.Tensor, fake: torch.Tensor):
     return eps, off_line.abs().max().item()
 
 
+@refuses(
+    toolkit_gradient_penalty,
+    hint="build it yourself with torch.autograd.grad: the toolkit's gradient_penalty is what the check "
+    "compares with",
+)
 def check_gradient_penalty(gradient_penalty) -> None:
     """``gradient_penalty(critic, real, fake, weight=10.0)``: weight * mean over the batch of
     (||grad of critic at x_hat||_2 - 1)^2, x_hat = eps * real + (1 - eps) * fake with one eps ~ U[0, 1] per
@@ -194,6 +200,11 @@ def check_gradient_penalty(gradient_penalty) -> None:
 
 
 # --- 2. the critic's loss -------------------------------------------------------------------------------
+@refuses(
+    wasserstein_d_loss,
+    hint="write it from the critic's scores yourself: toolkit.losses.wasserstein_d_loss is what the check "
+    "compares with",
+)
 def check_critic_loss(critic_loss) -> None:
     """``critic_loss(critic, real, fake)``: what the critic minimises in one step, without the penalty:
     mean critic(fake) - mean critic(real), with G's images detached so the critic's step does not reach G."""
