@@ -234,15 +234,20 @@ def ada_reference(x: torch.Tensor, p: float, max_translate: float = 0.125) -> to
     for k in range(b):
         if u[k] < p:
             apply(k, float(s[k]), 0.0, 0.0, float(s[k]))
-    u, theta = torch.rand(b), (torch.rand(b) * 2 - 1) * math.pi  # rotation, with p_rot = 1 - sqrt(1 - p)
-    for k in range(b):
-        if u[k] < 1 - math.sqrt(1 - p):
-            cos, sin = math.cos(float(theta[k])), math.sin(float(theta[k]))
-            apply(k, cos, -sin, sin, cos)
+
+    def rotation():  # each time with p_rot = 1 - sqrt(1 - p)
+        u, theta = torch.rand(b), (torch.rand(b) * 2 - 1) * math.pi
+        for k in range(b):
+            if u[k] < 1 - math.sqrt(1 - p):
+                cos, sin = math.cos(float(theta[k])), math.sin(float(theta[k]))
+                apply(k, cos, -sin, sin, cos)
+
+    rotation()  # before the anisotropic scaling
     u, s = torch.rand(b), torch.exp(torch.randn(b) * 0.2 * math.log(2))  # anisotropic scale
     for k in range(b):
         if u[k] < p:
             apply(k, float(s[k]), 0.0, 0.0, 1 / float(s[k]))
+    rotation()  # and after it
     out = x.clone()
     for k in range(b):
         if moved[k]:

@@ -4,7 +4,8 @@ op alone at p = 1 on images whose output reveals the drawn parameter, over thous
 * brightness: an offset ~ N(0, 0.2);  contrast: a factor ~ lognormal(0, (0.5 ln 2)^2);
   saturation: a factor ~ lognormal(0, (ln 2)^2) around the grey axis;
 * scale: isotropic, lognormal(0, (0.2 ln 2)^2);  aniso: s along x and 1/s along y, s as for scale;
-* rotate: an angle ~ U(-pi, pi), applied with p_rot = 1 - sqrt(1 - p);
+* rotate: an angle ~ U(-pi, pi), drawn twice (before and after aniso), each with p_rot = 1 - sqrt(1 - p),
+  so a share p of the images is rotated;
 * translate: whole pixels, the rounding of U(-0.125, 0.125) x the size, each way;
 * and each op applies to a share p of the images.
 
@@ -128,7 +129,7 @@ def test_translation_is_whole_pixels_up_to_an_eighth_of_the_size():
         ("scale", lambda p: p),
         ("aniso", lambda p: p),
         ("translate", lambda p: p * 3 / 4),  # an x ramp changes when x moves: not a 0-pixel shift (1/4)
-        ("rotate", lambda p: 1 - math.sqrt(1 - p)),
+        ("rotate", lambda p: p),  # two draws of p_rot = 1 - sqrt(1 - p): 1 - (1 - p_rot)^2 = p
     ],
 )
 def test_each_op_applies_to_a_share_p_of_the_images(op, share):

@@ -78,6 +78,33 @@ def test_g_step_adds_the_weighted_pixel_content_and_adversarial_terms(data, mode
     )
 
 
+@pytest.mark.parametrize("term", ["content", "adversarial"])
+def test_each_term_of_g_loss_sends_its_own_gradient_to_g(data, term):
+    """A value check cannot see a detached term (the loss still requires grad through the other one; one popular
+    port's content loss passed no gradient): with only one term weighted, G's weights must get exactly that term's
+    gradient, computed by hand."""
+    weights = {"content": (1.0, 0.0), "adversarial": (0.0, 1.0)}[term]
+    fam = _family(data, "srgan", pixel_weight=0.0, content_weight=1.0, adversarial_weight=1.0)
+    fam.config.content_weight, fam.config.adversarial_weight = weights
+    batch = _batch(data)
+    fam.batch = batch
+    params = [p for p in fam.G.parameters() if p.requires_grad]
+    loss, _ = fam.g_step(None)
+    got = torch.autograd.grad(loss, params, allow_unused=True)
+    fake = fam.G(batch["A"])
+    layer = fam.content_layer
+    with torch.no_grad():
+        target = fam.backbone(batch["B"], [layer])[layer]
+    content = (fam.backbone(fake, [layer])[layer] - target).pow(2).mean()
+    adversarial = torch.nn.functional.softplus(-fam.D(fake)).mean()
+    want = torch.autograd.grad(weights[0] * content + weights[1] * adversarial, params, allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in got), f"the {term} term sends no gradient to G"
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if g is not None:
+            assert torch.allclose(g, w, rtol=1e-4, atol=1e-7)
+
+
 def test_psnr_of_a_perfect_output_is_capped_not_infinite(data):
     fam = _family(data)
     fam.G.forward = lambda x: data.b[:4].clone()

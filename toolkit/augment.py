@@ -171,17 +171,25 @@ class AdaptiveAugment(_Controlled):
             hit = on()
             s = _when(hit, _lognormal(b, 0.2 * math.log(2), dev), 1.0)
             m, moved = then(s, zeros, zeros, s), moved | hit
-        if "rotate" in self.ops:  # p_rot = 1 - sqrt(1 - p): the paper rotates before and after aniso
+
+        def rotation() -> tuple[torch.Tensor, torch.Tensor]:
+            # drawn twice, before and after the anisotropic scaling, each time with p_rot = 1 - sqrt(1 - p),
+            # so a share 1 - (1 - p_rot)^2 = p of the images is rotated at least once (stylegan2-ada)
             hit = on(1 - torch.sqrt(1 - p))
             theta = _when(hit, (torch.rand(b, device=dev) * 2 - 1) * math.pi, 0.0)
-            m, moved = (
-                then(torch.cos(theta), -torch.sin(theta), torch.sin(theta), torch.cos(theta)),
-                moved | hit,
-            )
+            cos, sin = torch.cos(theta), torch.sin(theta)
+            return then(cos, -sin, sin, cos), hit
+
+        if "rotate" in self.ops:  # the pre-rotation
+            m, hit = rotation()
+            moved = moved | hit
         if "aniso" in self.ops:
             hit = on()
             s = _when(hit, _lognormal(b, 0.2 * math.log(2), dev), 1.0)
             m, moved = then(s, zeros, zeros, 1 / s), moved | hit
+        if "rotate" in self.ops:  # the post-rotation
+            m, hit = rotation()
+            moved = moved | hit
         if any(op in self.ops for op in ("xflip", "rotate90", "translate", "scale", "rotate", "aniso")):
             grid = F.affine_grid(m[:, :2], list(x.shape), align_corners=False)
             # reflection padding: no black border that would tell D "this image was augmented"
