@@ -137,6 +137,7 @@ from toolkit.metrics import frechet_distance_from_stats  # noqa: E402
 from toolkit.metrics.image_quality import psnr  # noqa: E402
 from toolkit.metrics.kid import mmd2_unbiased, polynomial_kernel  # noqa: E402
 from toolkit.metrics.prdc import prdc, precision_recall  # noqa: E402
+from toolkit.models import stylegan  # noqa: E402
 from toolkit.models.dcgan import dcgan_init  # noqa: E402
 from toolkit.models.pggan import PixelNorm, fade_in  # noqa: E402
 from toolkit.models.pix2pix import PatchDiscriminator  # noqa: E402
@@ -220,6 +221,16 @@ def fake_branch_under_no_grad(D, a, b, fake):
         fake_logits = D(cat(a, fake))
     real = 0.9 * F.softplus(-real_logits) + 0.1 * F.softplus(real_logits)
     return 0.5 * (real.mean() + F.softplus(fake_logits).mean())
+
+
+def modulated_conv_loop_of_section_3(x, weight, styles):
+    """Lesson 14's section-3 cell as a function: right values, one convolution per sample."""
+    out = []
+    for b in range(x.shape[0]):
+        w1 = weight * styles[b][None, :, None, None]
+        w2 = w1 / torch.sqrt(w1.square().sum(dim=(1, 2, 3), keepdim=True) + 1e-8)
+        out.append(F.conv2d(x[b : b + 1], w2, padding=1))
+    return torch.cat(out)
 
 
 SRGAN_CELL = from_lesson("11_srgan", "my_adversarial", params=("family", "fake"))
@@ -483,6 +494,26 @@ CHECKS.update(
         "gan_augmentation.check_class_weights": dict(
             toolkit=[class_weights],
             by_hand="section 3 weights the classes with the toolkit's class_weights; no cell computes them",
+        ),
+        "stylegan.check_modulated_conv": dict(
+            toolkit=[
+                lambda x, w, s: stylegan.modulated_conv2d(x, w, s, padding=1),
+                lambda x, w, s: F.conv2d(
+                    x.reshape(1, -1, *x.shape[2:]),
+                    stylegan.modulate(w, s).reshape(-1, *w.shape[1:]),
+                    padding=1,
+                    groups=x.shape[0],
+                ).reshape(x.shape[0], w.shape[0], *x.shape[2:]),
+            ],
+            by_hand=[modulated_conv_loop_of_section_3],
+        ),
+        "stylegan.check_truncate": dict(
+            toolkit=[stylegan.truncate],
+            by_hand="section 6 truncates through the toolkit's generator (G(z, psi=...)); no cell writes it",
+        ),
+        "stylegan.check_mix_styles": dict(
+            toolkit=[stylegan.mix_styles],
+            by_hand="section 5 mixes with the toolkit's mix_styles; no cell writes it",
         ),
         "gan_augmentation.check_keep_confident": dict(
             toolkit="the toolkit filters inside generate_classes with a scorer, not from given probabilities",

@@ -67,6 +67,7 @@ def mix_swapped(ws1, ws2, crossover):
         (check_modulated_conv, conv_with(demod_dims=(1, 3, 4)), "demodulate per *output* channel"),
         (check_modulated_conv, conv_with(first_only=True), "each sample needs its own weights"),
         (check_modulated_conv, conv_with(on_outputs=True), "scales the *input* channels"),
+        (check_modulated_conv, conv_with(), "section 3 looped over the batch"),  # right values, a loop
         (check_modulated_conv, lambda x, w, s: F.conv2d(x, w), "return a tensor (B, O, H, W)"),
         (check_modulated_conv, stylegan.modulated_conv2d, "calling the toolkit's own function"),
         (

@@ -80,9 +80,9 @@ def test_g_step_adds_the_weighted_pixel_content_and_adversarial_terms(data, mode
 
 @pytest.mark.parametrize("term", ["content", "adversarial"])
 def test_each_term_of_g_loss_sends_its_own_gradient_to_g(data, term):
-    """A value check cannot see a detached term (the loss still requires grad through the other one; one popular
-    port's content loss passed no gradient): with only one term weighted, G's weights must get exactly that term's
-    gradient, computed by hand."""
+    """A value check cannot see a detached term (the loss still requires grad through the other one; one
+    popular port's content loss passed no gradient): with only one term weighted, G's weights must get
+    exactly that term's gradient, computed by hand."""
     weights = {"content": (1.0, 0.0), "adversarial": (0.0, 1.0)}[term]
     fam = _family(data, "srgan", pixel_weight=0.0, content_weight=1.0, adversarial_weight=1.0)
     fam.config.content_weight, fam.config.adversarial_weight = weights

@@ -1,7 +1,9 @@
 """Checks for lesson 14 (StyleGAN). Each takes the learner's function and raises WrongAnswer on a mistake.
 
 While the learner's function runs, the toolkit's own answers (``toolkit.models.stylegan.modulated_conv2d``,
-``modulate``, ``truncate``, ``mix_styles``) raise WrongAnswer: the exercise is to write them.
+``modulate``, ``truncate``, ``mix_styles``) raise WrongAnswer (``refuses``): the exercise is to write them.
+Exercise 1 asks for the *grouped* modulated convolution, one ``conv2d`` call for the whole batch: section 3
+wrote the per-sample loop, so copying that cell is refused too.
 """
 
 from __future__ import annotations
@@ -12,28 +14,29 @@ import torch
 import torch.nn.functional as F
 
 from ..models import stylegan
-from . import WrongAnswer, expect
+from . import expect, refuses
 
 REFUSED = "write it yourself: calling the toolkit's own function is not an answer"
 
 
 @contextlib.contextmanager
-def toolkit_refused(answer, *names: str):
-    """The toolkit's function itself is refused, and while the learner's function runs, these functions of
-    toolkit.models.stylegan raise WrongAnswer."""
-    saved = {n: getattr(stylegan, n) for n in names}
-    expect(all(answer is not f for f in saved.values()), REFUSED)
+def counting_conv2d():
+    """Count the calls of conv2d (``F.conv2d`` and ``torch.conv2d``) and record their ``groups``."""
+    calls: list[int] = []
+    saved = F.conv2d, torch.conv2d
 
-    def refuse(*args, **kwargs):
-        raise WrongAnswer(REFUSED)
+    def counted(original):
+        def conv2d(*args, **kwargs):
+            calls.append(kwargs.get("groups", args[6] if len(args) > 6 else 1))
+            return original(*args, **kwargs)
 
-    for n in names:
-        setattr(stylegan, n, refuse)
+        return conv2d
+
+    F.conv2d, torch.conv2d = counted(saved[0]), counted(saved[1])
     try:
-        yield
+        yield calls
     finally:
-        for n, f in saved.items():
-            setattr(stylegan, n, f)
+        F.conv2d, torch.conv2d = saved
 
 
 def _modconv_by_hand(x, weight, styles, demod_dims=(1, 2, 3), per_sample=True, on_inputs=True):
@@ -48,14 +51,15 @@ def _modconv_by_hand(x, weight, styles, demod_dims=(1, 2, 3), per_sample=True, o
     return torch.cat(out)
 
 
+@refuses(stylegan.modulated_conv2d, stylegan.modulate, hint=REFUSED)
 def check_modulated_conv(modulated_conv) -> None:
     """``modulated_conv(x, weight, styles)``: x (B, I, H, W), weight (O, I, 3, 3), styles (B, I) ->
     (B, O, H, W): each sample convolved (padding 1) with its weights modulated by its styles (eq. 1) and
-    demodulated (eq. 3)."""
+    demodulated (eq. 3), the whole batch in *one* grouped convolution (groups = B)."""
     g = torch.Generator().manual_seed(14)
     x, weight = torch.randn(3, 4, 6, 6, generator=g), torch.randn(4, 4, 3, 3, generator=g)
     styles = torch.rand(3, 4, generator=g) * 3 + 0.2
-    with toolkit_refused(modulated_conv, "modulated_conv2d", "modulate"):
+    with counting_conv2d() as calls:
         out = modulated_conv(x.clone(), weight.clone(), styles.clone())
     expect(
         isinstance(out, torch.Tensor) and out.shape == (3, 4, 6, 6),
@@ -63,6 +67,12 @@ def check_modulated_conv(modulated_conv) -> None:
     )
     want = _modconv_by_hand(x, weight, styles)
     if torch.allclose(out, want, atol=1e-4):
+        expect(
+            calls == [3],
+            f"right values, but conv2d ran {len(calls)} time(s), groups {calls}: section 3 looped over "
+            "the batch; fold the batch into the channels, x (1, B*I, H, W) and weights (B*O, I, 3, 3), and call "
+            "conv2d once with groups = B",
+        )
         return
     mistakes = [
         (
@@ -91,12 +101,12 @@ def check_modulated_conv(modulated_conv) -> None:
     expect(False, "each sample's output should be conv2d(x_b, w''_b, padding=1) with w'' from eq. 1 and 3")
 
 
+@refuses(stylegan.truncate, hint=REFUSED)
 def check_truncate(truncate) -> None:
     """``truncate(w, w_avg, psi)``: the truncation trick in W, w_avg + psi * (w - w_avg), for w (B, D)."""
     g = torch.Generator().manual_seed(140)
     w, w_avg = torch.randn(4, 6, generator=g), torch.randn(6, generator=g)
-    with toolkit_refused(truncate, "truncate"):
-        outs = {psi: truncate(w.clone(), w_avg.clone(), psi) for psi in (0.0, 0.3, 1.0, 1.5)}
+    outs = {psi: truncate(w.clone(), w_avg.clone(), psi) for psi in (0.0, 0.3, 1.0, 1.5)}
     expect(
         all(isinstance(o, torch.Tensor) and o.shape == w.shape for o in outs.values()),
         "return a tensor of w's shape (B, D): w_avg broadcasts over the batch",
@@ -120,13 +130,13 @@ def check_truncate(truncate) -> None:
     )
 
 
+@refuses(stylegan.mix_styles, hint=REFUSED)
 def check_mix_styles(mix_styles) -> None:
     """``mix_styles(ws1, ws2, crossover)``: ws (B, L, D); layers 0 .. crossover-1 from ws1, the rest from
     ws2."""
     g = torch.Generator().manual_seed(1400)
     ws1, ws2 = torch.randn(2, 6, 3, generator=g), torch.randn(2, 6, 3, generator=g)
-    with toolkit_refused(mix_styles, "mix_styles"):
-        outs = {c: mix_styles(ws1.clone(), ws2.clone(), c) for c in (0, 2, 6)}
+    outs = {c: mix_styles(ws1.clone(), ws2.clone(), c) for c in (0, 2, 6)}
     expect(
         all(isinstance(o, torch.Tensor) and o.shape == ws1.shape for o in outs.values()),
         "return a tensor of the same shape (B, L, D): one w per layer",
