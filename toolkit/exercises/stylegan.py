@@ -70,8 +70,8 @@ def check_modulated_conv(modulated_conv) -> None:
         expect(
             calls == [3],
             f"right values, but conv2d ran {len(calls)} time(s), groups {calls}: section 3 looped over "
-            "the batch; fold the batch into the channels, x (1, B*I, H, W) and weights (B*O, I, 3, 3), and call "
-            "conv2d once with groups = B",
+            "the batch; fold the batch into the channels, x (1, B*I, H, W) and weights (B*O, I, 3, 3), "
+            "and call conv2d once with groups = B",
         )
         return
     mistakes = [
