@@ -180,7 +180,12 @@ with st.sidebar.expander("Start a new run", expanded=not runs or st.session_stat
                 st.caption(note)
     defaults = form_defaults(model)  # the model's own, as python -m toolkit train uses them
     steps = st.slider("Steps", 50, 5000, min(defaults["steps"], 5000), step=50)
-    batch = st.select_slider("Batch size", [4, 8, 16, 32, 64, 128, 256], value=defaults["batch_size"])
+    batches = [4, 8, 16, 32, 64, 128, 256]
+    batch_default = defaults["batch_size"]
+    if own.strip() and not own_problem and not translation:  # a small folder: the largest batch it holds
+        fits = [b for b in batches if b <= max(found["images"], 4) and b <= batch_default]
+        batch_default = max(fits or [4])
+    batch = st.select_slider("Batch size", batches, value=batch_default)
     if own.strip() and not own_problem and not translation and found["images"] < batch:
         own_problem = (
             f"batch size {batch} is more than the {found['images']} readable images: choose a smaller one"
@@ -612,9 +617,13 @@ def generator_for(checkpoint: str, mtime: float):
 @st.cache_resource(max_entries=2)
 def translators_for(checkpoint: str, mtime: float) -> dict:
     from toolkit.translate import load_translator
+    from toolkit.upscale import load_upscaler
 
     run_dir = Path(checkpoint).parent.parent
-    family = family_for(Run(run_dir).config()["model"])
+    config = Run(run_dir).config()
+    if config.get("kind") == "super-resolution":  # translate refuses these (upscale tiles and limits size)
+        return {"a2b": load_upscaler(run_dir)[0]}
+    family = family_for(config["model"])
     return {d: load_translator(run_dir, d)[0] for d in family.directions}
 
 

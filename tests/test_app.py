@@ -396,7 +396,7 @@ def test_start_a_conditional_run_on_your_own_class_folders(tmp_path, monkeypatch
     own.set_value("/etc").run()
     assert "outside your home folder and the runs folder" in at.sidebar.error[0].value
     own.set_value(str(photos)).run()
-    assert not at.sidebar.error
+    assert not at.sidebar.error, [e.value for e in at.sidebar.error]
     assert any(
         "24 images in 2 classes (bags, shoes) (1 other files skipped)" in c.value for c in at.sidebar.caption
     )
@@ -565,6 +565,10 @@ def test_own_photos_with_a_corrupt_file_are_accepted_listing_it_and_a_stray_imag
     assert any(c.startswith("time: about ") and "2-core CPU" in c for c in captions), captions
     assert len(at.sidebar.get("image")) == 1  # the preview, as the model sees them
     assert next(s for s in at.sidebar.selectbox if s.label == "Data").disabled  # the path replaces it
+    # a small folder: the batch defaults to the largest its 12 readable images fill; a larger one is refused
+    assert next(s for s in at.sidebar.select_slider if s.label == "Batch size").value == 8
+    assert not at.sidebar.error
+    next(s for s in at.sidebar.select_slider if s.label == "Batch size").set_value(64).run()
     assert (
         at.sidebar.error[0].value == "batch size 64 is more than the 12 readable images: choose a smaller one"
     )

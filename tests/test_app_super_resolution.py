@@ -29,7 +29,7 @@ def test_an_srgan_run_upscales_held_out_images_beside_bicubic(tmp_path, monkeypa
     )
     Trainer(cfg, run_dir=tmp_path / "sr", progress=False).fit()
     at = app(tmp_path, monkeypatch)
-    assert not at.exception and not at.error
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("loss_content" in s for s in specs) and any("psnr" in s for s in specs)
     assert any("bicubic | output | original" in (i.proto.imgs[0].caption or "") for i in at.get("image"))
@@ -37,7 +37,7 @@ def test_an_srgan_run_upscales_held_out_images_beside_bicubic(tmp_path, monkeypa
     assert list(table["method"]) == ["bicubic", "srgan"] and (table["PSNR (dB)"] > 0).all()
     before = [i.proto.imgs[0].url for i in at.get("image")]
     next(s for s in at.slider if s.label == "First image").set_value(8).run()
-    assert not at.exception and not at.error
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     assert [i.proto.imgs[0].url for i in at.get("image")] != before
 
 
@@ -62,7 +62,7 @@ def test_start_an_srresnet_run_on_your_own_photos(tmp_path, monkeypatch):
     next(s for s in at.sidebar.select_slider if s.label == "Batch size").set_value(4)
     next(t for t in at.sidebar.text_input if t.label == "Run name").set_value("mine")
     next(b for b in at.sidebar.button if b.label == "Start training").click().run()
-    assert not at.exception and not at.error
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
     run = tmp_path / "runs" / "mine"
     try:
         deadline = time.time() + 90

@@ -98,7 +98,10 @@ def test_the_overfitting_callback_fills_rows_only_on_its_steps_from_the_test_spl
     data = load_dataset("digits", resolution=8)
     held = load_dataset("digits", split="test", resolution=8)
     trainer = SimpleNamespace(
-        step=10, D=ConstantD(), data=data, config=SimpleNamespace(data="digits", resolution=8)
+        step=10,
+        family=SimpleNamespace(nets={"D": ConstantD()}),
+        data=data,
+        config=SimpleNamespace(data="digits", resolution=8),
     )
     callback = OverfittingCallback(every=5, n=len(held))
     row = {}
