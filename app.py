@@ -23,12 +23,11 @@ from toolkit.augment import ADA_TARGET, AUGMENTS
 from toolkit.config import flag
 from toolkit.dashboard import (
     MetricsTail,
-    change_label,
+    add_change_markers,
     check_own_data,
     estimate_seconds,
     form_defaults,
     label_grid_rows,
-    marker_rows,
 )
 from toolkit.data import DATASETS, fashion_mnist
 from toolkit.data.super_resolution import SR_DATASETS
@@ -540,19 +539,8 @@ def live_view():
     with left:
         for title, keys in charts:
             fig = viz.series_figure({k: tail.series(k) for k in keys if k in tail.columns}, title)
-            rows = marker_rows([e["step"] for e in changes], p["total"])  # close markers: labels stacked
-            for e, row in zip(changes, rows):  # steered or changed on resume: marked where it took effect
-                fig.add_vline(x=e["step"], line_dash="dash", line_color="grey")
-                fig.add_annotation(
-                    x=e["step"],
-                    y=1 - 0.09 * row,
-                    yref="paper",
-                    text=change_label(e),
-                    showarrow=False,
-                    xanchor="left",
-                    font={"size": 11},
-                    bgcolor="rgba(255,255,255,0.7)",
-                )
+            # steered or changed on resume: marked where it took effect, close labels stacked
+            add_change_markers(fig, changes, p["total"], background="rgba(255,255,255,0.7)")
             if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
                 # re-read: it can be steered during the run
                 target = run.config().get("ada_target", ADA_TARGET)

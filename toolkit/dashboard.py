@@ -207,6 +207,24 @@ def marker_rows(steps: list[int], x_span: float, min_gap: float = 0.12) -> list[
     return rows
 
 
+def add_change_markers(fig, changes: list[dict], x_span: float, background: str | None = None) -> None:
+    """Draw each "changed" event of ``changes`` on a plotly figure: a dashed line at its step and its
+    :func:`change_label`, close labels stacked (:func:`marker_rows`). The dashboard and the exported report
+    both draw them this way."""
+    for e, row in zip(changes, marker_rows([e["step"] for e in changes], x_span)):
+        fig.add_vline(x=e["step"], line_dash="dash", line_color="grey")
+        fig.add_annotation(
+            x=e["step"],
+            y=1 - 0.09 * row,
+            yref="paper",
+            text=change_label(e),
+            showarrow=False,
+            xanchor="left",
+            font={"size": 11},
+            **({"bgcolor": background} if background else {}),
+        )
+
+
 def label_grid_rows(png: bytes | Path, class_names: list[str]) -> bytes:
     """A conditional run's sample grid (one row per class, in class order: ``GANFamily.grid``) with each
     row's class name written left of it, as PNG bytes."""

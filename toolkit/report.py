@@ -12,7 +12,7 @@ import html
 import json
 from pathlib import Path
 
-from .dashboard import change_label, marker_rows
+from .dashboard import add_change_markers
 from .runs import Run
 
 TEMPLATE = "plotly_white"  # the report's figures' look (plotly's colour cycle on white), pinned
@@ -88,17 +88,7 @@ def run_report(run_dir: str | Path, max_grids: int = 4) -> str:
                 go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], name=k, mode="lines")
             )
         changes = [e for e in events if e.get("event") == "changed" and isinstance(e.get("step"), int)]
-        for e, row in zip(changes, marker_rows([e["step"] for e in changes], max(1, last))):
-            fig.add_vline(x=e["step"], line_dash="dash", line_color="grey")
-            fig.add_annotation(
-                x=e["step"],
-                y=1 - 0.09 * row,
-                yref="paper",
-                text=change_label(e),
-                showarrow=False,
-                xanchor="left",
-                font={"size": 11},
-            )
+        add_change_markers(fig, changes, max(1, last))
         figures.append(fig)
     if figures:
         parts.append("<h2>Curves</h2>")
