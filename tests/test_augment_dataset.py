@@ -12,7 +12,6 @@ import pytest
 import torch
 from PIL import Image
 
-from toolkit.__main__ import main
 from toolkit.classifier import (
     class_weights,
     classic_augment,
@@ -24,6 +23,7 @@ from toolkit.classifier import (
     scores,
     train_classifier,
 )
+from toolkit.cli import main
 from toolkit.data import imbalanced_subset, load_dataset
 from toolkit.errors import ToolkitError
 

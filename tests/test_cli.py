@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import CHILD_ENV, TINY, start_training
 
-from toolkit.__main__ import main
+from toolkit.cli import main
 from toolkit.runs import Run
 
 ENV = CHILD_ENV

@@ -112,7 +112,7 @@ def test_missing_or_broken_inception_weights_say_where_to_put_them(tmp_path, mon
 
 def test_training_callback_logs_fid_and_kid_and_eval_cli_records(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
-    from toolkit.__main__ import main
+    from toolkit.cli import main
     from toolkit.runs import Run
 
     run = tmp_path / "run"

@@ -4,7 +4,7 @@ import json
 
 from PIL import Image
 
-from toolkit.__main__ import main
+from toolkit.cli import main
 
 
 def test_train_skips_an_unreadable_photo_names_it_and_records_it(tmp_path, capsys):

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from toolkit.__main__ import main
+from toolkit.cli import main
 from toolkit.errors import ToolkitError
 from toolkit.families.pggan import reals_at, stage_at
 from toolkit.generate import load_generator

@@ -12,7 +12,7 @@ import pytest
 from conftest import CHILD_ENV, TINY, start_training, wait_for
 
 from toolkit import jobs
-from toolkit.__main__ import main
+from toolkit.cli import main
 from toolkit.errors import ToolkitError
 from toolkit.runs import Run
 
@@ -712,7 +712,7 @@ def test_eval_after_the_data_folder_moved_says_so(runs, tmp_path, capsys):
 def test_every_flag_of_the_commands_has_help_and_the_bare_command_lists_them(capsys):
     import argparse
 
-    from toolkit.__main__ import build_parser
+    from toolkit.cli import build_parser
 
     sub = next(a for a in build_parser([])._actions if isinstance(a, argparse._SubParsersAction))
     missing = [

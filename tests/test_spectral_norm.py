@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from toolkit.__main__ import main
+from toolkit.cli import main
 from toolkit.errors import ToolkitError
 from toolkit.families import DataSpec, GANFamily, config_for
 from toolkit.models.spectral_norm import apply_spectral_norm, spectral_layers

@@ -10,7 +10,7 @@ from conftest import fashion_mnist_or_skip
 from PIL import Image
 from torch import nn
 
-from toolkit.__main__ import main
+from toolkit.cli import main
 from toolkit.data.super_resolution import bicubic_upscale, downscale, load_super_resolution
 from toolkit.errors import ToolkitError
 from toolkit.metrics.image_quality import psnr

@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from toolkit.__main__ import main
 from toolkit.augment import AdaptiveAugment
+from toolkit.cli import main
 from toolkit.data.base import TensorData
 from toolkit.errors import ToolkitError
 from toolkit.families import StyleGANFamily, config_for, family_for

@@ -233,7 +233,7 @@ def peak_memory_mb(steps: int, data_name: str) -> float:
         args += ["--run-dir", f"{d}/run", "--no-progress"]
         code = (
             "import resource, sys\n"
-            "from toolkit.__main__ import main\n"
+            "from toolkit.cli import main\n"
             f"rc = main({args!r})\n"
             "try:\n"
             "    status = open('/proc/self/status').read()\n"

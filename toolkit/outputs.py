@@ -39,11 +39,11 @@ RUN_OWN = frozenset(
     {CONFIG, METRICS, EVENTS, EVALUATIONS, TRAIN_LOG, JOB, CONTROL, PAUSED, LOCK, SAMPLES, CHECKPOINTS}
 )
 PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")
-STOPS: list[int] = []  # Ctrl-C / SIGTERM received by a command (toolkit/__main__.py), read by stop_point
+STOPS: list[int] = []  # Ctrl-C / SIGTERM received by a command (toolkit/cli/stopping.py), read by stop_point
 
 
 class Stopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during a command other than train: it stops where it is (see toolkit/__main__.py)."""
+    """Ctrl-C or SIGTERM during a command other than train: it stops where it is (toolkit/cli/stopping.py)."""
 
     def __init__(self, signum: int):
         super().__init__(signum)

@@ -31,7 +31,7 @@ from ..losses import wasserstein_d_loss, wasserstein_g_loss
 from ..models.pggan import PGGANDiscriminator, PGGANGenerator, fade_in, pggan_resolutions
 from ..regularizers import gradient_penalty
 from .base import DataSpec, Family, Phase
-from .gan import MEASURED_RESUMABLE, MeasuredConfig, measuring_callbacks
+from .measurements import MEASURED_RESUMABLE, MeasuredConfig, measuring_callbacks
 
 
 def stage_at(kimg: float, resolutions: list[int], stage_kimg: float, fade_kimg: float) -> tuple[int, float]:

@@ -1,0 +1,132 @@
+"""The "Live training" tab: progress, alarms, the run's curves with steering marked on them, the latest
+sample grid, events and scores; redrawn every 2 seconds from the lines metrics.jsonl gained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from toolkit import viz
+from toolkit.alarms import run_alarms
+from toolkit.augment import ADA_TARGET
+from toolkit.dashboard import add_change_markers
+from toolkit.errors import ToolkitError
+from toolkit.generate import load_generator
+from toolkit.runs import METRICS, Run
+
+from .reading import class_rows, grid_image, job_signature, metrics_tail, real_images
+
+LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run's metrics
+    ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
+    ("pix2pix: L1 to the target, G's adversarial term", ["loss_l1", "loss_g_gan"]),
+    ("CycleGAN: cycle and identity losses", ["loss_cycle", "loss_identity"]),
+    (
+        "Super-resolution: pixel and content losses, G's adversarial term",
+        ["loss_pixel", "loss_content", "loss_g_gan"],
+    ),
+    ("Super-resolution: PSNR of the batch (dB)", ["psnr"]),
+    ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
+    ("r_t = E[sign D(real)] and ADA p", ["d_real_sign", "ada_p"]),
+    ("Overfitting: D on training vs held-out reals", ["d_train", "d_heldout", "d_gap"]),
+    ("WGAN critic: W estimate and gradient norm", ["w_estimate", "grad_norm"]),
+    ("ACGAN: D's class accuracy on reals", ["class_acc_real"]),
+    ("FID", ["fid"]),
+    ("KID", ["kid"]),
+    ("Diffusion-GAN T", ["diffusion_t"]),
+    ("PGGAN fade-in", ["alpha", "resolution"]),
+]
+
+
+@st.fragment(run_every=2)
+def live_view(run: Run, config: dict, state: str, seen: tuple):
+    """The tab, a fragment: ``seen`` is what the page was drawn from (a change redraws the whole page)."""
+    tail = metrics_tail(str(run.dir / METRICS)).refresh()
+    if not tail.count:
+        st.info("No metrics logged yet: the first row appears after --log-every steps.")
+        return
+    if job_signature(run.dir) != seen:  # finished, stopped, steered, a new checkpoint: redraw the whole page
+        st.rerun(scope="app")
+    last = tail.last
+    live_config = run.config()  # re-read: steering and Continue change it
+    p = tail.progress(int(live_config.get("steps", 0)), int(live_config.get("batch_size", 1)))
+    speed = f" · {p['images_per_s']:.0f} images/s" if p["images_per_s"] else ""
+    left = p["seconds_left"]
+    eta = "" if left is None or p["step"] >= p["total"] else f" · about {viz.duration(left)} left"
+    if state == "paused":
+        eta = " · paused"
+    st.progress(min(1.0, p["step"] / max(1, p["total"])))
+    st.caption(f"step {p['step']:,} / {p['total']:,}{speed}{eta} · {last['time']:.0f} s of training")
+    changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
+    found = run_alarms(list(tail.recent))
+    ckpt = run.checkpoint_path()
+    if (
+        ckpt is not None
+        and live_config.get("kind") == "images"
+        and live_config.get("family") in ("gan", "pggan")
+    ):
+        try:
+            collapsed = collapse_alarm(str(ckpt), ckpt.stat().st_mtime)
+        except (ToolkitError, OSError, RuntimeError, KeyError):
+            collapsed = None  # a checkpoint being replaced, or one that does not load: no banner
+        if collapsed is not None:
+            found.append(collapsed)
+    for a in found:
+        st.warning(f"**{a.kind}**: {a.message}. Try: {a.advice}.", icon="⚠️")
+    charts = [(t, k) for t, k in LIVE_CHARTS if any(key in tail.columns for key in k)]
+    left, right = st.columns([3, 2])
+    with left:
+        for title, keys in charts:
+            fig = viz.series_figure({k: tail.series(k) for k in keys if k in tail.columns}, title)
+            # steered or changed on resume: marked where it took effect, close labels stacked
+            add_change_markers(fig, changes, p["total"], background="rgba(255,255,255,0.7)")
+            if "d_real_sign" in keys and config.get("augment") in ("ada", "diffusion"):
+                # re-read: it can be steered during the run
+                target = run.config().get("ada_target", ADA_TARGET)
+                fig.add_hline(y=target, line_dash="dot", annotation_text=f"target r_t {target:g}")
+            st.plotly_chart(fig, width="stretch", key=f"chart-{title}")
+    with right:
+        grids = run.sample_grids()
+        if grids:
+            step, path = grids[-1]
+            what = {
+                "pix2pix": "rows of held-out input | output | target",
+                "cyclegan": "rows of held-out input | translated | translated back (A rows, then B rows)",
+                "srresnet": "rows of held-out input (enlarged) | bicubic | output | original",
+                "srgan": "rows of held-out input (enlarged) | bicubic | output | original",
+            }.get(config.get("model"), "the same latent vectors every time")
+            if class_rows(config):
+                what = "one row per class, the same 8 latent vectors in every row"
+            st.image(grid_image(config, path), caption=f"samples at step {step} ({what})", width="stretch")
+        else:
+            st.info("No sample grid yet.")
+        events = run.events()
+        if events:
+            shown = events if len(events) <= 6 else [events[0], *events[-5:]]  # "started" stays in view
+            st.caption("events: " + " · ".join(f"{e['event']} @ {e.get('step', '?')}" for e in shown))
+        scores = run.evaluations()
+        if scores:
+            columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
+            st.caption("scores (python -m toolkit eval --run-dir RUN)")
+            st.dataframe([{k: r.get(k) for k in columns if k in r} for r in scores[-8:]], hide_index=True)
+
+
+@st.cache_resource(max_entries=4)
+def collapse_alarm(checkpoint: str, mtime: float):
+    """The mode-collapse check on 256 samples of the checkpoint's generator (once per checkpoint)."""
+    from toolkit.alarms import collapse
+    from toolkit.generate import generate
+
+    G, gconfig = load_generator(Path(checkpoint).parent.parent)
+    fake = generate(G, 256, gconfig["z_dim"], seed=0)
+    real = real_images(
+        gconfig["data"], gconfig.get("resolution"), gconfig.get("limit"), gconfig.get("seed", 0), 256
+    )
+    probs = None
+    if gconfig["data"] == "fashion-mnist" and fake.shape[1:] == (1, 32, 32):
+        from toolkit.metrics.fmnist_cnn import load_fmnist_cnn
+
+        with torch.no_grad():
+            probs = load_fmnist_cnn()(fake).softmax(1)
+    return collapse(fake, real[: len(fake)], probs)
