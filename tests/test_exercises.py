@@ -99,13 +99,23 @@ def test_grade_prints_the_verdict_and_a_stub_is_not_an_error(capsys):
     def pixel_norm(x):
         raise NotImplementedError
 
-    assert grade(check_pixel_norm, pixel_norm) is False
+    assert not grade(check_pixel_norm, pixel_norm)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_pixel_norm, lambda x: x) is False
+    assert not grade(check_pixel_norm, lambda x: x)
     assert capsys.readouterr().out.startswith("x ")
-    assert grade(check_pixel_norm, PGGAN.pixel_norm) is True
+    assert grade(check_pixel_norm, PGGAN.pixel_norm)
     show_solution("08_pggan", "stage")
     assert "def stage(kimg)" in capsys.readouterr().out
+
+
+def test_a_grade_cell_shows_only_the_printed_verdict():
+    # a check cell ends with grade(...): the notebook displays its value, which must add nothing to the
+    # printed line (a plain False was echoed under every check a learner had not solved yet)
+    from IPython.core.formatters import DisplayFormatter
+
+    shown, _ = DisplayFormatter().format(grade(check_pixel_norm, lambda x: x))
+    assert shown == {}
+    assert DisplayFormatter().format(False)[0] == {"text/plain": "False"}  # the control: what was shown before
 
 
 # --- every check rejects the toolkit's own answer and the lesson's by-hand cell ---------------------------

@@ -132,7 +132,7 @@ def test_grade_says_not_attempted_for_a_stub(capsys):
     def rotate90(x, p):
         raise NotImplementedError
 
-    assert grade(check_rotate90, rotate90) is False
+    assert not grade(check_rotate90, rotate90)
     assert "not attempted" in capsys.readouterr().out
     show_solution("06_ada", "ada_update")
     assert "def ada_update" in capsys.readouterr().out

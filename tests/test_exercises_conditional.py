@@ -144,9 +144,9 @@ def test_stubs_are_not_attempted_and_solutions_print(capsys):
     def projection_scores(D, x):
         raise NotImplementedError
 
-    assert grade(check_projection_scores, projection_scores) is False
+    assert not grade(check_projection_scores, projection_scores)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_projection_scores, COND.projection_scores) is True
+    assert grade(check_projection_scores, COND.projection_scores)
     show_solution("04_conditional_gan", "class_cross_entropy")
     assert "log_softmax" in capsys.readouterr().out
 

@@ -38,7 +38,7 @@ def test_not_attempted_is_not_an_error(capsys):
     def cycle_loss(a, b, G_AB, G_BA):
         raise NotImplementedError
 
-    assert grade(check_cycle_loss, cycle_loss) is False
+    assert not grade(check_cycle_loss, cycle_loss)
     assert "not attempted" in capsys.readouterr().out
 
 

@@ -143,9 +143,9 @@ def test_grade_on_a_stub_and_show_solution(capsys):
     def generator_block(c_in, c_out):
         raise NotImplementedError
 
-    assert grade(check_generator_block, generator_block) is False
+    assert not grade(check_generator_block, generator_block)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_convtranspose_out, DCGAN.convtranspose_out) is True
+    assert grade(check_convtranspose_out, DCGAN.convtranspose_out)
     show_solution("02_dcgan", "dcgan_weights_init")
     assert "normal_" in capsys.readouterr().out
     assert torch.equal(torch.tensor(DCGAN.convtranspose_out(16, 4, 2, 1)), torch.tensor(32))

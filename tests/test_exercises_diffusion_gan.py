@@ -144,7 +144,7 @@ def test_grade_says_not_attempted_for_a_stub(capsys):
     def diffuse(x, t, alpha_bar, sigma, noise):
         raise NotImplementedError
 
-    assert grade(check_diffuse, diffuse) is False
+    assert not grade(check_diffuse, diffuse)
     assert "not attempted" in capsys.readouterr().out
     show_solution("07_diffusion_gan", "next_T")
     assert "def next_T" in capsys.readouterr().out

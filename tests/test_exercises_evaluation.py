@@ -141,8 +141,8 @@ def test_grade_on_a_stub_and_show_solution(capsys):
     def mmd2(x, y):
         raise NotImplementedError
 
-    assert grade(check_mmd2, mmd2) is False
+    assert not grade(check_mmd2, mmd2)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_mmd2, EVAL.mmd2) is True
+    assert grade(check_mmd2, EVAL.mmd2)
     show_solution("03_evaluating_gans", "frechet_distance")
     assert "sqrtm" in capsys.readouterr().out

@@ -129,8 +129,8 @@ def test_stub_is_not_attempted_and_solutions_are_shown(capsys):
     def macro_f1(cm):
         raise NotImplementedError
 
-    assert grade(check_macro_f1, macro_f1) is False
+    assert not grade(check_macro_f1, macro_f1)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_macro_f1, SOL.macro_f1) is True
+    assert grade(check_macro_f1, SOL.macro_f1)
     show_solution("13_gan_augmentation", "keep_confident")
     assert "argsort(descending=True)" in capsys.readouterr().out

@@ -172,14 +172,14 @@ def test_style_loss_check_rejects_wrong_answers(wrong, message):
 
 
 def test_grade_and_show_solution(capsys):
-    assert grade(check_gram_matrix, REF.gram_matrix) is True
-    assert grade(check_gram_matrix, gram_unnormalised) is False
+    assert grade(check_gram_matrix, REF.gram_matrix)
+    assert not grade(check_gram_matrix, gram_unnormalised)
     assert capsys.readouterr().out.splitlines()[-1].startswith("x ")
 
     def stub(x):
         raise NotImplementedError
 
-    assert grade(check_total_variation, stub) is False
+    assert not grade(check_total_variation, stub)
     assert "not attempted" in capsys.readouterr().out
     show_solution("12_perceptual_loss", "gram_matrix")
     assert "c * h * w" in capsys.readouterr().out

@@ -117,8 +117,8 @@ def test_patch_output_size_check_rejects_wrong_answers(wrong, message):
 
 
 def test_grade_and_show_solution(capsys):
-    assert grade(check_patch_output_size, PIX2PIX.patch_output_size) is True
-    assert grade(check_patch_output_size, lambda size, n: size // 2**n) is False
+    assert grade(check_patch_output_size, PIX2PIX.patch_output_size)
+    assert not grade(check_patch_output_size, lambda size, n: size // 2**n)
     assert capsys.readouterr().out.splitlines()[-1].startswith("x ")
     show_solution("09_pix2pix", "pix2pix_d_loss")
     assert "fake.detach()" in capsys.readouterr().out

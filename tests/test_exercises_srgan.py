@@ -170,14 +170,14 @@ def test_psnr_check_rejects_wrong_answers(wrong, message):
 
 
 def test_grade_and_show_solution(capsys):
-    assert grade(check_psnr, SRGAN.my_psnr) is True
-    assert grade(check_psnr, lambda x, y: 10 * torch.log10(1 / mse01(x, y).mean())) is False
+    assert grade(check_psnr, SRGAN.my_psnr)
+    assert not grade(check_psnr, lambda x, y: 10 * torch.log10(1 / mse01(x, y).mean()))
     assert capsys.readouterr().out.splitlines()[-1].startswith("x ")
 
     def not_yet(x, r):
         raise NotImplementedError
 
-    assert grade(check_pixel_unshuffle, not_yet) is False
+    assert not grade(check_pixel_unshuffle, not_yet)
     assert "not attempted" in capsys.readouterr().out
     show_solution("11_srgan", "relativistic_g_loss")
     assert "torch.no_grad()" in capsys.readouterr().out

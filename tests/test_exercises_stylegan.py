@@ -94,5 +94,5 @@ def test_a_stub_is_not_attempted(capsys):
     def truncate(w, w_avg, psi):
         raise NotImplementedError
 
-    assert grade(check_truncate, truncate) is False
+    assert not grade(check_truncate, truncate)
     assert "not attempted" in capsys.readouterr().out

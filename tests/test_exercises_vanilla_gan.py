@@ -179,10 +179,10 @@ def test_grade_and_show_solution(capsys):
         # YOUR CODE HERE
         raise NotImplementedError
 
-    assert grade(check_optimal_discriminator, not_yet) is False
+    assert not grade(check_optimal_discriminator, not_yet)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_bce_with_logits, naive_bce) is False
+    assert not grade(check_bce_with_logits, naive_bce)
     assert capsys.readouterr().out.startswith("x naive_bce: at logit -200")
-    assert grade(check_mode_counts, VANILLA.mode_counts) is True
+    assert grade(check_mode_counts, VANILLA.mode_counts)
     show_solution("01_vanilla_gan", "bce_with_logits")
     assert "def bce_with_logits(logits, target)" in capsys.readouterr().out

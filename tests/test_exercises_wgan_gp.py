@@ -198,8 +198,8 @@ def test_stubs_are_not_attempted_and_solutions_print(capsys):
     def gradient_penalty(critic, real, fake, weight=10.0):
         raise NotImplementedError
 
-    assert grade(check_gradient_penalty, gradient_penalty) is False
+    assert not grade(check_gradient_penalty, gradient_penalty)
     assert "not attempted" in capsys.readouterr().out
-    assert grade(check_gradient_penalty, WGAN.gradient_penalty) is True
+    assert grade(check_gradient_penalty, WGAN.gradient_penalty)
     show_solution("05_wgan_gp", "gradient_penalty")
     assert "create_graph=True" in capsys.readouterr().out

@@ -74,9 +74,9 @@ def test_each_check_accepts_the_solution_and_calls_the_shipped_stub_not_attempte
     for check_name, stub_name in found["calls"]:
         check = getattr(importlib.import_module(found["imports"][check_name]), check_name)
         assert hasattr(solutions, stub_name), f"lessons/solutions/{notebook.stem}.py has no {stub_name}"
-        assert grade(check, getattr(solutions, stub_name)) is True, capsys.readouterr().out
+        assert grade(check, getattr(solutions, stub_name)), capsys.readouterr().out
 
         namespace: dict = {}
         exec(found["stubs"][stub_name], namespace)  # the stub as the learner first sees it
-        assert grade(check, namespace[stub_name]) is False
+        assert not grade(check, namespace[stub_name])
         assert "not attempted" in capsys.readouterr().out

@@ -125,19 +125,36 @@ def refuses(*answers, hint: str):
     return decorate
 
 
-def grade(check: Callable[[Callable], None], answer: Callable) -> bool:
-    """Run ``check`` on the learner's ``answer`` and print the verdict; True when it passes."""
+class Grade:
+    """What :func:`grade` returns: true when the answer passed. A notebook shows nothing for it (the printed
+    line already says the verdict), where a plain ``False`` would be echoed under every check cell."""
+
+    def __init__(self, passed: bool):
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"Grade(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def grade(check: Callable[[Callable], None], answer: Callable) -> Grade:
+    """Run ``check`` on the learner's ``answer`` and print the verdict; the result is true when it passes."""
     name = getattr(answer, "__name__", "your answer")
     try:
         check(answer)
     except NotImplementedError:
         print(f"- {name}: not attempted yet (replace the `raise NotImplementedError` under # YOUR CODE HERE)")
-        return False
+        return Grade(False)
     except WrongAnswer as wrong:
         print(f"x {name}: {wrong}")
-        return False
+        return Grade(False)
     print(f"ok {name}: correct")
-    return True
+    return Grade(True)
 
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "lessons" / "solutions"
