@@ -115,7 +115,7 @@ def test_a_grade_cell_shows_only_the_printed_verdict():
 
     shown, _ = DisplayFormatter().format(grade(check_pixel_norm, lambda x: x))
     assert shown == {}
-    assert DisplayFormatter().format(False)[0] == {"text/plain": "False"}  # the control: what was shown before
+    assert DisplayFormatter().format(False)[0] == {"text/plain": "False"}  # the control: shown before
 
 
 # --- every check rejects the toolkit's own answer and the lesson's by-hand cell ---------------------------
