@@ -239,13 +239,13 @@ def claims(results: dict, arms: list[float]) -> list[dict]:
                 claim(
                     arm,
                     f"psi {psi:g} raises precision (precision(psi) - precision(1) > 0)",
-                    "Kynkäänniemi et al. 2019, figure 8",
+                    "Kynkäänniemi et al. 2019, truncation sweep",
                     [at_psi(r, psi)["precision"] - at_psi(r, 1.0)["precision"] for r in runs],
                 ),
                 claim(
                     arm,
                     f"psi {psi:g} lowers recall (recall(1) - recall(psi) > 0)",
-                    "Kynkäänniemi et al. 2019, figure 8",
+                    "Kynkäänniemi et al. 2019, truncation sweep",
                     [at_psi(r, 1.0)["recall"] - at_psi(r, psi)["recall"] for r in runs],
                 ),
                 claim(
@@ -271,6 +271,7 @@ def claims(results: dict, arms: list[float]) -> list[dict]:
 
 
 def summarize(args, out: Path, results: dict) -> None:
+    command = " ".join(a for a in sys.argv[1:] if a != "--measure-only")  # rewriting the tables: the same
     rows = {name: logged_rows(out / "runs" / name) for name in results}
     found = claims(results, args.arms)
     summary = {
@@ -353,7 +354,7 @@ def summarize(args, out: Path, results: dict) -> None:
         ]
     lines += [
         "",
-        f"Produced by `python experiments/stylegan_measurements.py {' '.join(sys.argv[1:])}` on "
+        f"Produced by `python experiments/stylegan_measurements.py {command}` on "
         f"{platform.machine()} CPU, torch {torch.__version__}, one thread; the training commands are in "
         "commands.txt.",
     ]
