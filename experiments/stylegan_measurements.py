@@ -19,12 +19,13 @@ length in Z against W (Karras et al. 2019, section 4.2), on ``--model stylegan``
 
 Each run's measurements are written to its run directory (``measurements.json``) as they finish, so an
 interrupted script resumes where it stopped. Writes ``summary.json`` (every measurement and every logged
-training row), ``table.md`` (mean ± sd over seeds, and each claim's verdict) and ``commands.txt`` into
+training row), ``table.md`` (mean ± sd over seeds, and each claim's verdict), ``commands.txt`` and
+``samples_<run>.png`` (the EMA generator's grid at the last step of each arm's first seed) into
 ``--out``; run directories go to ``--out/runs`` (not committed).
 
-Verdicts over the seeds: a difference *held* when its mean is more than twice its standard error
-(sd / sqrt(seeds), the sd of the per-seed differences) in the claimed direction, *did not hold* when it
-is that far in the other direction, and is *within noise* otherwise.
+Verdicts over the seeds: a difference *held* when it has the claimed sign on every seed and its mean is
+more than twice its standard error (sd / sqrt(seeds), the sd of the per-seed differences), *did not hold*
+when the same is true in the other direction, and is *within noise* otherwise.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import json
 import math
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -298,6 +300,10 @@ def summarize(args, out: Path, results: dict) -> None:
         "training": rows,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary) + "\n")
+    for mixing in args.arms:  # the EMA generator's grid at the last step of each arm's first seed
+        grids = sorted((out / "runs" / run_name(mixing, args.seeds[0]) / "samples").glob("step_*.png"))
+        if grids:
+            shutil.copyfile(grids[-1], out / f"samples_{run_name(mixing, args.seeds[0])}.png")
     lines = [
         f"StyleGAN2 (``--model stylegan``, width 32, batch 64, lazy R1, EMA) on Fashion-MNIST 32x32, "
         f"{args.steps} steps, seeds {args.seeds}; mean ± sd over seeds. FID, precision and recall (k = 3) "
