@@ -1,4 +1,4 @@
-"""The verdict rule of experiments/stylegan_measurements.py (lesson 14's held / did not hold / within noise)."""
+"""The verdict rule of experiments/stylegan_measurements.py: held / did not hold / within noise."""
 
 import importlib.util
 from pathlib import Path
