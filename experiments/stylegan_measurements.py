@@ -49,6 +49,7 @@ from torch import nn
 from toolkit.files import atomic_write_text
 
 N_REAL = 10_000  # Fashion-MNIST test images, the real side of every score
+K = 3  # neighbours for precision and recall (Kynkäänniemi et al. 2019)
 PSIS = (1.0, 0.8, 0.7, 0.5, 0.3)
 
 
@@ -124,11 +125,13 @@ class MixedStyles(nn.Module):
         return self.G.synthesis(ws, noise_mode="const")
 
 
-def measure(run_dir: Path, args, extractor, real) -> dict:
+def measure(run_dir: Path, args, extractor, real: np.ndarray, real_radii: torch.Tensor) -> dict:
     """One run's measurements: scores against psi, perceptual path lengths, the mixed-styles FID."""
     from toolkit.generate import load_generator
-    from toolkit.metrics.evaluate import generated_features, score
+    from toolkit.metrics.evaluate import generated_features
+    from toolkit.metrics.fid import frechet_distance
     from toolkit.metrics.ppl import path_lengths, trimmed_mean
+    from toolkit.metrics.prdc import precision_recall
 
     G, config = load_generator(run_dir, "cpu")
     start = time.process_time()
@@ -136,9 +139,9 @@ def measure(run_dir: Path, args, extractor, real) -> dict:
     for psi in args.psis:  # the same latents (seed 0) at every psi
         G.truncation_psi = psi
         fake = generated_features(G, config["z_dim"], extractor, args.n, seed=0)
-        s = score(real, fake, extractor.name)
+        precision, recall = precision_recall(real, fake, K, real_radii=real_radii)
         truncation.append(
-            {"psi": psi, **{k: s[k] for k in ("fid", "kid", "precision", "recall", "coverage")}}
+            {"psi": psi, "fid": frechet_distance(real, fake), "precision": precision, "recall": recall}
         )
         print(f"{run_dir.name} psi {psi}: {truncation[-1]}", flush=True)
     G.truncation_psi = 1.0
@@ -148,7 +151,7 @@ def measure(run_dir: Path, args, extractor, real) -> dict:
         ppl[space] = {"ppl": trimmed_mean(lengths), "median": float(np.median(lengths))}
         print(f"{run_dir.name} PPL in {space}: {ppl[space]}", flush=True)
     mixed = generated_features(MixedStyles(G, seed=1), config["z_dim"], extractor, args.n, seed=0)
-    mixed_fid = score(real, mixed, extractor.name, with_prdc=False)["fid"]
+    mixed_fid = frechet_distance(real, mixed)
     print(f"{run_dir.name} mixed-styles FID: {mixed_fid:.3f}", flush=True)
     return {
         "step": logged_rows(run_dir)[-1]["step"],
@@ -163,9 +166,11 @@ def measure_all(args, out: Path) -> dict:
     """Every run's measurements, from its measurements.json when they match these settings."""
     from toolkit.metrics.evaluate import real_features
     from toolkit.metrics.extractors import load_extractor
+    from toolkit.metrics.prdc import kth_neighbour_radius
 
     extractor = load_extractor("fmnist-cnn", "cpu")
     real = real_features("fashion-mnist", extractor, N_REAL, resolution=32)
+    real_radii = None  # the real images' k-NN radii, computed once, when a run needs measuring
     settings = {"psis": args.psis, "n": args.n, "ppl_n": args.ppl_n, "n_real": N_REAL}
     results = {}
     for mixing in args.arms:
@@ -178,7 +183,12 @@ def measure_all(args, out: Path) -> dict:
             if not finished(run_dir, args.steps):
                 print(f"skipped {run_dir.name}: not trained to step {args.steps}", flush=True)
                 continue
-            results[run_dir.name] = {"settings": settings, **measure(run_dir, args, extractor, real)}
+            if real_radii is None:
+                real_radii = kth_neighbour_radius(torch.from_numpy(real), K)
+            results[run_dir.name] = {
+                "settings": settings,
+                **measure(run_dir, args, extractor, real, real_radii),
+            }
             atomic_write_text(path, json.dumps(results[run_dir.name], indent=1) + "\n")
     return results
 
@@ -313,8 +323,8 @@ def summarize(args, out: Path, results: dict) -> None:
         "distance of fmnist-cnn features / epsilon^2 (the paper: VGG16 LPIPS, 100,000 pairs), 1% trimmed "
         "at each end.",
         "",
-        "| style mixing | runs | psi | FID | precision | recall | coverage |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| style mixing | runs | psi | FID | precision | recall |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for mixing in args.arms:
         runs = runs_of(results, mixing)
@@ -323,7 +333,7 @@ def summarize(args, out: Path, results: dict) -> None:
             col = lambda k, d=2: mean_sd([x[k] for x in at], d)  # noqa: E731
             lines.append(
                 f"| {mixing:g} | {len(runs)} | {psi:g} | {col('fid')} | {col('precision', 3)} "
-                f"| {col('recall', 3)} | {col('coverage', 3)} |"
+                f"| {col('recall', 3)} |"
             )
     lines += [
         "",
