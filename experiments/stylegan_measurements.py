@@ -1,7 +1,10 @@
 """StyleGAN2's measured claims at a CPU scale (lesson 14): the truncation trade-off and perceptual path
 length in Z against W (Karras et al. 2019, section 4.2), on ``--model stylegan`` runs on Fashion-MNIST.
 
-    python experiments/stylegan_measurements.py --out results/stylegan [--steps 300 --seeds 0 1 2]
+    python experiments/stylegan_measurements.py --out results/stylegan --steps 120 --n 1000 --ppl-n 500
+
+(the command behind results/stylegan/, about 13 CPU-minutes on one thread; add ``--arms 0.9 0`` for the
+arm without mixing regularisation).
 
 1. **Train** ``--model stylegan`` at 32x32 with the family's defaults (width 32, batch 64, style-mixing
    probability 0.9, lazy R1, EMA), one run per seed and arm, one after another on one CPU thread
