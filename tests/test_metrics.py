@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from toolkit.errors import ToolkitError
 from toolkit.metrics import frechet_distance, frechet_distance_from_stats
@@ -237,3 +238,16 @@ def test_metric_inputs_are_read_in_float64_and_errors_name_the_argument():
     ]:
         with pytest.raises(ToolkitError, match=f"{name} must be an"):
             call(np.zeros(4))
+
+
+def test_precision_recall_with_the_real_radii_given_once():
+    """Scoring many fake sets against one real set (lesson 14's truncation sweep) reuses the real radii."""
+    from toolkit.metrics.prdc import kth_neighbour_radius
+
+    rng = np.random.default_rng(8)
+    real, fake = rng.normal(size=(300, 4)), rng.normal(0.5, 1.0, size=(200, 4))
+    radii = kth_neighbour_radius(torch.from_numpy(real), 3)
+    assert precision_recall(real, fake, real_radii=radii) == precision_recall(real, fake)
+    assert precision_recall(real, fake, real_radii=radii * 0)[0] == 0.0  # the radii given are the ones used
+    with pytest.raises(ToolkitError, match="one radius per real sample"):
+        precision_recall(real, fake, real_radii=radii[:10])

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ..errors import ToolkitError
 from .fid import _as_features
 
 
@@ -54,10 +55,18 @@ class PRDC:
         return asdict(self)
 
 
-def precision_recall(real_feats, fake_feats, k: int = 3) -> tuple[float, float]:
+def precision_recall(real_feats, fake_feats, k: int = 3, real_radii=None) -> tuple[float, float]:
+    """``real_radii``: ``kth_neighbour_radius(real, k)`` computed once, when many fake sets are scored against
+    the same real set (the real-real distances are most of the work)."""
     real = torch.from_numpy(_as_features(real_feats, "real_feats"))
     fake = torch.from_numpy(_as_features(fake_feats, "fake_feats"))
-    precision = (_inside(fake, real, kth_neighbour_radius(real, k)) > 0).double().mean().item()
+    if real_radii is None:
+        real_radii = kth_neighbour_radius(real, k)
+    elif real_radii.shape != (len(real),):
+        raise ToolkitError(
+            f"real_radii needs one radius per real sample ({len(real)}), got {tuple(real_radii.shape)}"
+        )
+    precision = (_inside(fake, real, real_radii) > 0).double().mean().item()
     recall = (_inside(real, fake, kth_neighbour_radius(fake, k)) > 0).double().mean().item()
     return precision, recall
 
