@@ -78,7 +78,7 @@ def digits_above(value: float, threshold: float) -> str:
     digits = 2
     while digits < 6 and round(value, digits) <= threshold:
         digits += 1
-    return f"{value:.{digits}f}"
+    return f"{value:.{digits}f}" if round(value, digits) > threshold else repr(value)  # repr: exact
 
 
 def overfitting_advice(augment: str = "none") -> str:
