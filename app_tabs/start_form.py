@@ -42,17 +42,18 @@ def own_data_preview(path: str, resolution: int, changed: float) -> bytes:
 
 
 def _save_upload(root: Path) -> None:
-    """The uploader's callback (it runs before the widgets): the zip is saved under the runs folder and its
-    path put in the "own images" box, where it is checked as a typed path is."""
+    """The uploader's callback (it runs before the widgets): the zip is saved under the runs folder, and its
+    path is then checked and used as a typed path is."""
     uploaded = st.session_state.get("upload_zip")
-    if uploaded is None:  # the upload was removed from the box: the saved copy stays
+    st.session_state.pop("upload_path", None)
+    if uploaded is None:  # the upload was removed from the box (the saved copy stays on disk)
         return
     try:
         saved = save_upload(uploaded.getvalue(), uploaded.name, root)
     except (ToolkitError, OSError) as err:
         st.session_state["upload_error"] = str(err)
     else:
-        st.session_state["own_data"] = str(saved)
+        st.session_state["upload_path"] = str(saved)
 
 
 def default_data() -> tuple[str, str]:
@@ -76,7 +77,9 @@ def start_form(root: Path, runs: list) -> list:
         else:
             data_table = DATASETS
         data_names = list(data_table)
-        typed = st.session_state.get("own_data", "").strip()
+        # a zip in the upload box (saved by _save_upload) is the data while it is there, else a typed path
+        uploaded = st.session_state.get("upload_path") if st.session_state.get("upload_zip") else None
+        typed = uploaded or st.session_state.get("own_data", "").strip()
         if typed:  # your own images below replace the built-in sets: the box names them
             st.selectbox("Data", [typed], disabled=True, help="your own images, named below")
             data = data0
@@ -91,7 +94,12 @@ def start_form(root: Path, runs: list) -> list:
             "flat for unconditional models; one sub-folder per class for cgan/acgan; sub-folders A/ and B/ "
             "for pix2pix (files paired by name) and cyclegan; any images for srresnet/srgan"
         )
-        own = st.text_input("...or your own images (a folder or .zip path)", key="own_data", help=layout)
+        own = st.text_input(
+            "...or your own images (a folder or .zip path)",
+            key="own_data",
+            help=layout,
+            disabled=bool(uploaded),  # the uploaded zip is used; removing it (x) frees the box
+        )
         st.file_uploader(
             "...or upload a .zip of them",
             type=["zip"],
@@ -102,6 +110,9 @@ def start_form(root: Path, runs: list) -> list:
         )
         if "upload_error" in st.session_state:
             st.error(st.session_state.pop("upload_error"))
+        if uploaded:
+            own = uploaded
+            st.caption(f"uploaded: kept as {uploaded}")
         resolution = st.select_slider(
             "Resolution",
             ["default", 16, 32, 64, 128],
