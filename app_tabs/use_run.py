@@ -45,7 +45,11 @@ def evaluate_box(run: Run, config: dict) -> None:
     scores = run.evaluations()
     if scores:  # read back from evaluations.jsonl
         last = scores[-1]
-        st.success(f"step {last['step']}: {format_scores(last)}")
+        try:
+            text = format_scores(last)
+        except (KeyError, TypeError, ValueError):  # a row written by hand or by an older toolkit
+            text = ", ".join(f"{k} {last[k]}" for k in ("features", "fid", "kid") if k in last)
+        st.success(f"step {last['step']}: {text}")
 
 
 def download_box(run: Run, config: dict) -> None:

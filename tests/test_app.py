@@ -445,6 +445,8 @@ def test_the_live_tab_shows_the_runs_eval_scores(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["fid"]) == [3.5] and list(table["features"]) == ["pixels8"]
+    # the Evaluate box reads the same row back, written by hand without kid_std: shown, not a traceback
+    assert [s.value for s in at.success] == ["step 12: features pixels8, fid 3.5, kid 0.01"]
 
 
 def test_continue_takes_steps_and_rates_and_the_change_is_marked_on_the_charts(tmp_path, monkeypatch):
