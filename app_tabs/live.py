@@ -108,7 +108,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
         scores = run.evaluations()
         if scores:
             columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
-            st.caption("scores (python -m toolkit eval --run-dir RUN)")
+            st.caption("scores (the Evaluate button above, or python -m toolkit eval --run-dir RUN)")
             st.dataframe([{k: r.get(k) for k in columns if k in r} for r in scores[-8:]], hide_index=True)
 
 
