@@ -7,8 +7,9 @@ checkout (changeable in the sidebar) - runs started here, from a notebook, or fr
 ``python -m toolkit train``. Uses only the toolkit's public API.
 
 This file draws the page: the sidebar (runs folder, start form, run picker), the run's header and controls,
-and the tab list. The parts are in ``app_tabs/``: ``start_form.py``, ``run_controls.py``, one module per tab
-(``live.py``, ``latent.py``, ``augment.py``, ``compare.py``), and ``reading.py``, what they read.
+and the tab list. The parts are in ``app_tabs/``: ``start_form.py``, ``run_controls.py``, ``use_run.py``
+(a finished run's Evaluate, Download samples and Augment a dataset), one module per tab (``live.py``,
+``latent.py``, ``augment.py``, ``compare.py``), and ``reading.py``, what they read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app_tabs.live import live_view
 from app_tabs.reading import allowed_root, job_signature
 from app_tabs.run_controls import config_or_stop, run_controls
 from app_tabs.start_form import start_form
+from app_tabs.use_run import use_run
 from toolkit.runs import JOB, Run, list_runs
 
 torch.set_num_threads(1)  # training jobs run beside us: stay light
@@ -85,6 +87,7 @@ config = config_or_stop(run, root)
 SEEN = job_signature(run.dir)  # the live view redraws the page when this changes
 state = SEEN[0]
 run_controls(run, config, state, root)
+use_run(run, config, state, root)  # Evaluate, Download samples, Augment a dataset
 
 # --- the tabs --------------------------------------------------------------------------------------------
 live, latent, augment, compare = st.tabs(["Live training", title(config), "What D sees", "Compare runs"])

@@ -59,7 +59,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
     st.progress(min(1.0, p["step"] / max(1, p["total"])))
     st.caption(f"step {p['step']:,} / {p['total']:,}{speed}{eta} · {last['time']:.0f} s of training")
     changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
-    found = run_alarms(list(tail.recent))
+    found = run_alarms(list(tail.recent), live_config.get("augment", "none"))
     ckpt = run.checkpoint_path()
     if (
         ckpt is not None
@@ -108,7 +108,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
         scores = run.evaluations()
         if scores:
             columns = ["step", "features", "fid", "kid", "precision", "recall", "n_fake", "n_real"]
-            st.caption("scores (python -m toolkit eval --run-dir RUN)")
+            st.caption("scores (the Evaluate button above, or python -m toolkit eval --run-dir RUN)")
             st.dataframe([{k: r.get(k) for k in columns if k in r} for r in scores[-8:]], hide_index=True)
 
 

@@ -1,6 +1,6 @@
-"""The sidebar's "Start a new run" form: model, data (built-in, or your own folder checked as you type it),
-resolution, steps, batch, learning rates and the model's own choices; Start launches a background job
-(``toolkit.jobs``) and says at once when it ends before training."""
+"""The sidebar's "Start a new run" form: model, data (built-in, or your own folder or .zip, typed as a path
+or uploaded, checked as you type it), resolution, steps, batch, learning rates and the model's own choices;
+Start launches a background job (``toolkit.jobs``) and says at once when it ends before training."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch
 from toolkit import jobs, viz
 from toolkit.augment import AUGMENTS
 from toolkit.config import flag
-from toolkit.dashboard import check_own_data, estimate_seconds, form_defaults
+from toolkit.dashboard import UPLOADS, check_own_data, estimate_seconds, form_defaults, save_upload
 from toolkit.data import DATASETS, fashion_mnist
 from toolkit.data.super_resolution import SR_DATASETS
 from toolkit.data.translation import TRANSLATION_DATASETS
@@ -41,6 +41,21 @@ def own_data_preview(path: str, resolution: int, changed: float) -> bytes:
     return viz.grid_png(preview_images(path, resolution), nrow=8, scale=max(1, 96 // resolution))
 
 
+def _save_upload(root: Path) -> None:
+    """The uploader's callback (it runs before the widgets): the zip is saved under the runs folder, and its
+    path is then checked and used as a typed path is."""
+    uploaded = st.session_state.get("upload_zip")
+    st.session_state.pop("upload_path", None)
+    if uploaded is None:  # the upload was removed from the box (the saved copy stays on disk)
+        return
+    try:
+        saved = save_upload(uploaded.getvalue(), uploaded.name, root)
+    except (ToolkitError, OSError) as err:
+        st.session_state["upload_error"] = str(err)
+    else:
+        st.session_state["upload_path"] = str(saved)
+
+
 def default_data() -> tuple[str, str]:
     """The built-in default: a Fashion-MNIST DCGAN, or the 2-D ring when Fashion-MNIST is missing."""
     return ("dcgan", "fashion-mnist") if fashion_mnist.is_available() else ("mlp", "ring")
@@ -62,20 +77,42 @@ def start_form(root: Path, runs: list) -> list:
         else:
             data_table = DATASETS
         data_names = list(data_table)
-        typed = st.session_state.get("own_data", "").strip()
-        data = st.selectbox(
-            "Data",
-            data_names,
-            index=data_names.index(data0),
-            help="; ".join(f"{k}: {v}" for k, v in data_table.items()),
-            disabled=bool(typed),  # your own images below replace it
+        # a zip in the upload box (saved by _save_upload) is the data while it is there, else a typed path
+        uploaded = st.session_state.get("upload_path") if st.session_state.get("upload_zip") else None
+        typed = uploaded or st.session_state.get("own_data", "").strip()
+        if typed:  # your own images below replace the built-in sets: the box names them
+            st.selectbox("Data", [typed], disabled=True, help="your own images, named below")
+            data = data0
+        else:
+            data = st.selectbox(
+                "Data",
+                data_names,
+                index=data_names.index(data0),
+                help="; ".join(f"{k}: {v}" for k, v in data_table.items()),
+            )
+        layout = (
+            "flat for unconditional models; one sub-folder per class for cgan/acgan; sub-folders A/ and B/ "
+            "for pix2pix (files paired by name) and cyclegan; any images for srresnet/srgan"
         )
         own = st.text_input(
             "...or your own images (a folder or .zip path)",
             key="own_data",
-            help="flat for unconditional models; one sub-folder per class for cgan/acgan; sub-folders A/ "
-            "and B/ for pix2pix (files paired by name) and cyclegan; any images for srresnet/srgan",
+            help=layout,
+            disabled=bool(uploaded),  # the uploaded zip is used; removing it (x) frees the box
         )
+        st.file_uploader(
+            "...or upload a .zip of them",
+            type=["zip"],
+            key="upload_zip",
+            on_change=_save_upload,
+            args=(root,),
+            help=f"kept as {root / UPLOADS}/NAME.zip and checked like a typed path; {layout}",
+        )
+        if "upload_error" in st.session_state:
+            st.error(st.session_state.pop("upload_error"))
+        if uploaded:
+            own = uploaded
+            st.caption(f"uploaded: kept as {uploaded}")
         resolution = st.select_slider(
             "Resolution",
             ["default", 16, 32, 64, 128],

@@ -39,7 +39,7 @@ def test_divergence_on_a_spike_or_a_non_finite_loss():
     assert (
         alarm.kind == "divergence"
         and "loss_g jumped to 9 at step 70" in alarm.message
-        and "lr" in alarm.advice
+        and "lower the learning rates (Steer" in alarm.advice
     )
     assert divergence(rows_of(loss_g=[1.0, 1.1, 0.9, 1.0, 1.05, 1.0, 4.0])) is None  # 4x: not a spike
     assert "nan" in divergence(rows_of(loss_d=[1.0, math.nan])).message
@@ -50,6 +50,25 @@ def test_overfitting_on_r_t_near_one_or_a_growing_gap():
     assert overfitting(rows_of(d_real_sign=[0.95, 0.97, 0.85, 0.98, 0.96])) is None  # one row below 0.9
     assert "growing" in overfitting(rows_of(d_gap=[0.2, 0.8, 1.6])).message
     assert overfitting(rows_of(d_gap=[2.0, 1.5, 1.2])) is None  # shrinking
+
+
+def test_r_t_just_above_the_threshold_reads_above_it():
+    alarm = overfitting(rows_of(d_real_sign=[0.95, 0.95, 0.95, 0.95, 0.9004]))
+    assert "has stayed above 0.9 (now 0.9004)" in alarm.message  # not "now 0.90"
+    assert "(now 0.97)" in overfitting(rows_of(d_real_sign=[0.97] * 5)).message  # two decimals suffice
+    assert "(now 0.9100)" not in overfitting(rows_of(d_real_sign=[0.91] * 5)).message
+
+
+def test_overfitting_advice_names_what_the_dashboard_can_change_and_flags_only_as_the_command_lines():
+    for augment in ("none", "diffaugment", "ada", "diffusion"):
+        advice = overfitting(rows_of(d_real_sign=[0.99] * 5), augment).advice
+        in_the_page, command_line = advice.split("; from the command line: ")
+        assert "--" not in in_the_page and "--" in command_line  # flags only after "from the command line"
+        assert "lower lr_d (Steer" in in_the_page or "lower the target r_t or lr_d (Steer" in in_the_page
+        assert ("target r_t" in in_the_page) == (augment in ("ada", "diffusion"))  # Steer shows its slider
+    for rows in (rows_of(loss_g=[1.0, 1.1, 0.9, 1.0, 1.05, 1.0, 9.0]), rows_of(loss_d=[1.0, math.nan])):
+        in_the_page, command_line = divergence(rows).advice.split("from the command line: ")
+        assert "--" not in in_the_page and "--" in command_line
 
 
 def test_collapse_on_near_copies_or_few_classes():

@@ -445,6 +445,8 @@ def test_the_live_tab_shows_the_runs_eval_scores(tmp_path, monkeypatch):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["fid"]) == [3.5] and list(table["features"]) == ["pixels8"]
+    # the Evaluate box reads the same row back, written by hand without kid_std: shown, not a traceback
+    assert [s.value for s in at.success] == ["step 12: features pixels8, fid 3.5, kid 0.01"]
 
 
 def test_continue_takes_steps_and_rates_and_the_change_is_marked_on_the_charts(tmp_path, monkeypatch):
@@ -564,7 +566,8 @@ def test_own_photos_with_a_corrupt_file_are_accepted_listing_it_and_a_stray_imag
     assert "1 image does not decode and will be skipped: rocket/rocket_corrupt.jpg" in captions
     assert any(c.startswith("time: about ") and "2-core CPU" in c for c in captions), captions
     assert len(at.sidebar.get("image")) == 1  # the preview, as the model sees them
-    assert next(s for s in at.sidebar.selectbox if s.label == "Data").disabled  # the path replaces it
+    data_box = next(s for s in at.sidebar.selectbox if s.label == "Data")
+    assert data_box.disabled and data_box.value == str(photos)  # the path replaces it, and the box says so
     # a small folder: the batch defaults to the largest its 12 readable images fill; a larger one is refused
     assert next(s for s in at.sidebar.select_slider if s.label == "Batch size").value == 8
     assert not at.sidebar.error
@@ -614,3 +617,56 @@ def test_a_failed_run_shows_its_whole_error_and_can_be_deleted_and_its_name_reus
         and (tmp_path / "renamed" / "config.json").exists()
         and at.title[0].value == "renamed"
     )
+
+
+def test_a_finished_run_evaluates_downloads_samples_and_augments_a_dataset_from_buttons(
+    tmp_path, monkeypatch
+):
+    """Evaluate records in evaluations.jsonl what eval records, and the live tab's table shows it; Download
+    samples offers the grid made in memory; Augment a dataset refuses a used folder before any work and
+    writes class folders into a new one."""
+    import io
+    import json
+
+    from PIL import Image
+
+    run = tiny_run(tmp_path / "cg", model="cgan")
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    at.select_slider(key="eval_n").set_value(500)
+    next(b for b in at.button if b.label == "Evaluate").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    rows = [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["step"] == 12 and rows[0]["features"] == "pixels8"
+    assert (rows[0]["n_fake"], rows[0]["n_real"]) == (500, 1000)
+    assert any(s.value.startswith(f"step 12: fid[pixels8] {rows[0]['fid']:.3f}") for s in at.success)
+    assert list(at.dataframe[0].value["fid"]) == [rows[0]["fid"]]  # the live tab's table, same page
+    assert any("pixels8: no InceptionV3 weights" in c.value for c in at.caption)  # why these features
+
+    assert not at.get("download_button")  # made on request, in memory
+    at.selectbox(key="download_class").set_value("3")
+    at.number_input(key="download_n").set_value(8)
+    next(b for b in at.button if b.label == "Make the samples").click().run()
+    assert not at.exception and not at.error
+    download = next(d for d in at.get("download_button") if "cg-step12-3.png" in d.proto.label)
+    assert download.proto.label == "Download cg-step12-3.png"
+    png = at.session_state["samples"][1]
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+
+    out_box = f"augment_out-{run}"
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "mine.png").write_bytes(b"x")
+    at.text_input(key=out_box).set_value(str(tmp_path / "used")).run()
+    assert any("exists and is not empty; choose a new folder" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Write the images").disabled
+    at.text_input(key=out_box).set_value("/etc/generated").run()
+    assert any("outside your home folder and the runs folder" in e.value for e in at.error)
+    at.multiselect(key="augment_classes").set_value(["3", "5"])
+    at.number_input(key="augment_per_class").set_value(4)
+    at.text_input(key=out_box).set_value(str(tmp_path / "more")).run()
+    assert not at.error
+    next(b for b in at.button if b.label == "Write the images").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert sorted(p.name for p in (tmp_path / "more").iterdir()) == ["3", "5", "augment.json"]
+    assert all(len(list((tmp_path / "more" / c).glob("gen_*.png"))) == 4 for c in ("3", "5"))
+    assert any(s.value.startswith("wrote 4 of 3, 4 of 5 into") for s in at.success)

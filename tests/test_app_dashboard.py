@@ -136,3 +136,124 @@ def test_a_conditional_grid_gets_its_class_names_left_of_the_rows():
     assert (a[:, margin:] == (255, 0, 0)).all()  # the grid itself, untouched
     for row in range(3):  # some dark text in each row's band of the margin
         assert (a[row * 10 : (row + 1) * 10, :margin] < 100).any()
+
+
+def test_an_uploaded_zip_is_kept_under_the_runs_folder_and_never_replaces_an_earlier_one(tmp_path):
+    import zipfile
+
+    from toolkit.dashboard import UPLOADS, save_upload
+    from toolkit.errors import ToolkitError
+
+    def zipped(text):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("cat/0.txt", text)
+        return buf.getvalue()
+
+    first = save_upload(zipped("one"), "My photos.zip", tmp_path)
+    assert first == tmp_path / UPLOADS / "My-photos.zip" and first.read_bytes() == zipped("one")
+    second = save_upload(zipped("two"), "My photos.zip", tmp_path)
+    assert second == tmp_path / UPLOADS / "My-photos-2.zip"
+    assert first.read_bytes() == zipped("one") and second.read_bytes() == zipped("two")  # kept
+    assert save_upload(zipped("x"), "../../evil.zip", tmp_path).parent == tmp_path / UPLOADS
+    for data, name in ((b"not a zip", "fake.zip"), (zipped("y"), "photos.tar")):
+        with pytest.raises(ToolkitError, match=f"^{name} is not a .zip file: zip the folder"):
+            save_upload(data, name, tmp_path)
+    assert sorted(p.name for p in (tmp_path / UPLOADS).iterdir()) == [
+        "My-photos-2.zip",
+        "My-photos.zip",
+        "evil.zip",
+    ]  # nothing written for the refused ones, no temporary file left
+
+
+def test_an_uploaded_zip_is_checked_as_a_typed_path_is(tmp_path):
+    import zipfile
+
+    from toolkit.dashboard import save_upload
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for c in ("cat", "rocket"):
+            for i in range(3):
+                png = io.BytesIO()
+                Image.new("RGB", (40, 40), (i * 40, 90, 90)).save(png, format="PNG")
+                z.writestr(f"{c}/{i}.png", png.getvalue())
+        z.writestr("rocket/broken.png", b"\x89PNG truncated")
+    saved = save_upload(buf.getvalue(), "photos.zip", tmp_path / "runs")
+    found = check_own_data(saved, "cgan", 32)
+    assert found["problem"] is None and found["summary"].startswith("7 images in 2 classes (cat, rocket)")
+    assert found["unreadable"] == ["rocket/broken.png"] and found["images"] == 6
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+    from toolkit.training import TrainConfig, Trainer
+
+    run_dir = tmp_path_factory.mktemp("runs") / "cg"
+    cfg = TrainConfig(
+        model="cgan",
+        data="digits",
+        steps=6,
+        batch_size=16,
+        log_every=3,
+        sample_every=6,
+        checkpoint_every=6,
+        seed=0,
+        threads=1,
+        z_dim=16,
+        width=8,
+    )
+    Trainer(cfg, run_dir=run_dir, progress=False).fit()
+    return run_dir
+
+
+def test_downloaded_samples_are_the_images_sample_writes(conditional_run, tmp_path):
+    import zipfile
+
+    import torch
+
+    from toolkit.dashboard import sample_download
+    from toolkit.generate import class_index, generate, load_generator, write_samples
+
+    G, config = load_generator(conditional_run)
+    labels = torch.full((5,), class_index("3", config["class_names"]))
+    write_samples(
+        generate(G, 5, config["z_dim"], seed=7, labels=labels),
+        tmp_path / "cli",
+        labels,
+        config["class_names"],
+    )  # what python -m toolkit sample --class 3 --seed 7 --n 5 --out cli writes
+    data, name = sample_download(conditional_run, 5, seed=7, class_name="3", as_zip=True)
+    assert name == "cg-step6-3.zip"
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        files = sorted(z.namelist())
+        assert files == sorted(f"cg-step6-3/{p.name}" for p in (tmp_path / "cli").iterdir())
+        for f in files:
+            written = (tmp_path / "cli" / f.split("/")[1]).read_bytes()
+            if f.endswith(".png"):  # the same pixels
+                assert np.array_equal(
+                    np.array(Image.open(io.BytesIO(z.read(f)))), np.array(Image.open(io.BytesIO(written)))
+                )
+            else:
+                assert z.read(f) == written  # labels.csv
+    grid, name = sample_download(conditional_run, 20, seed=0)  # all classes: one labelled row per class
+    assert name == "cg-step6.png" and Image.open(io.BytesIO(grid)).size[1] > 10 * 8
+
+
+def test_the_augment_output_folder_must_be_new_or_empty_and_outside_the_data(tmp_path):
+    from toolkit.dashboard import check_output_folder
+    from toolkit.errors import ToolkitError
+
+    check_output_folder(tmp_path / "new")  # new: fine, and nothing made yet
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "empty").mkdir()
+    check_output_folder(tmp_path / "empty")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.png").write_bytes(b"x")
+    with pytest.raises(ToolkitError, match="exists and is not empty; choose a new folder"):
+        check_output_folder(tmp_path / "full")
+    with pytest.raises(ToolkitError, match="is a file; give a folder"):
+        check_output_folder(tmp_path / "full" / "a.png")
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(ToolkitError, match="is inside the input folder"):
+        check_output_folder(tmp_path / "photos" / "more", (str(tmp_path / "photos"),))

@@ -244,3 +244,64 @@ def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(t
     finally:
         if jobs.job_state(run) in ("running", "paused"):
             jobs.stop_job(run)
+
+
+def test_upload_a_zip_in_the_form_and_use_a_finished_run_from_its_buttons(tmp_path):
+    """A zip uploaded in the start form is kept under the runs folder and checked as a typed path is (its
+    unreadable file listed, the Data box naming it); a finished cgan run's Download samples hands the browser
+    a PNG, and Evaluate shows the scores it recorded. Screenshots: upload.png and buttons.png."""
+    import io
+    import zipfile
+
+    from PIL import Image
+    from test_app import tiny_run
+
+    browser_or_skip()
+    tiny_run(tmp_path / "cg", model="cgan")
+    photos = class_folders(tmp_path / "photos", classes=("cat", "coffee", "rocket"), per_class=6, size=32)
+    (photos / "rocket" / "rocket_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    archive = tmp_path / "my photos.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(photos.rglob("*")):
+            if f.is_file():
+                z.write(f, f.relative_to(photos))
+    with dashboard_page(tmp_path) as (page, errors):
+        try:
+            page.get_by_role("heading", name="cg").wait_for(timeout=60_000)
+            page.get_by_text("Start a new run").click()
+            page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(archive))
+            _body_has(page, "19 images in 3 classes (cat, coffee, rocket)")
+            _body_has(page, "will be skipped: rocket/rocket_corrupt.jpg")
+            saved = tmp_path / "uploads" / "my-photos.zip"
+            assert saved.read_bytes() == archive.read_bytes()
+            _body_has(page, f"uploaded: kept as {saved}")
+            page.wait_for_function(  # the preview, decoded
+                "Array.from(document.querySelectorAll('[data-testid=stSidebar] img'))"
+                ".filter(i => i.complete && i.naturalWidth > 64).length >= 1",
+                timeout=30_000,
+            )
+            page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+
+            page.get_by_text("Download samples").click()
+            page.get_by_role("button", name="Make the samples").click()
+            button = page.get_by_role("button", name="Download cg-step12.png")
+            button.wait_for(timeout=60_000)
+            with page.expect_download() as download:
+                button.click()
+            png = Path(download.value.path()).read_bytes()
+            assert Image.open(io.BytesIO(png)).format == "PNG" and download.value.suggested_filename == (
+                "cg-step12.png"
+            )
+            page.get_by_text("Evaluate", exact=True).first.click()
+            page.get_by_role("button", name="Evaluate").click()
+            _body_has(page, "step 12: fid[pixels8]", timeout=180_000)
+            page.get_by_text("Augment a dataset").click()
+            page.get_by_role("button", name="Write the images").wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "buttons.png"), full_page=True)
+        except Exception as exc:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            raise AssertionError(
+                f"{str(exc)[:600]}\n--- the page:\n{page.inner_text('body')[-2000:]}"
+            ) from None
+    assert (tmp_path / "cg" / "evaluations.jsonl").exists()
+    assert not [e for e in errors if "Traceback" in e or "page error" in e], errors

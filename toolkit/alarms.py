@@ -54,7 +54,8 @@ def divergence(rows: list[dict]) -> Alarm | None:
             return Alarm(
                 "divergence",
                 f"{k} is {v} at step {rows[-1]['step']}",
-                "resume from the last checkpoint with --lr halved",
+                "Continue from the last checkpoint with the learning rates halved (from the command line: "
+                "train --resume with --lr-g and --lr-d halved)",
             )
     for k in losses:
         past = [abs(r[k]) for r in rows[-21:-1] if isinstance(r.get(k), (int, float))]
@@ -65,28 +66,52 @@ def divergence(rows: list[dict]) -> Alarm | None:
                     "divergence",
                     f"{k} jumped to {rows[-1][k]:.3g} at step {rows[-1]['step']}, "
                     f"{abs(rows[-1][k]) / median:.0f}x its recent level",
-                    "lower the learning rates (Steer, or Continue with a smaller lr), or add --gp-weight or "
-                    "--r1-weight",
+                    "lower the learning rates (Steer while the job runs, Continue after it ends); from the "
+                    "command line: a new run with --gp-weight or --r1-weight",
                 )
     return None
 
 
-def overfitting(rows: list[dict]) -> Alarm | None:
+def digits_above(value: float, threshold: float) -> str:
+    """``value`` (> ``threshold``) written with the fewest decimals, from 2, that still read above it:
+    0.9004 against 0.9 is "0.9004", not "0.90"."""
+    digits = 2
+    while digits < 6 and round(value, digits) <= threshold:
+        digits += 1
+    return f"{value:.{digits}f}" if round(value, digits) > threshold else repr(value)  # repr: exact
+
+
+def overfitting_advice(augment: str = "none") -> str:
+    """What a dashboard user can do about an overfitting D: what Steer and Continue apply (lr_d, and the
+    target r_t of a run whose p or T adapts), what the start form offers a new run, then the command line's
+    flags."""
+    if augment in ("ada", "diffusion"):
+        now = "lower the target r_t or lr_d (Steer while the job runs; Continue after it ends takes lr_d)"
+    else:
+        now = "lower lr_d (Steer while the job runs, Continue after it ends)"
+    return (
+        f"{now}, or start a new run with augmentation (the form's 'What D sees': ada or diffaugment) or "
+        "more training images; from the command line: --lr-d, --augment ada, --ada-target"
+    )
+
+
+def overfitting(rows: list[dict], augment: str = "none") -> Alarm | None:
+    """``augment``: the run's --augment (its advice names what Steer can change for it)."""
     recent = rows[-RECENT:]
     signs = [r["d_real_sign"] for r in recent if isinstance(r.get("d_real_sign"), (int, float))]
     if len(signs) == RECENT and min(signs) > R_T_HIGH:
         return Alarm(
             "overfitting",
-            f"r_t = E[sign D(real)] has stayed above {R_T_HIGH} (now {signs[-1]:.2f}): D is sure of every "
-            "training image",
-            "add augmentation (--augment ada or diffaugment), use more images, or lower lr_d",
+            f"r_t = E[sign D(real)] has stayed above {R_T_HIGH} (now {digits_above(signs[-1], R_T_HIGH)}): "
+            "D is sure of every training image",
+            overfitting_advice(augment),
         )
     gaps = [r["d_gap"] for r in rows if isinstance(r.get("d_gap"), (int, float))]
     if len(gaps) >= 2 and gaps[-1] > GAP_HIGH and gaps[-1] > gaps[0]:
         return Alarm(
             "overfitting",
             f"D scores training images {gaps[-1]:.2f} higher than held-out ones, and the gap is growing",
-            "add augmentation (--augment ada), use more images, or stop at an earlier checkpoint",
+            overfitting_advice(augment),
         )
     return None
 
@@ -164,6 +189,6 @@ def collapse(
     return None
 
 
-def run_alarms(rows: list[dict]) -> list[Alarm]:
-    """The alarms that follow from the logged rows alone."""
-    return [a for a in (divergence(rows), overfitting(rows)) if a is not None]
+def run_alarms(rows: list[dict], augment: str = "none") -> list[Alarm]:
+    """The alarms that follow from the logged rows (and the run's --augment, for the advice)."""
+    return [a for a in (divergence(rows), overfitting(rows, augment)) if a is not None]

@@ -37,50 +37,68 @@ def add_parser(sub, argv: list[str]) -> None:
     p.add_argument("--device", default="cpu", help=DEVICE_HELP)
 
 
-def run(args) -> int:
+def evaluate_run(
+    run_dir: str | Path,
+    extractor: str | None = None,
+    n: int = 5000,
+    n_real: int = 10000,
+    seed: int = 0,
+    device: str = "cpu",
+    weights: str | None = None,
+    say=lambda line: print(line, file=sys.stderr),
+) -> dict:
+    """What ``eval`` does (the dashboard's Evaluate button too): score the run's generator, record the scores
+    in RUN_DIR/evaluations.jsonl and return the recorded row; ``say`` gets the notes (which features and
+    why, a warning about their fit, the class proportions drawn)."""
+    from ..data import DATASETS
     from ..generate import load_generator
-    from ..metrics.evaluate import default_extractor, evaluate_generator, feature_fit_warning, format_scores
+    from ..metrics.evaluate import default_extractor, evaluate_generator, feature_fit_warning
     from ..runs import record_evaluation
     from ..runtime import pick_device
 
-    if args.n < 2 or args.n_real < 2:
+    if n < 2 or n_real < 2:
         raise ToolkitError("--n and --n-real must be at least 2")
-    from ..data import DATASETS
-
-    device = pick_device(args.device)
-    generator_run_or_refuse(args.run_dir, "eval")
-    G, config = load_generator(args.run_dir, device)
+    device = pick_device(device)
+    generator_run_or_refuse(str(run_dir), "eval")
+    G, config = load_generator(run_dir, device)
     if config["kind"] != "images":
-        raise ToolkitError(f"{args.run_dir} generates 2-D points; score it with toolkit.data.mode_quality")
+        raise ToolkitError(f"{run_dir} generates 2-D points; score it with toolkit.data.mode_quality")
     data = str(config["data"])
     if data not in DATASETS and not Path(data).expanduser().exists():
         raise ToolkitError(
-            f"the run's data {data} (named in {Path(args.run_dir) / 'config.json'}) is not there any more: "
+            f"the run's data {data} (named in {Path(run_dir) / 'config.json'}) is not there any more: "
             "put it back, or score against the same images elsewhere with toolkit.metrics in Python"
         )
-    extractor = args.extractor
     if extractor is None:
         extractor, why = default_extractor(config["data"])
-        print(f"features: {why}", file=sys.stderr)
+        say(f"features: {why}")
     warning = feature_fit_warning(extractor, config["data"])
     if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+        say(f"warning: {warning}")
     scores = evaluate_generator(
         G,
         config["z_dim"],
         config["data"],
         extractor,
-        args.n,
-        args.n_real,
-        args.seed,
+        n,
+        n_real,
+        seed,
         config.get("resolution"),
         device=device,
-        weights=args.weights,
+        weights=weights,
     )
-    step = config["checkpoint_step"]
-    print(f"step {step}: {format_scores(scores)}")
     if "class_shares" in scores:
         shares = ", ".join(f"{c} {p:.0%}" for c, p in zip(config["class_names"], scores["class_shares"]))
-        print(f"classes drawn in the real images' proportions: {shares}", file=sys.stderr)
-    record_evaluation(args.run_dir, step, args.seed, scores)  # the same evaluation again replaces its row
+        say(f"classes drawn in the real images' proportions: {shares}")
+    # the same evaluation again replaces its row
+    return record_evaluation(run_dir, config["checkpoint_step"], seed, scores)
+
+
+def run(args) -> int:
+    from ..metrics.evaluate import format_scores
+
+    row = evaluate_run(
+        args.run_dir, args.extractor, args.n, args.n_real, args.seed, args.device, args.weights
+    )
+    print(f"step {row['step']}: {format_scores(row)}")
     return 0
