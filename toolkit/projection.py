@@ -229,13 +229,14 @@ def latent_penalty(latent: torch.Tensor, space: str, w_avg=None, w_std: float = 
     return (latent.square().sum(1) / d - 1).square()
 
 
-def image_losses(images, target, backbone, layers, pixel_weight: float, feature_weight: float):
+def image_losses(images, target, backbone, layers, pixel_weight: float, feature_weight: float, want=None):
     """(N,) pixel and (N,) feature distances of each image to its target (unweighted), and their
-    weighted sum."""
+    weighted sum. ``want``: the target's features at ``layers``, when already computed."""
     pixel = (images - target).square().mean(dim=(1, 2, 3))
     feature = torch.zeros_like(pixel)
     if backbone is not None and feature_weight > 0:
-        got, want = backbone(images, layers), backbone(target, layers)
+        got = backbone(images, layers)
+        want = want if want is not None else backbone(target, layers)
         feature = sum((got[n] - want[n]).square().mean(dim=(1, 2, 3)) for n in layers)
     return pixel, feature, pixel_weight * pixel + feature_weight * feature
 
@@ -287,6 +288,7 @@ def project(
     # the start: w_avg (reference), or in Z the best of `candidates` random draws per target
     w_avg, spread = w_statistics(G, seed=seed) if space == "w" else (None, 1.0)
     with torch.no_grad():
+        want = backbone(target, layers) if backbone is not None and feature_weight > 0 else None
         if space == "w":
             start = w_avg.expand(n, d).clone()
         else:
@@ -294,7 +296,7 @@ def project(
             scores = torch.stack(
                 [
                     image_losses(
-                        synthesize(G, z, "z", y), target, backbone, layers, pixel_weight, feature_weight
+                        synthesize(G, z, "z", y), target, backbone, layers, pixel_weight, feature_weight, want
                     )[2]
                     for z in draws
                 ]
@@ -309,7 +311,7 @@ def project(
         jitter = torch.randn(n, d, generator=g).to(device) * exploration_noise(step, steps, noise * spread)
         images = synthesize(G, latent + jitter, space, y)
         pixel, feature, image_loss = image_losses(
-            images, target, backbone, layers, pixel_weight, feature_weight
+            images, target, backbone, layers, pixel_weight, feature_weight, want
         )
         penalty = latent_penalty(latent, space, w_avg, spread)
         loss = image_loss + latent_weight * penalty
