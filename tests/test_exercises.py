@@ -137,7 +137,7 @@ import scipy.linalg  # noqa: E402
 from torch import nn  # noqa: E402
 
 import toolkit.exercises  # noqa: E402
-from toolkit import losses  # noqa: E402
+from toolkit import directions, losses, projection  # noqa: E402
 from toolkit.augment import AdaptiveAugment, ForwardDiffusion, ada_adjust  # noqa: E402
 from toolkit.classifier import class_weights, macro_f1  # noqa: E402
 from toolkit.data.toy import mode_quality  # noqa: E402
@@ -524,6 +524,18 @@ CHECKS.update(
         "stylegan.check_mix_styles": dict(
             toolkit=[stylegan.mix_styles],
             by_hand="section 5 mixes with the toolkit's mix_styles; no cell writes it",
+        ),
+        "using_a_gan.check_projector_lr": dict(
+            toolkit=[projection.learning_rate],
+            by_hand="sections 5-6 project with the toolkit's project; no cell writes the schedule",
+        ),
+        "using_a_gan.check_shell_penalty": dict(
+            toolkit=[lambda z: projection.latent_penalty(z, "z")],
+            by_hand="section 3 steers with the toolkit's penalty (prior_weight); no cell writes it",
+        ),
+        "using_a_gan.check_remove_component": dict(
+            toolkit=[directions.conditional_direction],
+            by_hand="section 4 calls the toolkit's conditional_direction; no cell removes it by hand",
         ),
         "gan_augmentation.check_keep_confident": dict(
             toolkit="the toolkit filters inside generate_classes with a scorer, not from given probabilities",
