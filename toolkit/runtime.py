@@ -85,7 +85,7 @@ def quick_mode() -> bool:
 def cpu_has_native_bf16() -> bool:
     """True when this CPU multiplies bf16 in hardware: AVX-512 BF16 or AMX tiles (Intel Cooper Lake, Sapphire
     Rapids and later; AMD Zen 4 and later). Elsewhere (e.g. AVX2 only) bf16 is converted to fp32 and back in
-    software: a DCGAN step ran 13x *slower* in bf16 than in fp32 on such a CPU (docs/scaling.md)."""
+    software: a DCGAN step ran 12-14x *slower* in bf16 than in fp32 on such a CPU (docs/scaling.md)."""
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu reads the CPU's own flags
     return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
