@@ -26,10 +26,19 @@ def test_bench_quick_writes_every_part_of_the_results_file(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     r = json.loads(out.read_text())
     assert r["machine"]["torch"] == torch.__version__ and "bench --quick" in r["command"]
+    from toolkit.runtime import cpu_has_native_bf16
+
+    native = cpu_has_native_bf16()
+    assert r["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert r["machine"]["native_bf16"] is native and isinstance(r["machine"]["cpu_flags"], list)
     assert [t["batch"] for t in r["dcgan_throughput"]] == [64, 128]
     for t in r["dcgan_throughput"]:
         assert t["toolkit_img_s"] > 0 and t["reference_img_s"] > 0 and len(t["toolkit_ratios"]) == 2
-        assert t["toolkit_channels_last_img_s"] > 0
+        assert t["toolkit_channels_last_img_s"] > 0 and t["toolkit_cpu_ratio"] > 0
+        assert t["toolkit_choice"] == {
+            "precision": "bf16" if native else "fp32",
+            "memory_format": "contiguous",
+        }
     families = {f["family"]: f for f in r["families"]}
     assert "error" not in families["dcgan"] and families["dcgan"]["img_s"] > 0
     from toolkit.benchmark import FAMILY_CASES

@@ -37,6 +37,7 @@ def run_trace(settings: dict) -> tuple[list[dict], float]:
         seed=3,
         threads=1,
         ema=0.9,
+        precision="fp32",  # the traces are of the fp32 loop (auto is bf16 on a CPU with native bf16)
         **settings,
     )
     t = Trainer(cfg, data=load_dataset("digits", resolution=32), progress=False)

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from .files import atomic_write_text
-from .runtime import set_threads
+from .runtime import cpu_has_native_bf16, set_threads, speed_choice
 
 Z_DIM = 64  # the gan family's default z_dim, used by both loops
 
@@ -114,11 +114,12 @@ LEVERS = {
 def dcgan_throughput(data, batch: int, rounds: int, steps: int) -> dict:
     """Images/s of the toolkit's DCGAN-32 step (its default, ``--memory-format channels-last`` and
     ``--precision bf16``) and of the reference's, taking turns for ``rounds`` rounds; ratios are per round,
-    then the median."""
+    then the median. ``*_cpu_img_s``: the same per second of this process's CPU time (what other processes
+    on a shared machine disturb least)."""
     from .training import TrainConfig, Trainer
 
     loop = dict(batch_size=batch, steps=10**9, log_every=25, sample_every=0, checkpoint_every=0)
-    trainers = {  # the default (fp32, contiguous on a CPU), and the two levers the config offers
+    trainers = {  # the default (auto: what this hardware runs best), and the two levers the config offers
         name: Trainer(TrainConfig(**loop, **settings), data=data, progress=False)
         for name, settings in LEVERS.items()
     }
@@ -126,20 +127,28 @@ def dcgan_throughput(data, batch: int, rounds: int, steps: int) -> dict:
     for trainer in trainers.values():  # warm-up
         trainer.fit(until=3)
     reference_dcgan_steps(G, D, og, od, batches, 3)
-    speed = {name: [] for name in [*trainers, "reference"]}
+    runs = {name: (lambda t=t: t.fit(until=t.step + steps)) for name, t in trainers.items()}
+    runs["reference"] = lambda: reference_dcgan_steps(G, D, og, od, batches, steps)
+    speed = {name: [] for name in runs}
+    cpu_speed = {name: [] for name in runs}
     for _ in range(rounds):
-        for name, trainer in trainers.items():
-            t = time.perf_counter()
-            trainer.fit(until=trainer.step + steps)
+        for name, run in runs.items():
+            t, cpu = time.perf_counter(), time.process_time()
+            run()
             speed[name].append(batch * steps / (time.perf_counter() - t))
-        t = time.perf_counter()
-        reference_dcgan_steps(G, D, og, od, batches, steps)
-        speed["reference"].append(batch * steps / (time.perf_counter() - t))
+            cpu_speed[name].append(batch * steps / (time.process_time() - cpu))
     out = {"batch": batch, **{f"{k}_img_s": round(statistics.median(v), 1) for k, v in speed.items()}}
+    out.update({f"{k}_cpu_img_s": round(statistics.median(v), 1) for k, v in cpu_speed.items()})
+    out["toolkit_choice"] = {
+        "precision": trainers["toolkit"].precision,
+        "memory_format": trainers["toolkit"].memory_format,
+    }
     for name in trainers:
         ratios = [a / b for a, b in zip(speed[name], speed["reference"])]
         out[f"{name}_ratio"] = round(statistics.median(ratios), 3)
         out[f"{name}_ratios"] = [round(r, 3) for r in ratios]
+        cpu_ratios = [a / b for a, b in zip(cpu_speed[name], cpu_speed["reference"])]
+        out[f"{name}_cpu_ratio"] = round(statistics.median(cpu_ratios), 3)
     return out
 
 
@@ -347,17 +356,39 @@ def targets(result: dict) -> list[dict]:
     return rows
 
 
+def cpu_flags() -> list[str]:
+    """The CPU's vector and matrix features that decide the speed levers (/proc/cpuinfo; [] elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next(
+        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
+    )
+    return sorted(f for f in flags if f.startswith(("avx", "amx")) or f == "fma")
+
+
+def machine_info(threads: int) -> dict:
+    """The machine a result was measured on, with what decides ``auto``'s choice (``runtime``)."""
+    cpu = torch.device("cpu")
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": threads,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_flags": cpu_flags(),
+        "native_bf16": cpu_has_native_bf16(),
+        "default_choice": speed_choice("auto", "auto", cpu),  # what the default step ran as on the CPU
+    }
+
+
 def run_benchmark(quick: bool = False, lessons: bool = False, quality_seconds: float | None = None) -> dict:
     threads = set_threads(None)
     data = training_images(2_000 if quick else 60_000)
     result = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "torch": torch.__version__,
-            "threads": threads,
-        },
+        "machine": machine_info(threads),
         "command": " ".join(["python -m toolkit", *sys.argv[1:]]) if sys.argv else "",
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "quick": quick,
@@ -382,8 +413,10 @@ def summary(result: dict) -> str:
     lines = [f"machine: {result['machine']}", ""]
     for r in result["dcgan_throughput"]:
         lines.append(
-            f"DCGAN-32 batch {r['batch']}: toolkit {r['toolkit_img_s']} img/s (median ratio "
-            f"{r['toolkit_ratio']}x, rounds {r['toolkit_ratios']}); channels-last "
+            f"DCGAN-32 batch {r['batch']}: toolkit default ({r['toolkit_choice']['precision']}, "
+            f"{r['toolkit_choice']['memory_format']}) {r['toolkit_img_s']} img/s (median ratio "
+            f"{r['toolkit_ratio']}x, rounds {r['toolkit_ratios']}; per CPU second "
+            f"{r['toolkit_cpu_ratio']}x); channels-last "
             f"{r['toolkit_channels_last_img_s']} img/s ({r['toolkit_channels_last_ratio']}x); bf16 "
             f"{r['toolkit_bf16_img_s']} img/s ({r['toolkit_bf16_ratio']}x); reference "
             f"{r['reference_img_s']} img/s"

@@ -129,12 +129,14 @@ class RunConfig:
     )
     precision: str = option(
         "auto",
-        "auto (bf16 autocast on a CUDA GPU that has it, else fp32), bf16 or fp32",
+        "auto (bf16 autocast where it is native: a CUDA GPU with bf16, a CPU with AVX-512 BF16 or AMX; "
+        "else fp32; the choice is saved in config.json and kept on --resume), bf16 or fp32",
         choices=PRECISIONS,
     )
     memory_format: str = option(
         "auto",
-        "image layout: auto (channels-last on CUDA, else contiguous), channels-last or contiguous",
+        "image layout: auto (channels-last on CUDA, else contiguous; kept on --resume), channels-last or "
+        "contiguous",
         choices=MEMORY_FORMATS,
     )
 

@@ -76,11 +76,24 @@ def direction_path(run_dir: str | Path, attribute: str) -> Path:
 
 
 # --- config.json ------------------------------------------------------------------------------------------
-def config_contents(config, family: str, data, data_passed_in: bool, world_size: int) -> dict:
+def config_contents(
+    config,
+    family: str,
+    data,
+    data_passed_in: bool,
+    world_size: int,
+    *,
+    precision_used: str,
+    memory_format_used: str,
+) -> dict:
     """config.json's content: every setting, plus what the data turned out to be (read back by
-    :func:`data_description`), who trained it and how many processes did."""
+    :func:`data_description`), who trained it and how many processes did, and what ``--precision`` and
+    ``--memory-format`` resolved to on its hardware (``precision_used``, ``memory_format_used``: a resumed
+    run keeps them, ``toolkit/training/checkpoint.py``)."""
     return {
         **dataclasses.asdict(config),
+        "precision_used": precision_used,  # "bf16" or "fp32"
+        "memory_format_used": memory_format_used,  # "channels-last" or "contiguous"
         "family": family,
         "sample_shape": list(data.shape),
         **({"target_shape": list(data.shape_b)} if hasattr(data, "shape_b") else {}),

@@ -18,6 +18,7 @@ import os
 
 import torch
 
+from .config import MEMORY_FORMATS, PRECISIONS
 from .errors import ToolkitError
 
 
@@ -81,24 +82,64 @@ def quick_mode() -> bool:
     return os.environ.get("TOOLKIT_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The dtype the loop's forward passes autocast to for ``--precision`` on ``device`` (None: plain fp32).
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU multiplies bf16 in hardware: AVX-512 BF16 or AMX tiles (Intel Cooper Lake, Sapphire
+    Rapids and later; AMD Zen 4 and later). Elsewhere (e.g. AVX2 only) bf16 is converted to fp32 and back in
+    software: a DCGAN step ran 12-14x *slower* in bf16 than in fp32 on such a CPU (docs/scaling.md)."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu reads the CPU's own flags
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
-    ``auto`` is bf16 on a CUDA GPU that has it (Ampere and later: the same range as fp32, so no loss
-    scaling is needed) and fp32 everywhere else. ``bf16`` on a CPU works but is slower than fp32 on CPUs
-    without bf16 matrix units (measured: see docs/scaling.md). fp16 with a gradient scaler is not offered:
-    the GPUs without bf16 train these model sizes in fp32 at launch-bound speed anyway."""
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``--precision`` as it will run on ``device``: "bf16" (autocast to bfloat16) or "fp32".
+
+    ``auto`` is bf16 where the hardware has it natively: a CUDA GPU with bf16 (Ampere and later: fp32's
+    range, so no loss scaling is needed) or a CPU with AVX-512 BF16 / AMX (:func:`cpu_has_native_bf16`;
+    measured 1.34-1.38x the fp32 step there, with the same FID per CPU-minute). Everywhere else fp32. A
+    forced ``bf16`` also runs on a CPU without it (slowly). fp16 with a gradient scaler is not offered: the
+    GPUs without bf16 train these model sizes in fp32 at launch-bound speed anyway."""
+    if precision not in PRECISIONS:
+        raise ToolkitError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "fp32":
-        return None
+        return "fp32"
     cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     if precision == "auto":
-        return torch.bfloat16 if cuda_bf16 else None
+        native = cuda_bf16 or (device.type == "cpu" and cpu_has_native_bf16())
+        return "bf16" if native else "fp32"
     if device.type == "mps" or (device.type == "cuda" and not cuda_bf16):
         raise ToolkitError(f"--precision bf16 is not supported on this {device.type} device; use fp32")
-    return torch.bfloat16
+    return "bf16"
+
+
+def resolve_memory_format(memory_format: str, device: torch.device) -> str:
+    """``--memory-format`` as it will run on ``device``: "channels-last" (NHWC images and conv weights) or
+    "contiguous". ``auto`` is channels-last on CUDA (tensor cores want NHWC) and contiguous on a CPU: there
+    channels-last measured 1.09-1.23x faster, but it draws dropout masks in another memory order, so it would
+    change every lesson's numbers (docs/scaling.md); it is one flag away."""
+    if memory_format not in MEMORY_FORMATS:
+        raise ToolkitError(
+            f"--memory-format must be one of {', '.join(MEMORY_FORMATS)}, got {memory_format!r}"
+        )
+    if memory_format == "auto":
+        return "channels-last" if device.type == "cuda" else "contiguous"
+    return memory_format
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype the loop's forward passes autocast to (None: plain fp32); see :func:`resolve_precision`."""
+    return torch.bfloat16 if resolve_precision(precision, device) == "bf16" else None
 
 
 def use_channels_last(memory_format: str, device: torch.device) -> bool:
-    """``--memory-format``: channels-last (NHWC) images and conv weights. ``auto`` turns it on for CUDA
-    (tensor cores want NHWC) and leaves CPUs contiguous; on a CPU it is a measured lever (docs/scaling.md)."""
-    return memory_format == "channels-last" or (memory_format == "auto" and device.type == "cuda")
+    """Whether images and conv weights are channels-last; see :func:`resolve_memory_format`."""
+    return resolve_memory_format(memory_format, device) == "channels-last"
+
+
+def speed_choice(precision: str, memory_format: str, device: torch.device) -> str:
+    """The train command's start-up words for the choice, e.g. "fp32, contiguous (--precision auto: no
+    native bf16 on this cpu)"."""
+    resolved = f"{resolve_precision(precision, device)}, {resolve_memory_format(memory_format, device)}"
+    if precision != "auto":
+        return resolved
+    native = resolve_precision("auto", device) == "bf16"
+    return f"{resolved} (--precision auto: {'native' if native else 'no native'} bf16 on this {device.type})"

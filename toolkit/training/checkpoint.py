@@ -13,6 +13,7 @@ from ..config import RESUMABLE, flag
 from ..errors import ToolkitError
 from ..families import family_for
 from ..runs import LAST_CHECKPOINT, Run, load_checkpoint
+from ..runtime import pick_device
 
 
 def restore_checkpoint_state(trainer, state: dict) -> None:
@@ -41,6 +42,23 @@ def restore_checkpoint_state(trainer, state: dict) -> None:
     trainer.elapsed, trainer.step = float(state["elapsed"]), int(state["step"])
 
 
+def recorded_choice(saved: dict, changed: dict) -> dict:
+    """The precision and memory format a resumed run keeps: what ``auto`` resolved to when the run started
+    (config.json's ``precision_used`` / ``memory_format_used``), not a new decision on this machine, unless
+    the resume names them. A run recorded before that was saved ran auto as fp32 on a CPU, so it keeps fp32
+    there (auto's other choices are unchanged)."""
+    pinned = {}
+    for name in ("precision", "memory_format"):
+        if name in changed:
+            continue
+        if f"{name}_used" in saved:
+            pinned[name] = saved[f"{name}_used"]
+        elif name == "precision" and saved.get("precision", "auto") == "auto":
+            on_cpu = pick_device(changed.get("device", saved.get("device", "auto"))).type == "cpu"
+            pinned[name] = "fp32" if on_cpu else "auto"
+    return pinned
+
+
 def resume(
     cls, run_dir, steps: int | None = None, callbacks=(), progress: bool = True, with_data=None, **overrides
 ):
@@ -50,7 +68,8 @@ def resume(
     ``overrides`` may change the loop's intervals, device and threads and the family's ``resumable``
     settings (e.g. learning rates, to rescue a diverged run); they are applied to the optimizers,
     recorded as a "changed" event and shown in config.json. Any other changed setting (model, data,
-    resolution, ...) is a one-line error, and so is ``steps`` below the checkpoint's step."""
+    resolution, ...) is a one-line error, and so is ``steps`` below the checkpoint's step. ``--precision`` and
+    ``--memory-format`` keep what the run recorded (:func:`recorded_choice`) unless given."""
     run = Run(run_dir)
     ckpt = run.checkpoint_path()
     if ckpt is None:
@@ -84,7 +103,7 @@ def resume(
             f"--steps {steps} is below the run's current step {state['step']}; "
             "give a larger --steps (the total, not the number of extra steps)"
         )
-    config = family.Config.from_dict({**saved, **changed})
+    config = family.Config.from_dict({**saved, **recorded_choice(saved, changed), **changed})
     trainer = cls(
         config, data=with_data, run_dir=run_dir, callbacks=callbacks, progress=progress, _resuming=True
     )

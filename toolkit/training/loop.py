@@ -49,7 +49,7 @@ from ..distributed import (
 from ..errors import ToolkitError
 from ..families import family_for
 from ..runs import LAST_CHECKPOINT, RunWriter, checkpoint_contents, config_contents, save_checkpoint
-from ..runtime import autocast_dtype, pick_device, set_threads, use_channels_last
+from ..runtime import pick_device, resolve_memory_format, resolve_precision, set_threads
 from .checkpoint import restore_checkpoint_state, resume
 from .ema import EMA
 from .interval import IntervalStats, stop_if_diverged
@@ -93,8 +93,11 @@ class Trainer:
         self.threads = set_threads(config.threads)
         self.device = pick_device(rank_device(config.device, world_from_env()))
         self.world = join(self.device)  # one process, or this rank of a torchrun
-        self.autocast = autocast_dtype(config.precision, self.device)  # None: fp32
-        self.channels_last = use_channels_last(config.memory_format, self.device)
+        # auto decided here, from the hardware; recorded in config.json and kept on resume
+        self.precision = resolve_precision(config.precision, self.device)  # "bf16" or "fp32"
+        self.memory_format = resolve_memory_format(config.memory_format, self.device)
+        self.autocast = torch.bfloat16 if self.precision == "bf16" else None  # None: plain fp32
+        self.channels_last = self.memory_format == "channels-last"
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
         torch.manual_seed(config.seed)
@@ -136,7 +139,15 @@ class Trainer:
 
     def describe(self) -> dict:
         """config.json's content: the settings plus what the data turned out to be (runs.config_contents)."""
-        return config_contents(self.config, self.family.name, self.data, self.data_passed_in, self.world.size)
+        return config_contents(
+            self.config,
+            self.family.name,
+            self.data,
+            self.data_passed_in,
+            self.world.size,
+            precision_used=self.precision,
+            memory_format_used=self.memory_format,
+        )
 
     # --- for the lessons: what the family draws (toolkit code asks trainer.family) ---------------
     def sample(self, *args, **kwargs):
