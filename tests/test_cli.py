@@ -400,11 +400,17 @@ def test_train_says_what_it_will_train_and_how_long_it_will_take(tmp_path, capsy
     ]
     assert main(args) == 0
     err = capsys.readouterr().err
+    from toolkit.runtime import speed_choice
+
+    speed = speed_choice("auto", "auto", torch.device("cpu"))  # e.g. fp32, contiguous (--precision auto: ...)
     assert (
-        "data photos: 20 images of 3x32x32, 1 files skipped (hidden, or not images); dcgan on cpu, "
-        "4 steps of batch 10 = 2.0 epochs" in err
+        "data photos: 20 images of 3x32x32, 1 files skipped (hidden, or not images); "
+        f"dcgan on cpu ({speed}), 4 steps of batch 10 = 2.0 epochs" in err
     )
     assert "steps/s: about" in err and "left to step 4" in err
+    assert main([*args[:-2], "--steps", "6", "--resume", "--run-dir", str(tmp_path / "r")]) == 0
+    precision = "bf16" if speed.startswith("bf16") else "fp32"
+    assert f"dcgan on cpu ({precision}, contiguous, as the run recorded), 6 steps" in capsys.readouterr().err
 
 
 def test_report_is_one_self_contained_html_file(tmp_path):

@@ -17,6 +17,7 @@ from ..distributed import leave
 from ..errors import ToolkitError
 from ..families import FAMILIES, MODELS, config_for, family_for
 from ..runs import Run
+from ..runtime import speed_choice
 from .arguments import on_off
 from .stopping import STOP_REQUESTS, ask_to_stop
 
@@ -190,9 +191,14 @@ def startup_summary(trainer) -> str:
         shown = ", ".join(unreadable[:5]) + more
         parts.append(f"{len(unreadable)} unreadable images skipped ({shown}; named in config.json)")
     epochs = c.steps * c.batch_size / len(d)
+    # the precision and memory format in force: chosen now (auto says why) or, on resume, as the run recorded
+    if trainer.step:
+        speed = f"{trainer.precision}, {trainer.memory_format}, as the run recorded"
+    else:
+        speed = speed_choice(c.precision, c.memory_format, trainer.device)
     return (
-        f"data {d.name}: {', '.join(parts)}; {c.model} on {trainer.device}, {c.steps:,} steps of batch "
-        f"{c.batch_size} = {epochs:.1f} epochs (from step {trainer.step})"
+        f"data {d.name}: {', '.join(parts)}; {c.model} on {trainer.device} ({speed}), "
+        f"{c.steps:,} steps of batch {c.batch_size} = {epochs:.1f} epochs (from step {trainer.step})"
         + (
             f"; {trainer.world.size} processes: an effective batch of {c.batch_size * trainer.world.size}"
             if trainer.world.distributed
