@@ -112,7 +112,7 @@ def check_own_data(path: Path, model: str, resolution: int | None = None) -> dic
 
 def conversion_notes(survey: dict, resolution: int) -> list[str]:
     """What happens to the images on their way to the model, from :func:`survey_images`'s counts."""
-    from .data.folder import GREY_MODES
+    from .data.decode import GREY_MODES
 
     modes, notes = survey["modes"], []
     grey = sum(n for m, n in modes.items() if m in GREY_MODES)
