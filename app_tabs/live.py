@@ -11,32 +11,12 @@ import torch
 from toolkit import viz
 from toolkit.alarms import run_alarms
 from toolkit.augment import ADA_TARGET
-from toolkit.dashboard import add_change_markers
+from toolkit.dashboard import add_change_markers, charts_of_run, family_of_run
 from toolkit.errors import ToolkitError
 from toolkit.generate import load_generator
 from toolkit.runs import METRICS, Run
 
 from .reading import class_rows, grid_image, job_signature, metrics_tail, real_images
-
-LIVE_CHARTS = [  # (title, keys) - a chart appears when its keys are in the run's metrics
-    ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
-    ("pix2pix: L1 to the target, G's adversarial term", ["loss_l1", "loss_g_gan"]),
-    ("CycleGAN: cycle and identity losses", ["loss_cycle", "loss_identity"]),
-    (
-        "Super-resolution: pixel and content losses, G's adversarial term",
-        ["loss_pixel", "loss_content", "loss_g_gan"],
-    ),
-    ("Super-resolution: PSNR of the batch (dB)", ["psnr"]),
-    ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
-    ("r_t = E[sign D(real)] and ADA p", ["d_real_sign", "ada_p"]),
-    ("Overfitting: D on training vs held-out reals", ["d_train", "d_heldout", "d_gap"]),
-    ("WGAN critic: W estimate and gradient norm", ["w_estimate", "grad_norm"]),
-    ("ACGAN: D's class accuracy on reals", ["class_acc_real"]),
-    ("FID", ["fid"]),
-    ("KID", ["kid"]),
-    ("Diffusion-GAN T", ["diffusion_t"]),
-    ("PGGAN fade-in", ["alpha", "resolution"]),
-]
 
 
 @st.fragment(run_every=2)
@@ -61,10 +41,12 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
     changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
     found = run_alarms(list(tail.recent), live_config.get("augment", "none"))
     ckpt = run.checkpoint_path()
+    family = family_of_run(live_config)  # its declarations: charts, the grids' caption, the collapse check
     if (
         ckpt is not None
         and live_config.get("kind") == "images"
-        and live_config.get("family") in ("gan", "pggan")
+        and family is not None
+        and family.collapse_alarm
     ):
         try:
             collapsed = collapse_alarm(str(ckpt), ckpt.stat().st_mtime)
@@ -74,7 +56,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
             found.append(collapsed)
     for a in found:
         st.warning(f"**{a.kind}**: {a.message}. Try: {a.advice}.", icon="⚠️")
-    charts = [(t, k) for t, k in LIVE_CHARTS if any(key in tail.columns for key in k)]
+    charts = [(t, k) for t, k in charts_of_run(live_config) if any(key in tail.columns for key in k)]
     left, right = st.columns([3, 2])
     with left:
         for title, keys in charts:
@@ -90,12 +72,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
         grids = run.sample_grids()
         if grids:
             step, path = grids[-1]
-            what = {
-                "pix2pix": "rows of held-out input | output | target",
-                "cyclegan": "rows of held-out input | translated | translated back (A rows, then B rows)",
-                "srresnet": "rows of held-out input (enlarged) | bicubic | output | original",
-                "srgan": "rows of held-out input (enlarged) | bicubic | output | original",
-            }.get(config.get("model"), "the same latent vectors every time")
+            what = family.grid_caption if family is not None else "the same latent vectors every time"
             if class_rows(config):
                 what = "one row per class, the same 8 latent vectors in every row"
             st.image(grid_image(config, path), caption=f"samples at step {step} ({what})", width="stretch")

@@ -16,12 +16,10 @@ from toolkit import jobs, viz
 from toolkit.augment import AUGMENTS
 from toolkit.config import flag
 from toolkit.dashboard import UPLOADS, check_own_data, estimate_seconds, form_defaults, save_upload
-from toolkit.data import DATASETS, fashion_mnist
-from toolkit.data.super_resolution import SR_DATASETS
-from toolkit.data.translation import TRANSLATION_DATASETS
+from toolkit.data import fashion_mnist
 from toolkit.errors import ToolkitError
 from toolkit.families import MODELS, config_for, family_for
-from toolkit.families.translation import TranslationFamily
+from toolkit.families.base import IMAGE_SET
 from toolkit.losses import LOSSES
 from toolkit.runs import CONFIG, list_runs
 
@@ -69,13 +67,11 @@ def start_form(root: Path, runs: list) -> list:
         model0, data0 = default_data()
         model = st.selectbox("Model", list(MODELS), index=list(MODELS).index(model0))
         preset = config_for(model)  # the model's paper settings (e.g. wgan-gp: Wasserstein loss, lr 2e-4)
-        translation = issubclass(family_for(model), TranslationFamily)  # pix2pix, cyclegan, srresnet/srgan
-        if family_for(model).name == "srgan":  # one set of images, shrunk to make the inputs
-            data_table, data0 = SR_DATASETS, preset.data
-        elif translation:  # two-domain data; pix2pix needs pairs (the unpaired sets stay listed: it says so)
-            data_table, data0 = TRANSLATION_DATASETS, preset.data
-        else:
-            data_table = DATASETS
+        family = family_for(model)
+        image_set = family.trains_on == IMAGE_SET  # else two domains, or images shrunk to make the inputs
+        data_table = family.datasets  # pix2pix needs pairs (the unpaired sets stay listed: it says so)
+        if not image_set:  # the family's own default data
+            data0 = preset.data
         data_names = list(data_table)
         # a zip in the upload box (saved by _save_upload) is the data while it is there, else a typed path
         uploaded = st.session_state.get("upload_path") if st.session_state.get("upload_zip") else None
@@ -144,11 +140,11 @@ def start_form(root: Path, runs: list) -> list:
         steps = st.slider("Steps", 50, 5000, min(defaults["steps"], 5000), step=50)
         batches = [4, 8, 16, 32, 64, 128, 256]
         batch_default = defaults["batch_size"]
-        if own.strip() and not own_problem and not translation:  # a small folder: the largest batch it holds
+        if own.strip() and not own_problem and image_set:  # a small folder: the largest batch it holds
             fits = [b for b in batches if b <= max(found["images"], 4) and b <= batch_default]
             batch_default = max(fits or [4])
         batch = st.select_slider("Batch size", batches, value=batch_default)
-        if own.strip() and not own_problem and not translation and found["images"] < batch:
+        if own.strip() and not own_problem and image_set and found["images"] < batch:
             own_problem = (
                 f"batch size {batch} is more than the {found['images']} readable images: choose a smaller one"
             )
@@ -168,10 +164,8 @@ def start_form(root: Path, runs: list) -> list:
             settings["resolution"] = resolution
         if hasattr(preset, "loss"):  # the gan family's choices; other families bring their own objective
             settings["loss"] = st.selectbox("Loss", list(LOSSES), index=list(LOSSES).index(preset.loss))
-        if model in family_for(model).presets:
-            st.caption(
-                "preset: " + ", ".join(f"{k} {v}" for k, v in family_for(model).presets[model].items())
-            )
+        if model in family.presets:
+            st.caption("preset: " + ", ".join(f"{k} {v}" for k, v in family.presets[model].items()))
         if hasattr(preset, "augment"):
             settings["augment"] = st.selectbox(
                 "What D sees (augmentation)",
@@ -213,7 +207,9 @@ def start_form(root: Path, runs: list) -> list:
             else:
                 settings.update(log_every=10, sample_every=50, checkpoint_every=100)
                 if limit != "all":
-                    settings.update(limit=limit, **({} if translation else {"gap_every": 50}))
+                    settings.update(
+                        limit=limit, **({"gap_every": 50} if hasattr(preset, "gap_every") else {})
+                    )
                 if model == "mlp" and data in ("ring", "grid"):
                     settings.update(z_dim=2, width=64)
                 args = [part for k, v in settings.items() for part in (flag(k), str(v))]

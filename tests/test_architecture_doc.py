@@ -43,6 +43,10 @@ def test_the_worked_example_family_trains_and_resumes(tmp_path):
             a, b = straight.family.nets[name].state_dict(), resumed.family.nets[name].state_dict()
             assert all(torch.equal(a[k], b[k]) for k in a)
         assert [r["step"] for r in Run(tmp_path / "b").metrics()] == [5, 10, 15, 20]
+        # the chart its class declares is drawn by the report, with no edit outside the family
+        from toolkit.report import run_report
+
+        assert "Least-squares losses" in run_report(tmp_path / "a")
     finally:
         FAMILIES.pop("lsgan-toy", None)
 

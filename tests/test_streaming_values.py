@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from toolkit.data import streaming
-from toolkit.data.folder import list_entries
+from toolkit.data.decode import list_entries
 from toolkit.data.streaming import StreamingImages, StreamSampler, stream_image_folder
 from toolkit.errors import ToolkitError
 
@@ -337,6 +337,18 @@ def test_a_zip_of_one_top_folder_streams_its_members_by_their_stored_names(tmp_p
     assert data.rel_names == ["c0/0.png", "c0/1.png", "c1/0.png", "c1/1.png"]
     assert data.class_names == ["c0", "c1"] and levels(data.images(4)) == [0, 10, 20, 30]
     assert data.name == "pets"
+
+
+def test_a_zip_made_on_a_mac_streams_like_its_one_top_folder(tmp_path):
+    """macOS's Compress adds __MACOSX/ beside the folder: it is not a second top folder (the in-memory
+    loader never thought so; the streamed one looked its members up with the folder kept and failed)."""
+    root = coded_folder(tmp_path / "pets", per_class=(2, 1))
+    z = zip_of(root, tmp_path / "pets.zip", prefix="pets/")
+    with zipfile.ZipFile(z, "a") as f:
+        f.writestr("__MACOSX/pets/c0/._0.png", b"resource fork")
+    data = stream(z)
+    assert data.files.members == ["pets/c0/0.png", "pets/c0/1.png", "pets/c1/0.png"]
+    assert data.rel_names == ["c0/0.png", "c0/1.png", "c1/0.png"] and levels(data.images(3)) == [0, 10, 20]
 
 
 def test_a_zip_of_several_top_folders_keeps_its_names(tmp_path):

@@ -152,37 +152,28 @@ def dcgan_throughput(data, batch: int, rounds: int, steps: int) -> dict:
     return out
 
 
-FAMILY_CASES = [  # (label, model, settings): each family's step at its defaults
-    ("dcgan", "dcgan", {}),
-    ("cgan", "cgan", {}),
-    ("acgan", "acgan", {}),
-    ("wgan-gp (5 critic steps)", "wgan-gp", {}),
-    ("dcgan + ada", "dcgan", {"augment": "ada"}),
-    ("dcgan + diffaugment", "dcgan", {"augment": "diffaugment"}),
-    ("dcgan + diffusion", "dcgan", {"augment": "diffusion"}),
-    ("pggan (at 32x32)", "pggan", {"stage_kimg": 0.001, "fade_kimg": 0.001}),
-    ("pix2pix", "pix2pix", {"limit": 256}),
-    ("cyclegan", "cyclegan", {"limit": 256}),
-    ("srgan", "srgan", {"limit": 256}),
-    ("stylegan (with lazy R1)", "stylegan", {}),
-]
+def family_cases() -> list[tuple[str, str, dict]]:
+    """(label, model, settings) of every registered family's step at its defaults (``Family.bench_cases``)."""
+    from .families import FAMILIES
+
+    return [case for family in FAMILIES.values() for case in family.bench_cases]
 
 
 def family_throughput(steps: int, gan_data, quick: bool = False) -> list[dict]:
     """Images/s of every family's own step at its default settings (after a short warm-up); ``quick``: at
     batch 4 and the smallest widths, only to check that every family runs."""
-    from .families import config_for
+    from .families import config_for, family_for
     from .training import Trainer
 
     rows = []
-    for label, model, settings in FAMILY_CASES:
+    for label, model, settings in family_cases():
         loop = dict(steps=10**9, log_every=steps, sample_every=0, checkpoint_every=0)
         try:
             small = dict(batch_size=4, width=8) if quick else {}
             cfg = config_for(model, **loop, **settings, **small)
             data = gan_data if cfg.data == "fashion-mnist" and "limit" not in settings else None
             trainer = Trainer(cfg, data=data, progress=False)
-            warm = 8 if model == "pggan" else 2  # pggan: past its growth (1 image per stage) to full size
+            warm = family_for(model).bench_warmup
             trainer.fit(until=warm)
             t = time.perf_counter()
             trainer.fit(until=warm + steps)

@@ -37,7 +37,7 @@ def check_own_data(path: Path, model: str, resolution: int | None = None) -> dic
     ``checked`` (how many files were decoded) and ``images`` (how many training will use). Decodes up to
     :data:`FORM_CHECKS` images."""
     from .data.folder import inspect_image_folder, survey_images
-    from .families.translation import TranslationFamily
+    from .families.base import SHRUNK_IMAGES, TWO_DOMAINS
     from .models import CONDITIONAL
 
     out = {"problem": None, "summary": "", "unreadable": [], "notes": [], "checked": 0, "images": 0}
@@ -46,8 +46,8 @@ def check_own_data(path: Path, model: str, resolution: int | None = None) -> dic
     except ToolkitError as err:
         return {**out, "problem": str(err)}
     skipped = f" ({found['skipped']} other files skipped)" if found["skipped"] else ""
-    translation = issubclass(family_for(model), TranslationFamily) and family_for(model).name != "srgan"
-    if translation:
+    trains_on = family_for(model).trains_on
+    if trains_on == TWO_DOMAINS:
         a, b = found["sides"]["A"], found["sides"]["B"]
         if not (a and b):
             problem = f"{model} needs sub-folders A/ and B/ with images; {path} has {a} in A/ and {b} in B/"
@@ -55,7 +55,7 @@ def check_own_data(path: Path, model: str, resolution: int | None = None) -> dic
         out["summary"] = f"{a} images in A/, {b} in B/{skipped}"
     elif not found["images"]:
         return {**out, "problem": f"no images in {path}{skipped}"}
-    elif family_for(model).name == "srgan":  # any images: random crops of them are the high-resolution side
+    elif trains_on == SHRUNK_IMAGES:  # any images: random crops of them are the high-resolution side
         out["summary"] = (
             f"{found['images']} images; random crops of them are the high-resolution targets{skipped}"
         )
@@ -112,7 +112,7 @@ def check_own_data(path: Path, model: str, resolution: int | None = None) -> dic
 
 def conversion_notes(survey: dict, resolution: int) -> list[str]:
     """What happens to the images on their way to the model, from :func:`survey_images`'s counts."""
-    from .data.folder import GREY_MODES
+    from .data.decode import GREY_MODES
 
     modes, notes = survey["modes"], []
     grey = sum(n for m, n in modes.items() if m in GREY_MODES)
@@ -163,16 +163,32 @@ def estimate_seconds(
     augment: str = "none",
     bench: Path = BENCH,
 ) -> float | None:
-    """About how long ``steps`` steps take on a 2-core CPU, scaled from the bench by batch size and (the gan
-    family) by pixels; None where the bench has no measurement of this model."""
+    """About how long ``steps`` steps take on a 2-core CPU, scaled from the bench by batch size and (a family
+    whose ``time_scales_with_pixels``) by pixels; None where the bench has no measurement of this model."""
     measured = bench_ms_per_step(model, augment, bench)
     if measured is None:
         return None
     ms, bench_batch = measured
     scale = batch_size / bench_batch
-    if family_for(model).name == "gan" and resolution:
+    if family_for(model).time_scales_with_pixels and resolution:
         scale *= (resolution / BENCH_RESOLUTION) ** 2
     return steps * ms / 1000 * scale
+
+
+def family_of_run(config: dict):
+    """The family that trained a run (from its config.json's model), whose declarations say what the dashboard
+    and the report show of it; None when that model is not registered here."""
+    try:
+        return family_for(str(config.get("model")))
+    except ToolkitError:
+        return None
+
+
+def charts_of_run(config: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(title, logged keys) of every chart the run's family declares (``Family.charts``); none when the family
+    is not registered here."""
+    family = family_of_run(config)
+    return family.charts if family is not None else ()
 
 
 NOT_SETTINGS = {"event", "step", "wall_time", "time", "on", "until", "reason"}

@@ -12,24 +12,10 @@ import html
 import json
 from pathlib import Path
 
-from .dashboard import add_change_markers
+from .dashboard import add_change_markers, charts_of_run
 from .runs import Run
 
 TEMPLATE = "plotly_white"  # the report's figures' look (plotly's colour cycle on white), pinned
-
-CURVES = [  # (title, keys): a chart appears when the run logged any of its keys
-    ("Losses", ["loss_d", "loss_g", "loss_d_a", "loss_d_b"]),
-    ("Discriminator accuracy", ["d_real_acc", "d_fake_acc"]),
-    ("r_t and ADA p", ["d_real_sign", "ada_p"]),
-    ("Overfitting gap", ["d_train", "d_heldout", "d_gap"]),
-    ("WGAN critic", ["w_estimate", "grad_norm"]),
-    ("pix2pix", ["loss_l1", "loss_g_gan"]),
-    ("CycleGAN", ["loss_cycle", "loss_identity"]),
-    ("Super-resolution", ["loss_pixel", "loss_content", "loss_g_gan"]),
-    ("PSNR (dB)", ["psnr"]),
-    ("FID / KID", ["fid", "kid"]),
-    ("PGGAN", ["alpha", "resolution"]),
-]
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
@@ -67,7 +53,7 @@ def run_report(run_dir: str | Path, max_grids: int = 4) -> str:
         f"last step {last} of {config.get('steps')}.</p>"
     )
     figures = []
-    for title, keys in CURVES:
+    for title, keys in charts_of_run(config):  # what the run's family declares
         present = [k for k in keys if any(k in r for r in rows)]
         if not present:
             continue

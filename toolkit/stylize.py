@@ -107,7 +107,7 @@ def read_image(path: str | Path, max_side: int, channels: int = 3) -> torch.Tens
     ``max_side``; a one-line error when it is missing or does not decode."""
     from PIL import Image
 
-    from .data.folder import _to_8_bit, read_images, to_tensor
+    from .data.decode import read_images, to_8_bit, to_tensor
 
     path = Path(path).expanduser()
     if path.is_dir():
@@ -115,7 +115,7 @@ def read_image(path: str | Path, max_side: int, channels: int = 3) -> torch.Tens
     if not path.is_file():
         raise ToolkitError(f"{path} does not exist; give an image file")
     _, img = next(read_images([(path.name, path.read_bytes)], path.parent))
-    img = _to_8_bit(img)
+    img = to_8_bit(img)
     w, h = img.size
     if max(w, h) > max_side:
         k = max_side / max(w, h)

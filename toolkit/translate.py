@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import torch
 from torch import nn
 
-from .data.folder import IMAGE_EXTENSIONS, _to_8_bit, list_entries, read_images, square, to_tensor
+from .data.decode import IMAGE_EXTENSIONS, list_entries, read_images, square, to_8_bit, to_tensor
 from .errors import ToolkitError
 from .generate import load_nets
 from .outputs import Staging, check_outputs
@@ -82,7 +82,7 @@ def translate_images(
     resolution = int(config["sample_shape"][-1])
     tensors = []
     for rel, img in _inputs(inputs):
-        img = _to_8_bit(img)
+        img = to_8_bit(img)
         if resize:
             img = square(img, resolution)
         w, h = img.size

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 import torch
 from torch import nn
 
-from .data.folder import _to_8_bit, to_tensor
+from .data.decode import to_8_bit, to_tensor
 from .data.super_resolution import downscale
 from .errors import ToolkitError
 from .generate import load_nets
@@ -88,7 +88,7 @@ def upscale_images(
         raise ToolkitError(f"--tile must be at least 8 pixels, got {tile}")
     tensors = []
     for rel, img in _inputs(inputs):
-        x = to_tensor([_to_8_bit(img)], G.in_channels)
+        x = to_tensor([to_8_bit(img)], G.in_channels)
         if shrink:
             h, w = x.shape[-2:]
             if min(h, w) < scale * MIN_SIDE:

@@ -116,14 +116,14 @@ class StreamingImages:
         """The images at ``positions`` of this set, decoded and converted as the in-memory loader does. A file
         that does not decode is replaced by the next one of its class that does (named once on stderr, which a
         dashboard job writes to train.log); a one-line error when ``REPLACE_TRIES`` in a row do not."""
-        from .folder import _to_8_bit, square, to_tensor
+        from .decode import square, to_8_bit, to_tensor
 
-        images = [square(_to_8_bit(self._readable_image(int(p))), self.resolution) for p in positions]
+        images = [square(to_8_bit(self._readable_image(int(p))), self.resolution) for p in positions]
         return to_tensor(images, self.channels)
 
     def _readable_image(self, position: int):
         """The image at ``position``, or the next one of the same class that decodes (see :meth:`decode`)."""
-        from .folder import read_images
+        from .decode import read_images
 
         problems, n = [], len(self)
         same_class = [
@@ -225,17 +225,13 @@ def stream_image_folder(
     path: Path, entries, skipped: int, labelled: bool, resolution: int, channels: int | None, name: str | None
 ) -> StreamingImages:
     """The streaming twin of ``load_image_folder`` (which calls it when the set is too large for memory)."""
-    from .folder import GREY_MODES, check_readable_share, class_labels, read_images
+    from .decode import GREY_MODES, check_readable_share, class_labels, read_images, zip_members
 
     is_zip = not path.is_dir()
     rel_names = [rel for rel, _ in entries]
     if is_zip:  # the member names as stored (a zip of one top folder has it stripped in rel_names)
         names = [n for n in sorted(zipfile.ZipFile(path).namelist()) if not n.endswith("/")]
-        by_rel = {}
-        tops = {PurePosixPath(n).parts[0] for n in names}
-        strip = len(tops) == 1 and all(len(PurePosixPath(n).parts) > 1 for n in names)
-        for n in names:
-            by_rel["/".join(PurePosixPath(n).parts[1:]) if strip else n] = n
+        by_rel = zip_members(names)
         members = [by_rel[r] for r in rel_names]
     else:
         members = rel_names

@@ -115,7 +115,7 @@ def photo_crops(split: str, n: int, size: int, seed: int) -> torch.Tensor:
 def folder_crops(path: str | Path, size: int, n: int, seed: int, held_out: bool) -> tuple[torch.Tensor, dict]:
     """Random ``size`` crops of a folder's images at their own size (every 10th image is the held-out part
     when ``held_out``, the rest otherwise), spread evenly over the images."""
-    from .folder import GREY_MODES, _to_8_bit, list_entries, read_images, to_tensor
+    from .decode import GREY_MODES, list_entries, read_images, to_8_bit, to_tensor
 
     path = Path(path).expanduser()
     entries, skipped = list_entries(path)
@@ -125,7 +125,7 @@ def folder_crops(path: str | Path, size: int, n: int, seed: int, held_out: bool)
         entries = [e for i, e in enumerate(entries) if (i % 10 == 9) == held_out]
     images, modes = [], set()
     for _, img in read_images(entries, path):
-        img = _to_8_bit(img)
+        img = to_8_bit(img)
         modes.add(img.mode)
         w, h = img.size
         if min(w, h) < size:  # too small for one crop: scale it up so its shorter side is `size`

@@ -255,7 +255,7 @@ def load_translation_folder(
     path: str | Path, paired: bool, resolution: int = 64, channels: int | None = None
 ) -> TranslationData:
     """``path/A`` and ``path/B`` (folder or .zip) -> a :class:`TranslationData` (see the module docstring)."""
-    from .folder import GREY_MODES, _to_8_bit, list_entries, read_images, square, to_tensor
+    from .decode import GREY_MODES, list_entries, read_images, square, to_8_bit, to_tensor
 
     path = Path(path).expanduser()
     entries, skipped = list_entries(path)
@@ -293,7 +293,7 @@ def load_translation_folder(
         for rel, img in read_images(found, path):
             modes[s].add(img.mode)
             sizes[s].append((rel, img.size))
-            images[s].append(square(_to_8_bit(img), resolution))
+            images[s].append(square(to_8_bit(img), resolution))
     if paired:
         for (rel_a, size_a), (rel_b, size_b) in zip(sizes["A"], sizes["B"]):
             if size_a != size_b:

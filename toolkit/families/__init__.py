@@ -14,8 +14,9 @@ family            models
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
 with a one-line description; ``config_for("wgan-gp", steps=500)`` builds a model's config (the family's
 defaults, the model's preset, then the settings given). Adding a family: write its module (see
-docs/architecture.md), then add it to ``FAMILIES`` below; the training loop, the command line and the
-dashboard pick it up from here.
+docs/architecture.md), then add it to ``FAMILIES`` below; the training loop, the command line, the
+dashboard, the report and the bench pick it up from here and from what its class declares (its charts,
+grid caption, data, bench cases: ``toolkit/families/base.py``).
 """
 
 from __future__ import annotations

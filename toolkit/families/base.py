@@ -12,7 +12,11 @@ A family declares, as class attributes:
   (model names it trains, with one-line descriptions) and ``presets`` (per-model settings);
 * ``ema_nets``: the nets the loop keeps an exponential moving average of (used for samples);
 * ``steerable``: settings the dashboard may change while the run trains; ``resumable``: settings that
-  may change on resume; ``progress_bar``: the logged values the progress bar shows.
+  may change on resume; ``progress_bar``: the logged values the progress bar shows;
+* what the tools around the loop show: ``charts`` (the dashboard's live charts and the report's curves),
+  ``grid_caption``, ``trains_on`` and ``datasets`` (the start form's data and its check of your folder),
+  ``collapse_alarm``, ``time_scales_with_pixels`` (the form's time estimate) and ``bench_cases`` (what
+  ``python -m toolkit bench`` times);
 
 and implements :meth:`build_nets` (a classmethod: the nets from a config alone, so a trained run can be
 rebuilt for sampling without data), :meth:`phases`, :meth:`grid` (what sample grids show) and, when
@@ -29,8 +33,20 @@ from typing import Callable, ClassVar
 import torch
 from torch import nn
 
+from ..data import DATASETS
 from ..errors import ToolkitError
 from ..runs import data_description
+
+# What a family trains on (``Family.trains_on``): how the start form lists data and checks your own folder.
+IMAGE_SET = "one set of images"  # flat, or one sub-folder per class for conditional models
+TWO_DOMAINS = "two domains"  # sub-folders A/ and B/ (paired by file name where the family is paired)
+SHRUNK_IMAGES = "images shrunk to make the inputs"  # any images: each, shrunk, is the input of itself
+
+# Charts several families draw (``Family.charts``): (title, the logged keys it plots).
+LOSSES_CHART = ("Losses", ("loss_d", "loss_g"))
+D_ACCURACY_CHART = ("Discriminator accuracy", ("d_real_acc", "d_fake_acc"))
+R_T_CHART = ("r_t = E[sign D(real)] and ADA p", ("d_real_sign", "ada_p"))
+WGAN_CHART = ("WGAN critic: W estimate and gradient norm", ("w_estimate", "grad_norm"))
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,15 @@ class Family(ABC):
     steerable: ClassVar[tuple[str, ...]] = ()
     resumable: ClassVar[tuple[str, ...]] = ()  # settings that may change on resume, beyond the loop's
     progress_bar: ClassVar[tuple[str, ...]] = ("loss",)  # logged values the progress bar shows (prefixes)
+    # what the tools around the loop show (the dashboard, the report, the bench, the start form)
+    charts: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = ()  # (title, logged keys): one chart each
+    grid_caption: ClassVar[str] = "the same latent vectors every time"  # what a sample grid shows
+    trains_on: ClassVar[str] = IMAGE_SET  # IMAGE_SET, TWO_DOMAINS or SHRUNK_IMAGES (above)
+    datasets: ClassVar[dict[str, str]] = DATASETS  # the built-in data it takes, with one-line descriptions
+    collapse_alarm: ClassVar[bool] = False  # the dashboard checks its samples for mode collapse
+    time_scales_with_pixels: ClassVar[bool] = False  # the form scales the bench's step time by resolution
+    bench_cases: ClassVar[tuple[tuple[str, str, dict], ...]] = ()  # (label, model, settings) the bench times
+    bench_warmup: ClassVar[int] = 2  # steps before the bench's clock starts
 
     def __init__(self, config, data, device: torch.device, nets: dict[str, nn.Module] | None = None):
         self.config, self.data, self.device = config, data, device

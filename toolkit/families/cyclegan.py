@@ -30,7 +30,7 @@ from ..image_pool import ImagePool
 from ..losses import cycle_consistency_loss, identity_loss, lsgan_d_loss, lsgan_g_loss
 from ..models.cyclegan import ResnetGenerator
 from ..models.pix2pix import PatchDiscriminator, init_weights
-from .base import DataSpec, Phase
+from .base import D_ACCURACY_CHART, DataSpec, Phase
 from .translation import TRANSLATION_DATA_HELP, TranslationConfig, TranslationFamily, side_by_side
 
 
@@ -77,6 +77,16 @@ class CycleGANFamily(TranslationFamily):
     }
     paired = False
     directions = {"a2b": "G_AB", "b2a": "G_BA"}
+    charts = (
+        ("Losses", ("loss_g", "loss_d_a", "loss_d_b")),
+        (
+            "CycleGAN: cycle and identity losses, G's adversarial term",
+            ("loss_cycle", "loss_identity", "loss_g_gan"),
+        ),
+        D_ACCURACY_CHART,
+    )
+    grid_caption = "rows of held-out input | translated | translated back (A rows, then B rows)"
+    bench_cases = (("cyclegan", "cyclegan", {"limit": 256}),)
 
     @classmethod
     def build_nets(cls, config: CycleGANConfig, spec: DataSpec) -> dict[str, nn.Module]:

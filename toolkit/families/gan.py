@@ -51,8 +51,15 @@ from ..models.dcgan import RESOLUTIONS as DCGAN_RESOLUTIONS
 from ..models.spectral_norm import apply_spectral_norm
 from ..models.timestep import TimestepDiscriminator
 from ..regularizers import clip_weights_, gradient_penalty, r1_penalty
-from .base import DataSpec, Family, Phase
-from .measurements import MEASURED_RESUMABLE, MeasuredConfig, measuring_callbacks
+from .base import D_ACCURACY_CHART, LOSSES_CHART, R_T_CHART, WGAN_CHART, DataSpec, Family, Phase
+from .measurements import (
+    FID_CHART,
+    KID_CHART,
+    MEASURED_RESUMABLE,
+    OVERFITTING_CHART,
+    MeasuredConfig,
+    measuring_callbacks,
+)
 
 # Settings a model needs to train as its paper intends; applied unless given explicitly.
 PRESETS: dict[str, dict] = {
@@ -205,6 +212,28 @@ class GANFamily(Family):
     steerable = ("lr_g", "lr_d", "ada_target")
     resumable = (*steerable, "beta1", "beta2", *MEASURED_RESUMABLE)
     progress_bar = ("loss", "d_real_acc")
+    charts = (
+        LOSSES_CHART,
+        D_ACCURACY_CHART,
+        R_T_CHART,
+        OVERFITTING_CHART,
+        WGAN_CHART,
+        ("ACGAN: D's class accuracy on reals", ("class_acc_real",)),
+        FID_CHART,
+        KID_CHART,
+        ("Diffusion-GAN T", ("diffusion_t",)),
+    )
+    collapse_alarm = True
+    time_scales_with_pixels = True  # the bench times it at 32x32
+    bench_cases = (  # each at its defaults
+        ("dcgan", "dcgan", {}),
+        ("cgan", "cgan", {}),
+        ("acgan", "acgan", {}),
+        ("wgan-gp (5 critic steps)", "wgan-gp", {}),
+        ("dcgan + ada", "dcgan", {"augment": "ada"}),
+        ("dcgan + diffaugment", "dcgan", {"augment": "diffaugment"}),
+        ("dcgan + diffusion", "dcgan", {"augment": "diffusion"}),
+    )
 
     @classmethod
     def callbacks(cls, config: GANConfig) -> list:

@@ -34,6 +34,9 @@ class MeasuredConfig(RunConfig):
 
 
 MEASURED_RESUMABLE = ("eval_every", "eval_n", "gap_every")  # may change on resume
+OVERFITTING_CHART = ("Overfitting: D on training vs held-out reals", ("d_train", "d_heldout", "d_gap"))
+FID_CHART = ("FID", ("fid",))
+KID_CHART = ("KID", ("kid",))
 
 
 def measuring_callbacks(config: MeasuredConfig) -> list:

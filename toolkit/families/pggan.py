@@ -30,8 +30,15 @@ from ..errors import ToolkitError
 from ..losses import wasserstein_d_loss, wasserstein_g_loss
 from ..models.pggan import PGGANDiscriminator, PGGANGenerator, fade_in, pggan_resolutions
 from ..regularizers import gradient_penalty
-from .base import DataSpec, Family, Phase
-from .measurements import MEASURED_RESUMABLE, MeasuredConfig, measuring_callbacks
+from .base import LOSSES_CHART, WGAN_CHART, DataSpec, Family, Phase
+from .measurements import (
+    FID_CHART,
+    KID_CHART,
+    MEASURED_RESUMABLE,
+    OVERFITTING_CHART,
+    MeasuredConfig,
+    measuring_callbacks,
+)
 
 
 def stage_at(kimg: float, resolutions: list[int], stage_kimg: float, fade_kimg: float) -> tuple[int, float]:
@@ -125,6 +132,17 @@ class PGGANFamily(Family):
     ema_nets = ("G",)
     steerable = ("lr_g", "lr_d")
     resumable = (*steerable, "beta1", "beta2", *MEASURED_RESUMABLE)
+    charts = (
+        LOSSES_CHART,
+        OVERFITTING_CHART,
+        WGAN_CHART,
+        FID_CHART,
+        KID_CHART,
+        ("PGGAN fade-in", ("alpha", "resolution")),
+    )
+    collapse_alarm = True
+    bench_cases = (("pggan (at 32x32)", "pggan", {"stage_kimg": 0.001, "fade_kimg": 0.001}),)
+    bench_warmup = 8  # past its growth (1 image per stage) to full size
 
     @classmethod
     def callbacks(cls, config: PGGANConfig) -> list:

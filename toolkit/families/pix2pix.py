@@ -27,7 +27,7 @@ from ..config import need, option
 from ..errors import ToolkitError
 from ..losses import bce_d_loss, l1_loss, nonsaturating_g_loss
 from ..models.pix2pix import PatchDiscriminator, UNetGenerator, init_weights
-from .base import DataSpec, Phase
+from .base import D_ACCURACY_CHART, LOSSES_CHART, DataSpec, Phase
 from .translation import TRANSLATION_DATA_HELP, TranslationConfig, TranslationFamily, side_by_side
 
 
@@ -66,6 +66,13 @@ class Pix2PixFamily(TranslationFamily):
     }
     paired = True
     directions = {"a2b": "G"}
+    charts = (
+        LOSSES_CHART,
+        ("pix2pix: L1 to the target, G's adversarial term", ("loss_l1", "loss_g_gan")),
+        D_ACCURACY_CHART,
+    )
+    grid_caption = "rows of held-out input | output | target"
+    bench_cases = (("pix2pix", "pix2pix", {"limit": 256}),)
 
     @classmethod
     def build_nets(cls, config: Pix2PixConfig, spec: DataSpec) -> dict[str, nn.Module]:

@@ -37,7 +37,7 @@ from ..errors import ToolkitError
 from ..losses import bce_d_loss, l1_loss, nonsaturating_g_loss
 from ..models.srgan import SRDiscriminator, SRResNet
 from ..runs import Run
-from .base import DataSpec, Phase
+from .base import D_ACCURACY_CHART, LOSSES_CHART, SHRUNK_IMAGES, DataSpec, Phase
 from .translation import TranslationFamily, side_by_side
 
 SR_DATA_HELP = f"{', '.join(SR_DATASETS)}, or a folder/.zip of your own high-resolution images"
@@ -122,6 +122,19 @@ class SRGANFamily(TranslationFamily):
     directions = {"a2b": "G"}
     steerable = ("lr_g", "lr_d")
     resumable = (*steerable, "beta1", "beta2", "lr_decay")
+    charts = (
+        LOSSES_CHART,
+        (
+            "Super-resolution: pixel and content losses, G's adversarial term",
+            ("loss_pixel", "loss_content", "loss_g_gan"),
+        ),
+        ("Super-resolution: PSNR of the batch (dB)", ("psnr",)),
+        D_ACCURACY_CHART,
+    )
+    grid_caption = "rows of held-out input (enlarged) | bicubic | output | original"
+    trains_on = SHRUNK_IMAGES
+    datasets = SR_DATASETS
+    bench_cases = (("srgan", "srgan", {"limit": 256}),)
 
     # --- data ----------------------------------------------------------------------------------
     @classmethod

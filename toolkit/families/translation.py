@@ -24,7 +24,7 @@ from torch import nn
 from ..config import RunConfig, need, need_learning_rate, option
 from ..data.translation import TRANSLATION_DATASETS, load_translation
 from ..errors import ToolkitError
-from .base import DataSpec, Family
+from .base import TWO_DOMAINS, DataSpec, Family
 
 TRANSLATION_DATA_HELP = (
     f"{', '.join(TRANSLATION_DATASETS)}, or a folder/.zip with sub-folders A/ and B/ of your own images"
@@ -82,6 +82,8 @@ class TranslationFamily(Family):
     directions: ClassVar[dict[str, str]]
     steerable = ("lr_g", "lr_d")
     resumable = (*steerable, "beta1", "beta2", "lr_decay")
+    trains_on = TWO_DOMAINS
+    datasets = TRANSLATION_DATASETS
 
     def __init__(self, config, data, device, nets=None):
         super().__init__(config, data, device, nets)
