@@ -15,6 +15,7 @@ checkpoint hold, and how both are written and read back.
       events.jsonl         notes: started, resumed, settings changed, stopped, diverged
       evaluations.jsonl    one row per ``eval`` (step, fid, kid, ...): :func:`record_evaluation`,
                            :meth:`Run.evaluations`
+      directions/area.pt   latent directions (``toolkit/directions.py``), named by :func:`direction_path`
       job.json, train.log, control.json   a dashboard job: its pid, its output, settings to steer
       .lock                the training process's lock (``toolkit/run_lock.py``)
 
@@ -59,7 +60,19 @@ JOB = "job.json"  # a dashboard job's pid, start time and command (toolkit/jobs.
 TRAIN_LOG = "train.log"  # a dashboard job's output
 CONTROL = "control.json"  # settings the dashboard asks a running job to change (toolkit/jobs.py)
 PAUSED = "paused.json"  # when a paused dashboard job was paused (toolkit/jobs.py)
+DIRECTIONS = "directions"  # latent directions, one .pt per attribute (toolkit/directions.py)
 CHECKPOINT_FORMAT = 2
+
+
+def direction_path(run_dir: str | Path, attribute: str) -> Path:
+    """Where the run's latent direction for ``attribute`` is stored: directions/<attribute>.pt, the name made
+    safe for a file name ("T-shirt/top" -> t-shirt-top.pt)."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in str(attribute).strip().lower()).strip(
+        "-."
+    )
+    if not safe:
+        raise ToolkitError(f"{attribute!r} cannot name a direction; give an attribute name")
+    return Path(run_dir) / DIRECTIONS / f"{safe}.pt"
 
 
 # --- config.json ------------------------------------------------------------------------------------------
