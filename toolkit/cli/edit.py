@@ -13,14 +13,10 @@ from .arguments import DEVICE_HELP, RUN_DIR_HELP, generator_run_or_refuse
 NAME = "edit"
 
 
-def strengths(text: str) -> list[float]:
-    """'2' -> [2.0]; '-3,0,3' -> [-3.0, 0.0, 3.0]; else a one-line error."""
-    try:
-        values = [float(part) for part in str(text).split(",") if part.strip()]
-    except ValueError:
-        values = []
-    if not values or not all(math.isfinite(v) for v in values):
-        raise ToolkitError(f"--strength must be a number or a comma-separated list like -3,0,3; got {text!r}")
+def check_strengths(values: list[float]) -> list[float]:
+    """The --strength values, each a finite number; else a one-line error."""
+    if not all(math.isfinite(v) for v in values):
+        raise ToolkitError(f"--strength must be finite numbers, got {' '.join(f'{v:g}' for v in values)}")
     return values
 
 
@@ -29,7 +25,7 @@ def add_parser(sub, argv: list[str]) -> None:
         NAME,
         help="move a projected image along a stored direction (z + strength * direction) and write it",
         description="Read a latent written by `project`, add STRENGTH times the unit direction stored by "
-        "`directions`, and write G's image of it; a comma-separated list of strengths writes one strip.",
+        "`directions`, and write G's image of it; a list of strengths writes one strip.",
     )
     p.add_argument("--run-dir", required=True, help=RUN_DIR_HELP)
     p.add_argument("--latent", required=True, help="a latent .pt file written by python -m toolkit project")
@@ -40,9 +36,11 @@ def add_parser(sub, argv: list[str]) -> None:
     )
     p.add_argument(
         "--strength",
-        default="2",
+        type=float,
+        nargs="+",
+        default=[2.0],
         help="how far to move (in z's units: a sample's |z| is about sqrt(z_dim)); negative removes the "
-        "attribute; a list like -3,0,3 writes a strip (default %(default)s)",
+        "attribute; several (--strength -3 0 3) write a strip, left to right (default 2)",
     )
     p.add_argument("--out", required=True, help="the .png file to write (an image, or the strip)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it already exists")
@@ -63,7 +61,7 @@ def run(args) -> int:
 
     if not str(args.out).lower().endswith(".png"):
         raise ToolkitError(f"--out {args.out} should end in .png")
-    values = strengths(args.strength)
+    values = check_strengths(args.strength)
     generator_run_or_refuse(args.run_dir, NAME)
     state = read_latent(args.latent)
     if state["space"] != "z":

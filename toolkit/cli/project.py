@@ -135,7 +135,6 @@ def loss_plot(losses: list[float], title: str, width: int = 480, height: int = 3
     draw.text((5, bottom - 10), f"{low:.3g}", fill="black")
     draw.text((left, bottom + 8), "step 1", fill="black")
     draw.text((right - 60, bottom + 8), f"step {len(losses)}", fill="black")
-    draw.text(((left + right) // 2 - 20, bottom + 8), "loss", fill="black")
     return lambda f: image.save(f, format="PNG")
 
 
@@ -203,7 +202,10 @@ def run(args) -> int:
                 stem.with_suffix(".pt"), latent_writer(result.latent[0], space, label, args.run_dir, path)
             )
             stage.write(out / f"{path.stem}.loss.csv", lambda f: f.write(loss_csv(result)), mode="w")
-            stage.write(out / f"{path.stem}.loss.png", loss_plot(result.losses, f"projection of {path.name}"))
+            stage.write(
+                out / f"{path.stem}.loss.png",
+                loss_plot(result.losses, f"loss per step, projecting {path.name}"),
+            )
             print(
                 f"{path.name}: PSNR {quality:.2f} dB, pixel distance {float(pixel[0]):.4g}, feature distance "
                 f"{float(feature[0]):.4g} (loss {result.losses[0]:.4g} -> {result.losses[-1]:.4g})",
