@@ -122,3 +122,29 @@ def test_a_conditional_run_keeps_the_projected_class_when_edited(runs, tmp_path,
     assert main([*edit, "area", "--strength", "0", "--out", str(tmp_path / "same.png")]) == 0
     # strength 0 redraws the projection with its class 2 (another class would draw another image)
     assert np.abs(read_png(tmp_path / "same.png") - read_png(tmp_path / "proj" / "mine.png")).max() <= 1
+
+
+def test_ctrl_c_stops_project_between_steps_and_leaves_no_partial_output(runs, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import CHILD_ENV
+
+    G, _ = load_generator(runs["dcgan"])
+    own_png(G, tmp_path / "in" / "mine.png")
+    out = tmp_path / "proj"
+    line = [sys.executable, "-m", "toolkit", "project", "--run-dir", str(runs["dcgan"])]
+    line += ["--input", str(tmp_path / "in"), "--out", str(out), "--steps", "1000000"]
+    proc = subprocess.Popen(line, env=CHILD_ENV, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().startswith("projecting 1 image(s)")
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".proj.*.partial")) and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # optimising
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip() == "stopped by Ctrl-C: project did not finish, and left no partial output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no --out, no hidden staging folder
