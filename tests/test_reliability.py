@@ -728,6 +728,7 @@ def test_every_flag_of_the_commands_has_help_and_the_bare_command_lists_them(cap
     assert all(
         c in err
         for c in ("train", "sample", "eval", "translate", "upscale", "stylize", "report", "augment-dataset")
+        + ("project", "directions", "edit")
     )
 
 
