@@ -30,6 +30,12 @@ def generator_for(checkpoint: str, mtime: float):
     return load_generator(Path(checkpoint).parent.parent)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def training_images(data: str, resolution, limit, seed) -> torch.Tensor:
+    """16 of the run's training images (read once per run's data, not on every redraw)."""
+    return real_images(data, resolution, limit, seed)
+
+
 def fit_to_generator(data: bytes, channels: int, size: tuple[int, int]) -> torch.Tensor:
     """An uploaded image as (C, H, W) in [-1, 1], converted to the generator's channels and resized to its
     size (the command line refuses other sizes; here the tab does it for you and says so)."""
@@ -71,7 +77,11 @@ def edit_tab(run: Run, config: dict) -> None:
     if ckpt is None:
         st.info("No checkpoint yet: editing opens with the run's first checkpoint.")
         return
-    G, run_config = generator_for(str(ckpt), ckpt.stat().st_mtime)
+    try:
+        G, run_config = generator_for(str(ckpt), ckpt.stat().st_mtime)
+    except (ToolkitError, OSError) as err:
+        st.info(f"The generator cannot be loaded for editing: {err}")
+        return
     channels, height, width = output_shape(G)
 
     source = st.radio("Image", ["From the run's data", "Upload your own"], horizontal=True, key="edit_source")
@@ -79,11 +89,11 @@ def edit_tab(run: Run, config: dict) -> None:
     if source == "From the run's data":
         index = int(st.number_input("Training image", 0, 15, 0, key="edit_index"))
         try:
-            x = real_images(
-                config["data"], config.get("resolution"), config.get("limit"), config.get("seed", 0)
+            x = training_images(
+                str(config["data"]), config.get("resolution"), config.get("limit"), config.get("seed", 0)
             )
         except (ToolkitError, OSError, KeyError) as err:
-            st.error(str(err))
+            st.info(f"The run's images cannot be shown ({err}); upload your own instead.")
             return
         target, where = x[index], f"training image {index}"
     else:
