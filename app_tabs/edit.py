@@ -82,6 +82,11 @@ def edit_tab(run: Run, config: dict) -> None:
     except (ToolkitError, OSError) as err:
         st.info(f"The generator cannot be loaded for editing: {err}")
         return
+    if not hasattr(G, "z_dim"):  # PGGAN's staged generator: its latent size lives elsewhere
+        st.info(
+            f"Editing does not handle {config.get('model')} runs yet (it needs a generator with a z input)."
+        )
+        return
     channels, height, width = output_shape(G)
 
     source = st.radio("Image", ["From the run's data", "Upload your own"], horizontal=True, key="edit_source")
