@@ -67,6 +67,7 @@ def run(args) -> int:
     )
     from ..generate import load_generator
     from ..outputs import stop_point
+    from .project import needs_z_input
 
     if args.n < 10:
         raise ToolkitError(f"--n must be at least 10 (a few thousand is usual), got {args.n}")
@@ -76,6 +77,7 @@ def run(args) -> int:
     G, config = load_generator(args.run_dir, args.device)
     if config.get("kind") != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; it has no image attributes")
+    needs_z_input(G, config, NAME)
     class_names = config.get("class_names")
     score = attribute(args.attribute, class_names, G)  # one line for a name that is neither, before any work
     name = args.attribute.strip()

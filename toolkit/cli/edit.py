@@ -57,7 +57,7 @@ def run(args) -> int:
     from ..runs import direction_path
     from ..stylize import png_writer
     from ..viz import make_grid
-    from .project import read_latent
+    from .project import needs_z_input, read_latent
 
     if not str(args.out).lower().endswith(".png"):
         raise ToolkitError(f"--out {args.out} should end in .png")
@@ -75,6 +75,7 @@ def run(args) -> int:
             f"directions --run-dir {args.run_dir} --attribute {args.direction}"
         )
     G, config = load_generator(args.run_dir, args.device)
+    needs_z_input(G, config, NAME)
     direction = load_direction(args.run_dir, args.direction, z_dim=G.z_dim)
     if state["latent"].shape != (G.z_dim,):
         raise ToolkitError(

@@ -104,6 +104,16 @@ def read_latent(path: str | Path) -> dict:
     return state
 
 
+def needs_z_input(G, config: dict, command: str) -> None:
+    """A one-line error for a generator without a plain z input (PGGAN's staged one): project, directions and
+    edit work in z."""
+    if not hasattr(G, "z_dim"):
+        raise ToolkitError(
+            f"{command} does not handle {config.get('model')} runs yet: it needs a generator with a z input "
+            "(dcgan, cgan, stylegan, ...)"
+        )
+
+
 def loss_csv(result) -> str:
     rows = zip(range(1, len(result.losses) + 1), result.losses, result.pixel, result.feature,
                result.latent_penalty)  # fmt: skip
@@ -154,6 +164,7 @@ def run(args) -> int:
     G, config = load_generator(args.run_dir, args.device)
     if config.get("kind") != "images":
         raise ToolkitError(f"{args.run_dir} generates 2-D points, not images; there is nothing to project")
+    needs_z_input(G, config, NAME)
     space = choose_space(G, args.space)
     label = None
     if is_conditional(G):
