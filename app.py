@@ -21,6 +21,7 @@ import torch
 
 from app_tabs.augment import augment_tab
 from app_tabs.compare import compare_tab
+from app_tabs.edit import edit_tab
 from app_tabs.latent import latent_tab, title
 from app_tabs.live import live_view
 from app_tabs.reading import allowed_root, job_signature
@@ -90,7 +91,9 @@ run_controls(run, config, state, root)
 use_run(run, config, state, root)  # Evaluate, Download samples, Augment a dataset
 
 # --- the tabs --------------------------------------------------------------------------------------------
-live, latent, augment, compare = st.tabs(["Live training", title(config), "What D sees", "Compare runs"])
+live, latent, augment, compare, edit = st.tabs(
+    ["Live training", title(config), "What D sees", "Compare runs", "Edit"]
+)
 with live:
     live_view(run, config, state, SEEN)
 with latent:
@@ -99,3 +102,5 @@ with augment:
     augment_tab(run, config)
 with compare:
     compare_tab(root, names, selected)
+with edit:
+    edit_tab(run, config)

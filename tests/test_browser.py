@@ -305,3 +305,27 @@ def test_upload_a_zip_in_the_form_and_use_a_finished_run_from_its_buttons(tmp_pa
             ) from None
     assert (tmp_path / "cg" / "evaluations.jsonl").exists()
     assert not [e for e in errors if "Traceback" in e or "page error" in e], errors
+
+
+def test_the_edit_tab_projects_finds_a_direction_and_slides_in_chromium(tmp_path):
+    """A training image projected with the progress bar, a brightness direction found with the button, the
+    strength slider moved with the keyboard: the "after" image follows, no page error."""
+    from test_app import tiny_run
+
+    browser_or_skip()
+    tiny_run(tmp_path / "demo", steps=12)
+    with dashboard_page(tmp_path) as (page, errors):
+        page.get_by_role("tab", name="Edit").click(timeout=60_000)
+        _body_has(page, "press Project")
+        page.get_by_role("button", name="Project", exact=True).click()
+        _body_has(page, "projected in 20 steps")
+        page.get_by_role("button", name="Find direction", exact=True).click()
+        _body_has(page, "after: moved by +0 along brightness")
+        handle = _slider(page, "Strength")
+        handle.focus()
+        for _ in range(4):
+            handle.press("ArrowRight")
+        _body_has(page, "after: moved by +2 along brightness")
+        assert (tmp_path / "demo" / "directions" / "brightness.pt").is_file()
+        page.screenshot(path=str(tmp_path / "edit.png"), full_page=True)
+    assert not [e for e in errors if "page error" in e], errors

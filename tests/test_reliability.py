@@ -728,6 +728,7 @@ def test_every_flag_of_the_commands_has_help_and_the_bare_command_lists_them(cap
     assert all(
         c in err
         for c in ("train", "sample", "eval", "translate", "upscale", "stylize", "report", "augment-dataset")
+        + ("project", "directions", "edit")
     )
 
 
@@ -743,3 +744,68 @@ def test_a_full_disk_mid_write_is_one_line_and_leaves_nothing(runs, tmp_path, ca
     out, _ = out_and_target(tmp_path, kind)
     one_line(capsys, [*argv, "--out", str(out)], f"cannot write {out} (No space left on device)")
     assert not out.exists() and not list(tmp_path.glob(".*.partial"))
+
+
+# --- project, directions, edit (issue 34): each bad input one line, before any work; never over an input ---
+def editing_battery(runs, tmp_path) -> list[tuple[list[str], str]]:
+    """(command line, what its one line must say) for every refusal of the three commands."""
+    from command_runs import write_images
+
+    grey64 = write_images(tmp_path / "grey64", 1, size=64)  # the dcgan run makes 64x64 grey images
+    small = write_images(tmp_path / "small", 1, size=32)
+    colour = write_images(tmp_path / "colour", 1, size=64, channels=3)
+    dcgan, cgan = str(runs["dcgan"]), str(runs["cgan"])
+    latent = tmp_path / "latent.pt"
+    import torch
+
+    torch.save(
+        {"latent": torch.zeros(16), "space": "z", "label": None, "run_dir": dcgan, "image": "x"}, latent
+    )
+    project = ["project", "--run-dir", dcgan, "--steps", "1", "--out", str(tmp_path / "p"), "--input"]
+    edit = ["edit", "--run-dir", dcgan, "--latent", str(latent), "--out", str(tmp_path / "e.png")]
+    p = str(tmp_path / "p")
+    i2i = ["--input", str(grey64), "--out", p]
+    in_place = ["--out", str(grey64), "--input", str(grey64 / "img0.png")]
+    find = ["directions", "--run-dir"]
+    missing = (
+        f"has no stored direction 'smile'; find it first: python -m toolkit directions --run-dir {dcgan}"
+    )
+    return [
+        ([*project, str(small)], "img0.png: the target is 32x32 pixels but this generator makes only 64x64"),
+        ([*project, str(colour)], "the target is a colour image but this generator makes grey images"),
+        ([*project, str(tmp_path / "none.png")], "does not exist; give an image file or a folder"),
+        (
+            ["project", "--run-dir", cgan, "--input", str(small), "--out", p],
+            "give the images' class with --class",
+        ),
+        (["project", "--run-dir", str(runs["pix2pix"]), *i2i], "python -m toolkit translate --run-dir"),
+        ([*project[:-3], *in_place], f"would overwrite the input {grey64 / 'img0.png'}"),
+        ([*project[:-3], "--out", str(grey64 / "sub"), "--input", str(grey64)], "is inside the input folder"),
+        ([*find, dcgan, "--attribute", "Dress"], "this run's data have no classes, so there are no class"),
+        ([*find, cgan, "--attribute", "line"], "this generator is conditional: its class is an input"),
+        ([*find, dcgan, "--attribute", "redness"], "no class directions; use one of: brightness, area"),
+        ([*find, str(runs["srresnet"]), "--attribute", "area"], "python -m toolkit upscale --run-dir"),
+        ([*find, dcgan, "--attribute", "area", "--n", "3"], "--n must be at least 10"),
+        ([*edit, "--direction", "smile"], f"{missing} --attribute smile"),
+        ([*edit[:-1], str(tmp_path / "e.jpg"), "--direction", "area"], "should end in .png"),
+        (
+            [*edit[:4], str(tmp_path / "none.pt"), *edit[5:], "--direction", "area"],
+            "write one with python -m",
+        ),
+        (
+            [*edit[:4], str(grey64 / "img0.png"), *edit[5:], "--direction", "area"],
+            "is not a latent written by",
+        ),
+        ([*edit, "--direction", "area", "--strength", "nan"], "--strength must be finite numbers"),
+    ]
+
+
+def test_project_directions_and_edit_refuse_bad_input_in_one_line_and_write_nothing(runs, tmp_path, capsys):
+    cases = editing_battery(runs, tmp_path)
+    before = files_of(tmp_path)
+    for argv, message in cases:
+        one_line(capsys, argv, message)
+    assert files_of(tmp_path) == before, "nothing written, no input replaced"
+    assert not (runs["dcgan"] / "directions").exists() or not list(
+        (runs["dcgan"] / "directions").glob("*.pt")
+    )

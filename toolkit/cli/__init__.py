@@ -17,7 +17,20 @@ import signal
 import sys
 
 from ..errors import ToolkitError
-from . import augment_dataset, bench, eval, report, sample, stylize, train, translate, upscale
+from . import (
+    augment_dataset,
+    bench,
+    directions,
+    edit,
+    eval,
+    project,
+    report,
+    sample,
+    stylize,
+    train,
+    translate,
+    upscale,
+)
 from .arguments import OneLineParser
 from .stopping import stop_on_signal
 
@@ -28,6 +41,9 @@ COMMANDS = [
     translate,
     upscale,
     stylize,
+    project,
+    directions,
+    edit,
     report,
     augment_dataset,
     bench,
