@@ -373,3 +373,60 @@ def test_imbalanced_subset_with_two_rare_classes_and_fewer_others():
         imbalanced_subset(labels, [1], 5, others=60)
     with pytest.raises(ToolkitError, match="once"):
         imbalanced_subset(labels, [1, 1], 5)
+
+
+def test_a_run_on_an_in_memory_subset_records_it_and_the_classifier_filter_uses_exactly_it(
+    tmp_path, capsys, monkeypatch
+):
+    """Lesson 13's case: a cGAN trained on an imbalanced subset passed in from Python. config.json's data
+    still says "digits" (the default), so the classifier filter must not rebuild the full set from it: the
+    run records the subset's class counts and SHA-256, the filter refuses without the data (CLI: one line)
+    and, given the data back, trains on exactly those images."""
+    import hashlib
+
+    import toolkit.classifier
+    from toolkit.augment_dataset import augment_dataset
+    from toolkit.runs import Run
+    from toolkit.training import Trainer, config_for
+
+    digits = load_dataset("digits")
+    subset = digits.subset(imbalanced_subset(digits.labels, 3, keep=4, others=10))
+    config = config_for(
+        "cgan", data="digits", steps=2, batch_size=8, width=8, z_dim=16, sample_every=0, checkpoint_every=0
+    )
+    Trainer(config, data=subset, run_dir=tmp_path / "run", progress=False).fit()
+    recorded = Run(tmp_path / "run").config()
+    assert recorded["data"] == "digits" and recorded["data_passed_in"] is True
+    assert recorded["passed_in_data"]["samples"] == 94
+    assert recorded["passed_in_data"]["class_counts"] == {
+        n: 4 if n == "3" else 10 for n in digits.class_names
+    }
+    by_hand = hashlib.sha256()  # images then labels, each as dtype, shape and raw bytes
+    for t in (subset.x, subset.labels):
+        by_hand.update(f"{t.dtype}{list(t.shape)}".encode())
+        by_hand.update(t.contiguous().view(torch.uint8).numpy().tobytes())
+    assert recorded["passed_in_data"]["sha256"] == by_hand.hexdigest()
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    argv = ["augment-dataset", "--run-dir", str(run), "--classes", "3", "--per-class", "2", "--out", str(out)]
+    one_line_error(capsys, [*argv, "--filter", "classifier"], "trained on 94 samples passed in from Python")
+    with pytest.raises(ToolkitError, match="not on digits as config.json's data says"):
+        augment_dataset(run, "3", 2, out, filter="classifier")
+    other = digits.subset(imbalanced_subset(digits.labels, 3, keep=4, others=10, seed=1))
+    with pytest.raises(ToolkitError, match="not the data .* trained on .*SHA-256 differs"):
+        augment_dataset(run, "3", 2, out, filter="classifier", data=other)
+    assert not out.exists()  # refused before any work
+    assert main([*argv, "--filter", "discriminator"]) == 0  # the run's own D needs no data
+
+    trained_on = []
+    real_train = toolkit.classifier.train_classifier
+    monkeypatch.setattr(
+        toolkit.classifier,
+        "train_classifier",
+        lambda x, y, *a, **kw: trained_on.append((x, y)) or real_train(x, y, *a, **kw),
+    )
+    counts = augment_dataset(
+        run, "3", 2, tmp_path / "out2", filter="classifier", classifier_epochs=1, data=subset
+    )
+    assert counts == {"3": 2} and len(trained_on) == 1
+    assert torch.equal(trained_on[0][0], subset.x) and torch.equal(trained_on[0][1], subset.labels)
