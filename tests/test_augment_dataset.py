@@ -430,3 +430,41 @@ def test_a_run_on_an_in_memory_subset_records_it_and_the_classifier_filter_uses_
     )
     assert counts == {"3": 2} and len(trained_on) == 1
     assert torch.equal(trained_on[0][0], subset.x) and torch.equal(trained_on[0][1], subset.labels)
+
+
+def test_early_stopping_returns_the_weights_with_the_lowest_class_balanced_validation_loss():
+    """Lesson 13's protocol: train to convergence on a held-out validation split. The returned network must be
+    the one with the lowest class-balanced validation loss (each class's mean cross-entropy, averaged over
+    classes), and training must stop ``patience`` measurements after that lowest one."""
+    import torch.nn.functional as F
+
+    from toolkit.classifier import balanced_loss
+
+    digits = load_dataset("digits")
+    g = torch.Generator().manual_seed(0)
+    order = torch.randperm(len(digits), generator=g)
+    train_idx, val_idx = order[:60], order[60:400]  # 60 training images: it overfits, the loss turns
+    val = (digits.x[val_idx], digits.labels[val_idx])
+    net = train_classifier(
+        digits.x[train_idx],
+        digits.labels[train_idx],
+        10,
+        steps=400,
+        batch_size=32,
+        val=val,
+        eval_every=10,
+        patience=3,
+        lr=5e-3,
+    )
+    log = net.early_stopping
+    losses = dict(log["val_losses"])
+    assert log["best_step"] == min(losses, key=losses.get)
+    assert abs(balanced_loss(net, *val) - losses[log["best_step"]]) < 1e-5  # those weights came back
+    assert log["stopped_step"] == log["best_step"] + 3 * 10 < 400  # stopped early, 3 checks after the best
+
+    with torch.no_grad():  # the balanced loss by hand: per-class means, then their mean
+        per_image = F.cross_entropy(net(val[0]), val[1], reduction="none")
+    by_hand = sum(per_image[val[1] == c].mean().item() for c in range(10)) / 10
+    assert abs(balanced_loss(net, *val) - by_hand) < 1e-5
+    with pytest.raises(ToolkitError, match="patience and eval_every must be >= 1"):
+        train_classifier(digits.x[:8], digits.labels[:8], 10, val=val, patience=0)
