@@ -373,3 +373,98 @@ def test_imbalanced_subset_with_two_rare_classes_and_fewer_others():
         imbalanced_subset(labels, [1], 5, others=60)
     with pytest.raises(ToolkitError, match="once"):
         imbalanced_subset(labels, [1, 1], 5)
+
+
+def test_a_run_on_an_in_memory_subset_records_it_and_the_classifier_filter_uses_exactly_it(
+    tmp_path, capsys, monkeypatch
+):
+    """Lesson 13's case: a cGAN trained on an imbalanced subset passed in from Python. config.json's data
+    still says "digits" (the default), so the classifier filter must not rebuild the full set from it: the
+    run records the subset's class counts and SHA-256, the filter refuses without the data (CLI: one line)
+    and, given the data back, trains on exactly those images."""
+    import hashlib
+
+    import toolkit.classifier
+    from toolkit.augment_dataset import augment_dataset
+    from toolkit.runs import Run
+    from toolkit.training import Trainer, config_for
+
+    digits = load_dataset("digits")
+    subset = digits.subset(imbalanced_subset(digits.labels, 3, keep=4, others=10))
+    config = config_for(
+        "cgan", data="digits", steps=2, batch_size=8, width=8, z_dim=16, sample_every=0, checkpoint_every=0
+    )
+    Trainer(config, data=subset, run_dir=tmp_path / "run", progress=False).fit()
+    recorded = Run(tmp_path / "run").config()
+    assert recorded["data"] == "digits" and recorded["data_passed_in"] is True
+    assert recorded["passed_in_data"]["samples"] == 94
+    assert recorded["passed_in_data"]["class_counts"] == {
+        n: 4 if n == "3" else 10 for n in digits.class_names
+    }
+    by_hand = hashlib.sha256()  # images then labels, each as dtype, shape and raw bytes
+    for t in (subset.x, subset.labels):
+        by_hand.update(f"{t.dtype}{list(t.shape)}".encode())
+        by_hand.update(t.contiguous().view(torch.uint8).numpy().tobytes())
+    assert recorded["passed_in_data"]["sha256"] == by_hand.hexdigest()
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    argv = ["augment-dataset", "--run-dir", str(run), "--classes", "3", "--per-class", "2", "--out", str(out)]
+    one_line_error(capsys, [*argv, "--filter", "classifier"], "trained on 94 samples passed in from Python")
+    with pytest.raises(ToolkitError, match="not on digits as config.json's data says"):
+        augment_dataset(run, "3", 2, out, filter="classifier")
+    other = digits.subset(imbalanced_subset(digits.labels, 3, keep=4, others=10, seed=1))
+    with pytest.raises(ToolkitError, match="not the data .* trained on .*SHA-256 differs"):
+        augment_dataset(run, "3", 2, out, filter="classifier", data=other)
+    assert not out.exists()  # refused before any work
+    assert main([*argv, "--filter", "discriminator"]) == 0  # the run's own D needs no data
+
+    trained_on = []
+    real_train = toolkit.classifier.train_classifier
+    monkeypatch.setattr(
+        toolkit.classifier,
+        "train_classifier",
+        lambda x, y, *a, **kw: trained_on.append((x, y)) or real_train(x, y, *a, **kw),
+    )
+    counts = augment_dataset(
+        run, "3", 2, tmp_path / "out2", filter="classifier", classifier_epochs=1, data=subset
+    )
+    assert counts == {"3": 2} and len(trained_on) == 1
+    assert torch.equal(trained_on[0][0], subset.x) and torch.equal(trained_on[0][1], subset.labels)
+
+
+def test_early_stopping_returns_the_weights_with_the_lowest_class_balanced_validation_loss():
+    """Lesson 13's protocol: train to convergence on a held-out validation split. The returned network must be
+    the one with the lowest class-balanced validation loss (each class's mean cross-entropy, averaged over
+    classes), and training must stop ``patience`` measurements after that lowest one."""
+    import torch.nn.functional as F
+
+    from toolkit.classifier import balanced_loss
+
+    digits = load_dataset("digits")
+    g = torch.Generator().manual_seed(0)
+    order = torch.randperm(len(digits), generator=g)
+    train_idx, val_idx = order[:60], order[60:400]  # 60 training images: it overfits, the loss turns
+    val = (digits.x[val_idx], digits.labels[val_idx])
+    net = train_classifier(
+        digits.x[train_idx],
+        digits.labels[train_idx],
+        10,
+        steps=400,
+        batch_size=32,
+        val=val,
+        eval_every=10,
+        patience=3,
+        lr=5e-3,
+    )
+    log = net.early_stopping
+    losses = dict(log["val_losses"])
+    assert log["best_step"] == min(losses, key=losses.get)
+    assert abs(balanced_loss(net, *val) - losses[log["best_step"]]) < 1e-5  # those weights came back
+    assert log["stopped_step"] == log["best_step"] + 3 * 10 < 400  # stopped early, 3 checks after the best
+
+    with torch.no_grad():  # the balanced loss by hand: per-class means, then their mean
+        per_image = F.cross_entropy(net(val[0]), val[1], reduction="none")
+    by_hand = sum(per_image[val[1] == c].mean().item() for c in range(10)) / 10
+    assert abs(balanced_loss(net, *val) - by_hand) < 1e-5
+    with pytest.raises(ToolkitError, match="patience and eval_every must be >= 1"):
+        train_classifier(digits.x[:8], digits.labels[:8], 10, val=val, patience=0)

@@ -272,6 +272,8 @@ def test_a_run_on_data_passed_in_resumes_only_with_that_data_and_then_exactly(tm
         Trainer.resume(tmp_path / "run", progress=False)
     with pytest.raises(ToolkitError, match="shape \\[1, 16, 16\\].*pass the data the run was started with"):
         Trainer.resume(tmp_path / "run", with_data=load_dataset("digits", resolution=16), progress=False)
+    with pytest.raises(ToolkitError, match="not the data .* trained on .*SHA-256 differs"):  # same shape
+        Trainer.resume(tmp_path / "run", with_data=digits.subset(torch.arange(64, 128)), progress=False)
     resumed = Trainer.resume(tmp_path / "run", with_data=subset, progress=False)
     resumed.fit()
     for name, net in straight.family.nets.items():

@@ -16,7 +16,9 @@ Filters (lesson 13): draw ``candidates`` x N images per class and keep the N tha
   Diffusion-GAN run's D is conditioned on the timestep, not the class, so it cannot filter by class.
 * ``classifier``: a :class:`toolkit.classifier.SmallCNN` trained (``classifier_epochs``, class-balanced
   batches) on the run's training data as config.json names it; the score is its p(y | x). In Python any
-  trained classifier can be passed instead.
+  trained classifier can be passed instead. A run trained on data passed in from Python (config.json's
+  ``data_passed_in``) is refused unless that data is passed back (``data=``, checked against the SHA-256
+  config.json recorded of it): its ``data`` names only the default set, not the subset it trained on.
 
 The whole folder is written under a hidden name beside ``out`` and renamed into place at the end, so an
 interrupted call never leaves a half-filled ``out`` (a stop removes the hidden folder; one left by a killed
@@ -200,17 +202,42 @@ def write_class_folders(
     return counts
 
 
-def train_filter_classifier(config: dict, epochs: int = 3, seed: int = 0, progress=None) -> nn.Module:
-    """A SmallCNN trained on the run's own training data (as config.json names it), class-balanced batches."""
+def filter_training_data(config: dict, run_dir, data=None):
+    """The data the classifier filter trains on: exactly the run's own training data. A run trained on data
+    passed in from Python (e.g. lesson 13's imbalanced subset) records only a fingerprint of it
+    (``toolkit/runs.py``), not how to rebuild it, while config.json's ``data`` still names the default set:
+    such a run needs ``data`` passed back (checked against the fingerprint), else a one-line error. Checked
+    before any work."""
+    from .runs import check_same_data, describe_passed_in_data
+
+    if data is not None:
+        check_same_data(config, data, run_dir, "augment_dataset")
+        return data
+    if config.get("data_passed_in"):
+        raise ToolkitError(
+            f"{run_dir} trained on {describe_passed_in_data(config)}, not on {config['data']} as "
+            "config.json's data says, so the classifier filter cannot rebuild its training data: use "
+            "--filter discriminator, or in Python pass the run's data (augment_dataset(..., data=...)) "
+            "or a trained classifier"
+        )
+    return None
+
+
+def train_filter_classifier(
+    config: dict, epochs: int = 3, seed: int = 0, progress=None, data=None
+) -> nn.Module:
+    """A SmallCNN trained on the run's own training data, class-balanced batches: ``data`` when given (see
+    :func:`filter_training_data`), else the data config.json names."""
     from .classifier import train_classifier
     from .data import load_dataset
 
-    data = load_dataset(
-        config["data"],
-        resolution=config.get("resolution"),
-        limit=config.get("limit"),
-        seed=config.get("seed", 0),
-    )
+    if data is None:
+        data = load_dataset(
+            config["data"],
+            resolution=config.get("resolution"),
+            limit=config.get("limit"),
+            seed=config.get("seed", 0),
+        )
     if data.labels is None:
         raise ToolkitError(f"the run's data {config['data']} have no labels to train a classifier on")
     if not hasattr(data, "x"):
@@ -240,9 +267,12 @@ def augment_dataset(
     device="cpu",
     classifier: nn.Module | None = None,
     classifier_epochs: int = 3,
+    data=None,
 ) -> dict[str, int]:
     """Write ``per_class`` generated images of each of ``classes`` (names or indices) from the conditional run
-    in ``run_dir`` into class sub-folders of ``out`` (see the module docstring). Returns counts by folder."""
+    in ``run_dir`` into class sub-folders of ``out`` (see the module docstring). Returns counts by folder.
+    ``data``: the run's training data, for the classifier filter of a run trained on data passed in from
+    Python (checked to be exactly that data)."""
     if filter not in FILTERS:
         raise ToolkitError(f"--filter must be one of {', '.join(FILTERS)}, got {filter!r}")
     if per_class < 1:
@@ -255,6 +285,8 @@ def augment_dataset(
     _check_out(out, (config["data"],) if Path(str(config["data"])).expanduser().exists() else ())
     names = list(config["class_names"])
     wanted = parse_classes(classes, names)
+    if filter == "classifier" and classifier is None:
+        data = filter_training_data(config, run_dir, data)
     from .data.base import check_memory
 
     check_memory(
@@ -268,7 +300,9 @@ def augment_dataset(
         scorer = discriminator_scorer(nets["D"], config.get("augment", "none"))
     elif filter == "classifier":
         net = (
-            classifier if classifier is not None else train_filter_classifier(config, classifier_epochs, seed)
+            classifier
+            if classifier is not None
+            else train_filter_classifier(config, classifier_epochs, seed, data=data)
         )
         scorer = classifier_scorer(net.to(device))
     images, labels, _ = generate_classes(

@@ -17,6 +17,7 @@ macro F1 the unweighted mean over classes, so a rare class counts as much as a c
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable
 
@@ -86,6 +87,9 @@ def train_classifier(
     width: int = 16,
     progress: Callable | None = None,
     steps: int | None = None,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    patience: int = 5,
+    eval_every: int | None = None,
 ) -> SmallCNN:
     """Train a :class:`SmallCNN` on images ``x`` (N, C, H, W) in [-1, 1] with labels ``y`` (N,).
 
@@ -93,7 +97,15 @@ def train_classifier(
     weights in the loss) or "oversample" (class-balanced batches, drawn with replacement). An epoch is
     ceil(N / batch_size) batches either way; ``steps`` (when given) fixes the number of batches instead, so
     that training sets of different sizes get the same compute. Adam at ``lr`` with a cosine decay to 0,
-    seeded. ``progress``: e.g. ``tqdm`` (called on the range of steps). Returns the network in eval mode."""
+    seeded. ``progress``: e.g. ``tqdm`` (called on the range of steps). Returns the network in eval mode.
+
+    Early stopping: with ``val`` = (images, labels) held out from the training data, the number of steps
+    (``epochs`` or ``steps``) is the most it trains. Every ``eval_every`` steps (default: one epoch) it
+    measures the class-balanced validation loss (:func:`balanced_loss`: each class's mean cross-entropy,
+    averaged over the classes, so a rare class counts as much as a common one), keeps the weights with the
+    lowest, stops after ``patience`` measurements without a new lowest, and returns those weights. The
+    returned network's ``early_stopping`` says what happened: ``best_step``, ``stopped_step`` and every
+    ``val_losses`` entry (step, loss)."""
     if augment not in ("none", "classic"):
         raise ToolkitError(f"augment must be none or classic, got {augment!r}")
     if balance not in ("none", "reweight", "oversample"):
@@ -102,6 +114,10 @@ def train_classifier(
         raise ToolkitError(f"need as many labels as images (got {len(x)} images, {len(y)} labels)")
     if epochs < 1:
         raise ToolkitError(f"epochs must be >= 1, got {epochs}")
+    if val is not None and (len(val[0]) != len(val[1]) or len(val[0]) == 0):
+        raise ToolkitError(f"val needs as many labels as images, and some (got {len(val[0])}, {len(val[1])})")
+    if patience < 1 or (eval_every is not None and eval_every < 1):
+        raise ToolkitError(f"patience and eval_every must be >= 1, got {patience} and {eval_every}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     y = torch.as_tensor(y, dtype=torch.long)
@@ -115,9 +131,22 @@ def train_classifier(
     weight = class_weights(y, num_classes) if balance == "reweight" else None
     if balance == "oversample":  # each image drawn with probability 1 / (K_present * N_c)
         per_image = (1.0 / torch.bincount(y, minlength=num_classes).float().clamp(min=1))[y]
+    every = eval_every or steps_per_epoch
+    best = {"loss": math.inf, "step": 0, "weights": None}
+    val_losses, since_best = [], 0
     net.train()
     steps = range(total)
     for step in progress(steps) if progress else steps:
+        if val is not None and step > 0 and step % every == 0:
+            val_losses.append((step, balanced_loss(net, *val)))
+            net.train()
+            if val_losses[-1][1] < best["loss"]:
+                best = {"loss": val_losses[-1][1], "step": step, "weights": copy.deepcopy(net.state_dict())}
+                since_best = 0
+            else:
+                since_best += 1
+                if since_best >= patience:
+                    break
         if balance == "oversample":
             idx = torch.multinomial(per_image, batch_size, replacement=True, generator=g)
         else:
@@ -133,7 +162,33 @@ def train_classifier(
         loss.backward()
         opt.step()
         sched.step()
+    else:
+        step = total
+    if val is not None:
+        stopped = step
+        if stopped == total:  # ran to the end: the last weights are a candidate too
+            val_losses.append((total, balanced_loss(net, *val)))
+            if val_losses[-1][1] < best["loss"]:
+                best = {"loss": val_losses[-1][1], "step": total, "weights": None}
+        if best["weights"] is not None:
+            net.load_state_dict(best["weights"])
+        net.early_stopping = {"best_step": best["step"], "stopped_step": stopped, "val_losses": val_losses}
     return net.eval()
+
+
+@torch.no_grad()
+def balanced_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """The class-balanced cross-entropy of ``net`` on (x, y), in eval mode: each class's mean loss, averaged
+    over the classes present, so the rare classes' few images count as much as the common classes'."""
+    net.eval()
+    losses = torch.cat(
+        [
+            F.cross_entropy(net(x[i : i + batch_size]), y[i : i + batch_size], reduction="none")
+            for i in range(0, len(x), batch_size)
+        ]
+    )
+    per_class = [losses[y == c].mean() for c in torch.unique(y).tolist()]
+    return float(torch.stack(per_class).mean())
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ import torch
 from ..config import RESUMABLE, flag
 from ..errors import ToolkitError
 from ..families import family_for
-from ..runs import LAST_CHECKPOINT, Run, load_checkpoint
+from ..runs import LAST_CHECKPOINT, Run, check_same_data, load_checkpoint
 from ..runtime import pick_device
 
 
@@ -86,6 +86,8 @@ def resume(
             f"the data passed to resume has images of shape {list(with_data.shape)}, but {run_dir} was "
             f"trained on {saved.get('sample_shape')}; pass the data the run was started with"
         )
+    if with_data is not None:  # the same images, not only the same shape (config.json's passed_in_data)
+        check_same_data(saved, with_data, run_dir, "resume")
     changed = {
         k: v
         for k, v in {**overrides, **({} if steps is None else {"steps": steps})}.items()
