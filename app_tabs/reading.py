@@ -8,7 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from toolkit import jobs
-from toolkit.dashboard import MetricsTail, label_grid_rows
+from toolkit.dashboard import MetricsTail
+from toolkit.dashboard_files import label_grid_rows
 from toolkit.data import DATASETS
 from toolkit.errors import ToolkitError
 from toolkit.runs import CONFIG, LAST_CHECKPOINT, TRAIN_LOG, default_runs_root

@@ -15,7 +15,8 @@ import torch
 from toolkit import jobs, viz
 from toolkit.augment import AUGMENTS
 from toolkit.config import flag
-from toolkit.dashboard import UPLOADS, check_own_data, estimate_seconds, form_defaults, save_upload
+from toolkit.dashboard import check_own_data, estimate_seconds, form_defaults
+from toolkit.dashboard_files import UPLOADS, save_upload
 from toolkit.data import fashion_mnist
 from toolkit.errors import ToolkitError
 from toolkit.families import MODELS, config_for, family_for

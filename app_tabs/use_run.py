@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from toolkit.dashboard import check_output_folder, sample_download
+from toolkit.dashboard_files import check_output_folder, sample_download
 from toolkit.errors import ToolkitError
 from toolkit.runs import Run
 

@@ -13,9 +13,9 @@ from toolkit.dashboard import (
     check_own_data,
     estimate_seconds,
     form_defaults,
-    label_grid_rows,
     marker_rows,
 )
+from toolkit.dashboard_files import label_grid_rows
 from toolkit.families import config_for
 
 
@@ -141,7 +141,7 @@ def test_a_conditional_grid_gets_its_class_names_left_of_the_rows():
 def test_an_uploaded_zip_is_kept_under_the_runs_folder_and_never_replaces_an_earlier_one(tmp_path):
     import zipfile
 
-    from toolkit.dashboard import UPLOADS, save_upload
+    from toolkit.dashboard_files import UPLOADS, save_upload
     from toolkit.errors import ToolkitError
 
     def zipped(text):
@@ -169,7 +169,7 @@ def test_an_uploaded_zip_is_kept_under_the_runs_folder_and_never_replaces_an_ear
 def test_an_uploaded_zip_is_checked_as_a_typed_path_is(tmp_path):
     import zipfile
 
-    from toolkit.dashboard import save_upload
+    from toolkit.dashboard_files import save_upload
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -212,7 +212,7 @@ def test_downloaded_samples_are_the_images_sample_writes(conditional_run, tmp_pa
 
     import torch
 
-    from toolkit.dashboard import sample_download
+    from toolkit.dashboard_files import sample_download
     from toolkit.generate import class_index, generate, load_generator, write_samples
 
     G, config = load_generator(conditional_run)
@@ -241,7 +241,7 @@ def test_downloaded_samples_are_the_images_sample_writes(conditional_run, tmp_pa
 
 
 def test_the_augment_output_folder_must_be_new_or_empty_and_outside_the_data(tmp_path):
-    from toolkit.dashboard import check_output_folder
+    from toolkit.dashboard_files import check_output_folder
     from toolkit.errors import ToolkitError
 
     check_output_folder(tmp_path / "new")  # new: fine, and nothing made yet
