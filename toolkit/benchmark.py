@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from .files import atomic_write_text
-from .runtime import cpu_has_native_bf16, set_threads, speed_choice
+from .runtime import cpu_flags, cpu_has_native_bf16, set_threads, speed_choice
 
 Z_DIM = 64  # the gan family's default z_dim, used by both loops
 
@@ -345,18 +345,6 @@ def targets(result: dict) -> list[dict]:
             ok and worst < 150,
         )
     return rows
-
-
-def cpu_flags() -> list[str]:
-    """The CPU's vector and matrix features that decide the speed levers (/proc/cpuinfo; [] elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next(
-        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
-    )
-    return sorted(f for f in flags if f.startswith(("avx", "amx")) or f == "fma")
 
 
 def machine_info(threads: int) -> dict:

@@ -15,6 +15,7 @@ get one thread: pass ``threads=1`` / ``--threads 1``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -133,6 +134,18 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 def use_channels_last(memory_format: str, device: torch.device) -> bool:
     """Whether images and conv weights are channels-last; see :func:`resolve_memory_format`."""
     return resolve_memory_format(memory_format, device) == "channels-last"
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's vector and matrix features that decide the speed levers (/proc/cpuinfo; [] elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next(
+        (line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []
+    )
+    return sorted(f for f in flags if f.startswith(("avx", "amx")) or f == "fma")
 
 
 def speed_choice(precision: str, memory_format: str, device: torch.device) -> str:
