@@ -208,7 +208,7 @@ def filter_training_data(config: dict, run_dir, data=None):
     (``toolkit/runs.py``), not how to rebuild it, while config.json's ``data`` still names the default set:
     such a run needs ``data`` passed back (checked against the fingerprint), else a one-line error. Checked
     before any work."""
-    from .runs import check_same_data, describe_passed_in_data
+    from .data.fingerprint import check_same_data, describe_passed_in_data
 
     if data is not None:
         check_same_data(config, data, run_dir, "augment_dataset")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import torch
 
 from ..config import RESUMABLE, flag
+from ..data.fingerprint import check_same_data
 from ..errors import ToolkitError
 from ..families import family_for
-from ..runs import LAST_CHECKPOINT, Run, check_same_data, load_checkpoint
+from ..runs import LAST_CHECKPOINT, Run, load_checkpoint
 from ..runtime import pick_device
 
 
