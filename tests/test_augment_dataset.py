@@ -398,6 +398,11 @@ def test_a_run_on_an_in_memory_subset_records_it_and_the_classifier_filter_uses_
     recorded = Run(tmp_path / "run").config()
     assert recorded["data"] == "digits" and recorded["data_passed_in"] is True
     assert recorded["passed_in_data"]["samples"] == 94
+    from toolkit.cli.eval import evaluate_run
+
+    notes = []  # eval scores it against all of digits, and says the run trained on less
+    evaluate_run(tmp_path / "run", "pixels8", n=20, n_real=40, say=notes.append)
+    assert any("trained on 94 samples passed in from Python" in line for line in notes), notes
     assert recorded["passed_in_data"]["class_counts"] == {
         n: 4 if n == "3" else 10 for n in digits.class_names
     }

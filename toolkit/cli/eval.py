@@ -69,6 +69,13 @@ def evaluate_run(
             f"the run's data {data} (named in {Path(run_dir) / 'config.json'}) is not there any more: "
             "put it back, or score against the same images elsewhere with toolkit.metrics in Python"
         )
+    if config.get("data_passed_in"):  # trained on data given in Python (a subset), scored against all of it
+        from ..data.fingerprint import describe_passed_in_data
+
+        say(
+            f"note: {run_dir} trained on {describe_passed_in_data(config)}, not on all of {data}; its scores "
+            f"compare it with {data}'s real images"
+        )
     if extractor is None:
         extractor, why = default_extractor(config["data"])
         say(f"features: {why}")
