@@ -4,6 +4,7 @@ print the manipulation table: how much every attribute changes per unit step alo
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from ..errors import ToolkitError
@@ -107,10 +108,8 @@ def run(args) -> int:
             continue  # one from another run or a damaged file: not in the table
         rows[stored.attribute] = stored.normal
         if stored.attribute not in columns:
-            try:
+            with contextlib.suppress(ToolkitError):  # an attribute this run cannot score: a row, no column
                 columns[stored.attribute] = attribute(stored.attribute, class_names, G)
-            except ToolkitError:
-                pass
     probe = torch.randn(min(args.n, 500), G.z_dim, generator=torch.Generator().manual_seed(args.seed + 1))
     table = manipulation_table(G, rows, columns, probe, strength=1.0)
     with torch.no_grad():  # the attribute's own change per unit step, in its own units

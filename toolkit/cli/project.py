@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
+from ..data.decode import IMAGE_EXTENSIONS
 from ..errors import ToolkitError
 from .arguments import DEVICE_HELP, OVERWRITE_HELP, RUN_DIR_HELP, generator_run_or_refuse
 
 NAME = "project"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 LOSS_COLUMNS = ("step", "loss", "pixel", "feature", "latent_penalty")
 
 
@@ -68,9 +68,9 @@ def input_images(given: str) -> list[Path]:
     """The image files ``--input`` names: the file itself, or a folder's images (sorted)."""
     path = Path(given).expanduser()
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
-            raise ToolkitError(f"--input {given} has no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise ToolkitError(f"--input {given} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
         return files
     if not path.exists():
         raise ToolkitError(f"--input {given} does not exist; give an image file or a folder of images")
