@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from toolkit import directions as D
+from toolkit.data import FASHION_MNIST_CLASSES
 from toolkit.errors import ToolkitError
 from toolkit.families import config_for
 from toolkit.generate import load_generator
@@ -132,18 +133,7 @@ def test_steering_a_conditional_generator_needs_its_label(runs):
     assert steer(G, z, D.class_score(cnn, 0), steps=2, label=3).after.shape == (4, 1, 32, 32)
 
 
-FASHION = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+FASHION = FASHION_MNIST_CLASSES  # the names a Fashion-MNIST run records
 
 
 @pytest.mark.parametrize(
