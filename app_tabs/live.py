@@ -34,8 +34,8 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
     speed = f" · {p['images_per_s']:.0f} images/s" if p["images_per_s"] else ""
     left = p["seconds_left"]
     eta = "" if left is None or p["step"] >= p["total"] else f" · about {viz.duration(left)} left"
-    if state == "paused":
-        eta = " · paused"
+    if state != "running":  # nothing is training: no time left to promise
+        eta = " · paused" if state == "paused" else ""
     st.progress(min(1.0, p["step"] / max(1, p["total"])))
     st.caption(f"step {p['step']:,} / {p['total']:,}{speed}{eta} · {last['time']:.0f} s of training")
     changes = [e for e in run.events() if e.get("event") == "changed" and isinstance(e.get("step"), int)]
@@ -89,7 +89,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
             st.dataframe([{k: r.get(k) for k in columns if k in r} for r in scores[-8:]], hide_index=True)
 
 
-@st.cache_resource(max_entries=4)
+@st.cache_resource(max_entries=4, show_spinner="Checking the samples for mode collapse ...")
 def collapse_alarm(checkpoint: str, mtime: float):
     """The mode-collapse check on 256 samples of the checkpoint's generator (once per checkpoint)."""
     from toolkit.alarms import collapse
