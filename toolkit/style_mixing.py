@@ -11,8 +11,9 @@ training's mixing regularisation and :func:`toolkit.models.stylegan.mix_styles`,
 average ``mapping.w_avg``. psi = 1 leaves w alone (every sample as drawn, the most diverse); psi = 0 gives
 the average image for every latent. :func:`mean_pairwise_distance` measures what psi takes away.
 
-Latents: one seed's stream (``torch.Generator().manual_seed(seed)``) gives the sources A, then B, then the
-samples row, so a seed always shows the same images. Synthesis uses the stored noise maps (``"const"``).
+Latents: one draw from the seed (``torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))``)
+gives the sources A, then B, then the samples row, so a seed always shows the same images. Synthesis uses
+the stored noise maps (``"const"``).
 """
 
 from __future__ import annotations
@@ -109,11 +110,11 @@ def mixed_ws(ws_a: torch.Tensor, ws_b: torch.Tensor, b_layers: tuple[int, int]) 
 
 
 def seeded_latents(seed: int, counts: tuple[int, ...], z_dim: int) -> list[torch.Tensor]:
-    """Consecutive draws of one seed's stream: one (n, z_dim) latent batch per count."""
+    """One draw of (sum(counts), z_dim) normal latents from ``seed``, split in order: a batch per count."""
     if not isinstance(seed, int) or seed < 0:
         raise ToolkitError(f"the seed must be a whole number >= 0, got {seed!r}")
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randn(n, z_dim, generator=g) for n in counts]
+    z = torch.randn(sum(counts), z_dim, generator=torch.Generator().manual_seed(seed))
+    return list(z.split(list(counts)))
 
 
 @dataclass
