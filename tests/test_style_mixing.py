@@ -74,7 +74,7 @@ def test_synthesis_gets_the_seeds_ws_truncated_towards_w_avg_and_mixed_as_by_han
     )
     psi, (start, stop) = 0.6, (1, 4)
     grid = style_mixing_grid(G, seed=7, b_layers=(start, stop), psi=psi, rows=2, cols=3, samples=4)
-    (ws, noise_mode), = given
+    ((ws, noise_mode),) = given
     assert noise_mode == "const"  # the stored noise maps: a seed shows the same images every time
     z = torch.randn(2 + 3 + 4, 8, generator=torch.Generator().manual_seed(7))  # A, then B, then the samples
     with torch.no_grad():
@@ -95,7 +95,8 @@ def test_synthesis_gets_the_seeds_ws_truncated_towards_w_avg_and_mixed_as_by_han
 
 def test_psi_0_makes_every_sample_the_average_image_and_diversity_falls_with_psi():
     G = generator()
-    spread = {psi: mean_pairwise_distance(style_mixing_grid(G, 0, (0, 3), psi).samples) for psi in (0, 0.5, 1)}
+    samples = {psi: style_mixing_grid(G, 0, (0, 3), psi).samples for psi in (0, 0.5, 1)}
+    spread = {psi: mean_pairwise_distance(images) for psi, images in samples.items()}
     assert spread[0] < 1e-6
     assert spread[0] < spread[0.5] < spread[1]
     assert torch.equal(style_mixing_grid(G, 0, (0, 3), 1.0).samples, style_mixing_grid(G, 0, (0, 3)).samples)
