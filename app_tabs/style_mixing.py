@@ -90,9 +90,8 @@ def style_mixing_tab(run: Run, config: dict) -> None:
         st.error(str(err))
         return
     scale = max(1, 96 // G.resolution)
-    images, nrow = grid.figure()
     st.image(
-        viz.grid_png(images, nrow=nrow, scale=scale),
+        viz.array_png(grid.figure(), scale=scale),
         caption=f"top: sources B; left: sources A; {layers_text(resolutions, start, stop)}; psi {psi:.2f} "
         f"(EMA generator, checkpoint at step {gconfig['checkpoint_step']})",
     )
@@ -105,6 +104,7 @@ def style_mixing_tab(run: Run, config: dict) -> None:
     st.metric(
         "Diversity of these samples (mean pairwise RMS pixel distance)",
         f"{diversity:.3f}",
-        delta=f"{diversity - at_one:+.3f} vs psi 1 ({at_one:.3f})",
+        delta=f"{diversity - at_one:+.3f} vs psi 1 ({at_one:.3f})" if psi != 1 else None,
         delta_color="off",
+        help="0: all samples alike; it falls as psi goes to 0, where every sample is the average image",
     )

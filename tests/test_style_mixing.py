@@ -163,3 +163,27 @@ def test_other_bad_input_is_a_one_line_error():
         style_mixing_grid(DCGANGenerator(z_dim=8, channels=1, resolution=32, width=4), 0, (0, 1))
     with pytest.raises(ToolkitError, match="rows, cols >= 1"):
         style_mixing_grid(G, 0, (0, 3), rows=0)
+
+
+def test_the_figure_puts_b_on_top_a_on_the_left_and_each_cell_at_its_crossing():
+    from toolkit.viz import to_uint8
+
+    grid = style_mixing_grid(generator(), seed=1, b_layers=(0, 3), rows=2, cols=3)
+    pixels = grid.figure(padding=2, gutter=6)
+    h = w = 16
+    step, body = (
+        h + 2,
+        2 + (h + 2) + 6,
+    )  # images 18 px apart; the cells start after the sources and the gutter
+    assert pixels.shape == (body + 2 * step, body + 3 * step) and pixels.dtype.name == "uint8"
+    assert (pixels[: body - 2, : body - 2] == 255).all()  # the corner is empty (white)
+
+    def at(y, x):
+        return pixels[y : y + h, x : x + w]
+
+    for j in range(3):
+        assert (at(2, body + j * step) == to_uint8(grid.sources_b[j : j + 1])[0, 0]).all()
+    for i in range(2):
+        assert (at(body + i * step, 2) == to_uint8(grid.sources_a[i : i + 1])[0, 0]).all()
+        for j in range(3):
+            assert (at(body + i * step, body + j * step) == to_uint8(grid.cells[i, j][None])[0, 0]).all()

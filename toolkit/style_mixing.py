@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from .errors import ToolkitError
+from .viz import to_uint8
 
 BANDS = ("coarse", "middle", "fine")  # the paper's names; :func:`layer_bands` says which layers each holds
 
@@ -125,15 +127,26 @@ class MixingGrid:
     samples: torch.Tensor  # (samples, C, H, W): more latents of the seed, at the same psi
     ws: torch.Tensor  # (rows, cols, num_ws, w_dim): what synthesis was given for the cells
 
-    def figure(self) -> tuple[torch.Tensor, int]:
-        """The paper's layout as images for one grid: B across the top, A down the left, the cells between,
-        the top-left corner blank (black). Returns (images, images per row)."""
+    def figure(self, padding: int = 2, gutter: int = 6) -> np.ndarray:
+        """The paper's layout as one uint8 picture (H, W) or (H, W, 3) on white: sources B across the top,
+        sources A down the left, the top-left corner empty, ``padding`` pixels between images and ``gutter``
+        more between the sources and the cells, so the sources read as labels of the rows and columns."""
         rows, cols = self.cells.shape[:2]
-        blank = torch.full_like(self.sources_a[:1], -1.0)
-        tiles = [blank, self.sources_b]
+        c, h, w = self.cells.shape[2:]
+        step_y, step_x = h + padding, w + padding
+        body_y, body_x = padding + step_y + gutter, padding + step_x + gutter  # where the cells start
+        canvas = np.full((c, body_y + rows * step_y, body_x + cols * step_x), 255, dtype=np.uint8)
+
+        def put(image: torch.Tensor, y: int, x: int) -> None:
+            canvas[:, y : y + h, x : x + w] = to_uint8(image[None])[0]
+
+        for j in range(cols):
+            put(self.sources_b[j], padding, body_x + j * step_x)
         for i in range(rows):
-            tiles += [self.sources_a[i : i + 1], self.cells[i]]
-        return torch.cat(tiles), cols + 1
+            put(self.sources_a[i], body_y + i * step_y, padding)
+            for j in range(cols):
+                put(self.cells[i, j], body_y + i * step_y, body_x + j * step_x)
+        return canvas[0] if c == 1 else canvas.transpose(1, 2, 0)
 
 
 @torch.no_grad()
