@@ -136,7 +136,7 @@ def test_a_seed_gives_the_same_latents_every_time():
         seeded_latents(-1, (2,), 8)
 
 
-@pytest.mark.parametrize("psi", [-0.1, 1.5, float("nan")])
+@pytest.mark.parametrize("psi", [-0.1, 1.5, float("nan"), True, "0.5"])
 def test_a_psi_outside_0_1_is_a_one_line_error(psi):
     with pytest.raises(ToolkitError, match=r"psi must be in \[0, 1\]") as err:
         style_mixing_grid(generator(), 0, (0, 3), psi)

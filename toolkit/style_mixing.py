@@ -42,7 +42,7 @@ def check_stylegan(G: nn.Module) -> None:
 
 def check_psi(psi: float) -> float:
     """psi as a float, or a one-line error when it is outside [0, 1]."""
-    if not isinstance(psi, (int, float)) or not 0 <= psi <= 1:
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0 <= psi <= 1:
         raise ToolkitError(
             f"psi must be in [0, 1] (1: no truncation, 0: every sample is the average image); got {psi!r}"
         )
