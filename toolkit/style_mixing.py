@@ -65,7 +65,8 @@ def check_w_avg(G: nn.Module) -> torch.Tensor:
 
 def layer_resolutions(G: nn.Module) -> list[int]:
     """The resolution each of the ``num_ws`` layers' w drives: w l feeds conv layer l (and the toRGB of the
-    block before); the last one feeds only the final toRGB, at full resolution."""
+    block before, as in stylegan2-ada); the last one feeds only the final toRGB, at full resolution. (The
+    paper's "layers 0-3 are 4-8 px" counts StyleGAN1's two ws per resolution; here 4-8 px is ws 0-2.)"""
     check_stylegan(G)
     blocks = G.synthesis.blocks
     return [block.resolution for block in blocks for _ in block.convs] + [blocks[-1].resolution]
