@@ -9,7 +9,8 @@ checkout (changeable in the sidebar) - runs started here, from a notebook, or fr
 This file draws the page: the sidebar (runs folder, start form, run picker), the run's header and controls,
 and the tab list. The parts are in ``app_tabs/``: ``start_form.py``, ``run_controls.py``, ``use_run.py``
 (a finished run's Evaluate, Download samples and Augment a dataset), one module per tab (``live.py``,
-``latent.py``, ``augment.py``, ``compare.py``), and ``reading.py``, what they read.
+``latent.py``, ``augment.py``, ``compare.py``, and ``style_mixing.py``, a tab only the families that
+declare it get: ``Family.dashboard_views``), and ``reading.py``, what they read.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from app_tabs.live import live_view
 from app_tabs.reading import allowed_root, job_signature
 from app_tabs.run_controls import config_or_stop, run_controls
 from app_tabs.start_form import start_form
+from app_tabs.style_mixing import style_mixing_tab
 from app_tabs.use_run import use_run
+from toolkit.dashboard import views_of_run
+from toolkit.families.base import STYLE_MIXING_VIEW
 from toolkit.runs import JOB, Run, list_runs
 
 torch.set_num_threads(1)  # training jobs run beside us: stay light
@@ -91,8 +95,11 @@ run_controls(run, config, state, root)
 use_run(run, config, state, root)  # Evaluate, Download samples, Augment a dataset
 
 # --- the tabs --------------------------------------------------------------------------------------------
-live, latent, augment, compare, edit = st.tabs(
-    ["Live training", title(config), "What D sees", "Compare runs", "Edit"]
+# the tabs a family may declare (Family.dashboard_views, names from DASHBOARD_VIEWS), and what draws each
+DECLARED_VIEWS = {STYLE_MIXING_VIEW: style_mixing_tab}
+views = views_of_run(config)
+live, latent, augment, compare, edit, *declared = st.tabs(
+    ["Live training", title(config), "What D sees", "Compare runs", "Edit", *views]
 )
 with live:
     live_view(run, config, state, SEEN)
@@ -104,3 +111,6 @@ with compare:
     compare_tab(root, names, selected)
 with edit:
     edit_tab(run, config)
+for view, tab in zip(views, declared):
+    with tab:
+        DECLARED_VIEWS[view](run, config)

@@ -24,6 +24,13 @@ CASES = {
     "pix2pix": ("pix2pix", dict(limit=32, width=4, d_width=4, batch_size=4)),
     "cyclegan": ("cyclegan", dict(width=4, blocks=1, d_width=4, batch_size=4, limit=32)),
     "srgan": ("srgan", dict(blocks=2, width=16, d_width=8, batch_size=8, limit=64)),
+    "stylegan-ada": (  # style mixing every step, lazy R1 on steps 1, 3, 5, ADA's p from both ranks' r_t
+        "stylegan",
+        dict(
+            **dict(data="digits", resolution=16, width=4, z_dim=8, w_dim=8, mapping_layers=2, batch_size=8),
+            **dict(mixing=1.0, r1_interval=2, augment="ada", ada_kimg=0.05, ada_interval=1),
+        ),
+    ),
 }
 
 

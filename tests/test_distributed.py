@@ -55,7 +55,7 @@ def trained_on_two_ranks(tmp_path_factory):
     return out
 
 
-CASES = ["dcgan", "acgan-ada", "wgan-gp", "pggan", "pix2pix", "cyclegan", "srgan"]
+CASES = ["dcgan", "acgan-ada", "wgan-gp", "pggan", "pix2pix", "cyclegan", "srgan", "stylegan-ada"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -64,7 +64,9 @@ def test_every_family_keeps_its_ranks_in_sync(trained_on_two_ranks, case):
     r1 = torch.load(trained_on_two_ranks / f"{case}-rank1.pt", weights_only=False)
     for part in ("nets", "ema", "optimizers"):
         same(r0[part], r1[part], f"{case}:{part}")
-    own = {"pool_A", "pool_B"}  # CycleGAN's image pools hold each rank's own fakes, by design
+    # CycleGAN's image pools hold each rank's own fakes, by design; StyleGAN's last R1 value is the one of the
+    # rank's own slice (the logged r1, in the history below, is the ranks' mean; a resume restores rank 0's)
+    own = {"pool_A", "pool_B", "r1"}
     same(
         *({k: v for k, v in r["family_state"].items() if k not in own} for r in (r0, r1)),
         f"{case}:family_state",
@@ -74,8 +76,11 @@ def test_every_family_keeps_its_ranks_in_sync(trained_on_two_ranks, case):
     assert len(r0["history"]) == 2  # 6 steps, a row every 3: the logged means are the ranks' mean
     for name, net in r0["nets"].items():  # they trained: equal untrained ranks would pass the above
         assert any(not torch.equal(v, r0["initial"][name][k]) for k, v in net.items()), name
-    if case == "acgan-ada":  # r_t summed over the ranks moved p the same way on both
+    if case in ("acgan-ada", "stylegan-ada"):  # r_t summed over the ranks moved p the same way on both
         assert r0["family_state"]["augment"]["p"] > 0
+    if case == "stylegan-ada":  # the tracked w_avg (a buffer, broadcast from rank 0) is equal and moved
+        assert torch.equal(r0["nets"]["G"]["mapping.w_avg"], r1["nets"]["G"]["mapping.w_avg"])
+        assert r0["nets"]["G"]["mapping.w_avg"].abs().sum() > 0 and r0["family_state"]["d_steps"] == 6
 
 
 def test_ranks_take_disjoint_slices_of_one_global_batch():

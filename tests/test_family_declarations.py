@@ -103,3 +103,33 @@ def test_the_dashboard_and_the_report_draw_what_the_family_declares(tmp_path, mo
     html = run_report(tmp_path / "demo")
     assert all(title in html for title, _ in declared)
     assert "Losses" not in html and "Discriminator accuracy" not in html
+
+
+def test_the_dashboard_views_a_family_declares_are_ones_the_dashboard_draws():
+    from toolkit.dashboard import views_of_run
+    from toolkit.families.base import DASHBOARD_VIEWS, STYLE_MIXING_VIEW
+
+    for family in FAMILIES.values():
+        assert set(family.dashboard_views) <= set(DASHBOARD_VIEWS), family.name
+    assert [f.name for f in FAMILIES.values() if STYLE_MIXING_VIEW in f.dashboard_views] == ["stylegan"]
+    assert views_of_run({"model": "stylegan"}) == (STYLE_MIXING_VIEW,)
+    assert views_of_run({"model": "dcgan"}) == () and views_of_run({"model": "no-such-model"}) == ()
+
+
+def test_the_dashboard_draws_a_declared_view_from_the_declaration_not_the_family_name(tmp_path, monkeypatch):
+    """The gan family made to declare the Style mixing view: a dcgan run gets the tab, and the tab says in one
+    line that its generator is not a StyleGAN one (no traceback)."""
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    from toolkit.families.base import STYLE_MIXING_VIEW
+
+    write_run_with_a_new_metric(tmp_path / "demo")
+    monkeypatch.setenv("TOOLKIT_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert STYLE_MIXING_VIEW not in [t.label for t in at.tabs]
+    monkeypatch.setattr(GANFamily, "dashboard_views", (STYLE_MIXING_VIEW,))
+    at.run()
+    assert not at.exception and [t.label for t in at.tabs][-1] == STYLE_MIXING_VIEW
+    (error,) = at.tabs[-1].error
+    assert "style mixing needs a StyleGAN generator" in error.value and "DCGANGenerator" in error.value

@@ -191,6 +191,13 @@ def charts_of_run(config: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return family.charts if family is not None else ()
 
 
+def views_of_run(config: dict) -> tuple[str, ...]:
+    """The extra tabs the run's family declares (``Family.dashboard_views``, e.g. StyleGAN's "Style mixing");
+    none when the family is not registered here."""
+    family = family_of_run(config)
+    return family.dashboard_views if family is not None else ()
+
+
 NOT_SETTINGS = {"event", "step", "wall_time", "time", "on", "until", "reason"}
 
 

@@ -35,9 +35,14 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
 
 
 def grid_png(images: torch.Tensor, nrow: int | None = None, scale: int = 2) -> bytes:
+    return array_png(make_grid(images, nrow), scale)
+
+
+def array_png(pixels: np.ndarray, scale: int = 2) -> bytes:
+    """A uint8 picture (H, W) or (H, W, 3) as PNG bytes, enlarged ``scale`` times (nearest neighbour)."""
     from PIL import Image
 
-    img = Image.fromarray(make_grid(images, nrow))
+    img = Image.fromarray(pixels)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     buf = io.BytesIO()

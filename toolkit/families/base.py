@@ -15,8 +15,9 @@ A family declares, as class attributes:
   may change on resume; ``progress_bar``: the logged values the progress bar shows;
 * what the tools around the loop show: ``charts`` (the dashboard's live charts and the report's curves),
   ``grid_caption``, ``trains_on`` and ``datasets`` (the start form's data and its check of your folder),
-  ``collapse_alarm``, ``time_scales_with_pixels`` (the form's time estimate) and ``bench_cases`` (what
-  ``python -m toolkit bench`` times);
+  ``collapse_alarm``, ``time_scales_with_pixels`` (the form's time estimate), ``bench_cases`` (what
+  ``python -m toolkit bench`` times) and ``dashboard_views`` (tabs only some families' runs get, from
+  :data:`DASHBOARD_VIEWS`, e.g. StyleGAN's style mixing and truncation);
 
 and implements :meth:`build_nets` (a classmethod: the nets from a config alone, so a trained run can be
 rebuilt for sampling without data), :meth:`phases`, :meth:`grid` (what sample grids show) and, when
@@ -47,6 +48,13 @@ LOSSES_CHART = ("Losses", ("loss_d", "loss_g"))
 D_ACCURACY_CHART = ("Discriminator accuracy", ("d_real_acc", "d_fake_acc"))
 R_T_CHART = ("r_t = E[sign D(real)] and ADA p", ("d_real_sign", "ada_p"))
 WGAN_CHART = ("WGAN critic: W estimate and gradient norm", ("w_estimate", "grad_norm"))
+
+# Tabs the dashboard draws for the families that declare them (``Family.dashboard_views``); app.py maps each
+# name to the module that draws it.
+STYLE_MIXING_VIEW = (
+    "Style mixing"  # app_tabs/style_mixing.py: mixing grid and truncation (toolkit/style_mixing.py)
+)
+DASHBOARD_VIEWS = (STYLE_MIXING_VIEW,)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class Family(ABC):
     time_scales_with_pixels: ClassVar[bool] = False  # the form scales the bench's step time by resolution
     bench_cases: ClassVar[tuple[tuple[str, str, dict], ...]] = ()  # (label, model, settings) the bench times
     bench_warmup: ClassVar[int] = 2  # steps before the bench's clock starts
+    dashboard_views: ClassVar[tuple[str, ...]] = ()  # extra dashboard tabs, names from DASHBOARD_VIEWS
 
     def __init__(self, config, data, device: torch.device, nets: dict[str, nn.Module] | None = None):
         self.config, self.data, self.device = config, data, device

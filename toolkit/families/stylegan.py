@@ -38,7 +38,7 @@ from ..errors import ToolkitError
 from ..losses import bce_d_loss, nonsaturating_g_loss
 from ..models.stylegan import StyleGANDiscriminator, StyleGANGenerator, mix_styles
 from ..regularizers import r1_penalty
-from .base import D_ACCURACY_CHART, LOSSES_CHART, R_T_CHART, DataSpec, Family, Phase
+from .base import D_ACCURACY_CHART, LOSSES_CHART, R_T_CHART, STYLE_MIXING_VIEW, DataSpec, Family, Phase
 from .gan import GANConfig
 
 STYLEGAN_AUGMENTS = tuple(a for a in AUGMENTS if a != "diffusion")  # Diffusion-GAN's D needs the timestep
@@ -109,6 +109,7 @@ class StyleGANFamily(Family):
     steerable = ("lr_g", "lr_d", "mixing", "ada_target")
     resumable = (*steerable, "beta1", "beta2")
     charts = (LOSSES_CHART, D_ACCURACY_CHART, R_T_CHART)
+    dashboard_views = (STYLE_MIXING_VIEW,)  # its mixing grid and truncation slider (toolkit/style_mixing.py)
     bench_cases = (
         ("stylegan (with lazy R1)", "stylegan", {}),
         ("stylegan + ada", "stylegan", {"augment": "ada"}),
