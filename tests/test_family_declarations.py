@@ -103,3 +103,91 @@ def test_the_dashboard_and_the_report_draw_what_the_family_declares(tmp_path, mo
     html = run_report(tmp_path / "demo")
     assert all(title in html for title, _ in declared)
     assert "Losses" not in html and "Discriminator accuracy" not in html
+
+
+# --- finding the families by file name (toolkit/families/__init__.py) ---------------------------------------
+FAMILY_FILE = """
+from toolkit.families.base import Family
+
+
+class {cls}(Family):
+    name = "{name}"
+    models = {{{models}}}
+"""
+
+
+def a_folder_of_families(tmp_path, monkeypatch, package: str, **files: str) -> tuple[list[str], str]:
+    """A package named ``package`` (a name of its own: Python keeps imported modules by name) under tmp_path
+    holding ``files`` (module name -> text): what ``discover_families`` takes (its folder and its name)."""
+    folder = tmp_path / package
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    for name, text in files.items():
+        (folder / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return [str(folder)], package
+
+
+def test_every_module_of_the_folder_is_a_family_or_a_listed_part():
+    from toolkit.families import PARTS
+
+    folder = Path(__file__).resolve().parents[1] / "toolkit" / "families"
+    modules = sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
+    assert sorted(f.__module__.rpartition(".")[2] for f in FAMILIES.values()) == sorted(
+        set(modules) - set(PARTS)
+    )
+    assert set(PARTS) <= set(modules)  # no stale name
+    # listed in the order of the lessons that teach them, so --help and the start form keep their order
+    assert list(FAMILIES) == ["gan", "pggan", "pix2pix", "cyclegan", "srgan", "stylegan"]
+    assert [f.lesson for f in FAMILIES.values()] == [1, 8, 9, 10, 11, 14]
+
+
+def test_a_new_file_is_found_and_listed_after_the_lessons_families(tmp_path, monkeypatch):
+    from toolkit.families import discover_families
+
+    found = discover_families(
+        *a_folder_of_families(
+            tmp_path,
+            monkeypatch,
+            "new_families",
+            zeta=FAMILY_FILE.format(cls="Zeta", name="zeta", models='"zeta-1": "one", "zeta-2": "two"')
+            + "    lesson = 3\n",
+            alpha=FAMILY_FILE.format(cls="Alpha", name="alpha", models='"alpha": "a"'),
+            beta=FAMILY_FILE.format(cls="Beta", name="beta", models='"beta": "b"'),
+        )
+    )
+    assert list(found) == ["zeta", "alpha", "beta"] and list(found["zeta"].models) == ["zeta-1", "zeta-2"]
+
+
+def test_a_model_declared_twice_or_a_file_without_a_family_is_one_line(tmp_path, monkeypatch):
+    from toolkit.errors import ToolkitError
+    from toolkit.families import discover_families
+
+    twice = a_folder_of_families(
+        tmp_path,
+        monkeypatch,
+        "twice",
+        one=FAMILY_FILE.format(cls="One", name="one", models='"shared": "x"'),
+        two=FAMILY_FILE.format(cls="Two", name="two", models='"two": "y", "shared": "z"'),
+    )
+    with pytest.raises(ToolkitError) as error:
+        discover_families(*twice)
+    assert str(error.value) == (
+        "model 'shared' is declared twice, in twice/one.py and twice/two.py: rename one"
+    )
+
+    named_twice = a_folder_of_families(
+        tmp_path,
+        monkeypatch,
+        "named_twice",
+        one=FAMILY_FILE.format(cls="One", name="same", models='"m1": "x"'),
+        two=FAMILY_FILE.format(cls="Two", name="same", models='"m2": "y"'),
+    )
+    with pytest.raises(ToolkitError, match=r"^family 'same' is declared twice, in named_twice/one\.py and"):
+        discover_families(*named_twice)
+
+    empty = a_folder_of_families(tmp_path, monkeypatch, "empty", helpers="def helper():\n    return 1\n")
+    with pytest.raises(ToolkitError) as error:
+        discover_families(*empty)
+    assert str(error.value).startswith("empty/helpers.py defines no family: give it a Family subclass")
+    assert "\n" not in str(error.value) and "PARTS" in str(error.value)

@@ -23,12 +23,20 @@ def module_name(path: Path, root: Path = TOOLKIT) -> str:
 
 def imports_of(path: Path, modules: set[str], root: Path = TOOLKIT) -> set[str]:
     """The toolkit modules that ``path`` imports, anywhere in the file. ``from .pkg import name`` counts as
-    an arrow to ``pkg.name`` when that is a module, else to ``pkg``."""
+    an arrow to ``pkg.name`` when that is a module, else to ``pkg``. A package whose ``__init__.py`` calls
+    ``import_module`` (``toolkit/families/`` finding its families by file name) imports every module of its
+    folder."""
     me = module_name(path, root)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
+        called = node.func if isinstance(node, ast.Call) else None
+        if path.name == "__init__.py" and "import_module" in (
+            getattr(called, "attr", ""),
+            getattr(called, "id", ""),
+        ):
+            found |= {f"{me}.{p.stem}" for p in path.parent.glob("*.py") if p.name != "__init__.py"}
+        elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -98,3 +106,12 @@ def test_the_cycle_finder_sees_lazy_and_package_imports(tmp_path):
     assert cycles(graph) == [{"toolkit.a", "toolkit.c", "toolkit.sub.b"}]
     (root / "c.py").write_text("import torch\n")
     assert cycles(import_graph(root)) == []
+    # a package that finds its modules at run time imports each of them: here one that imports the package
+    (root / "found").mkdir()
+    (root / "found" / "__init__.py").write_text(
+        "import importlib\nimportlib.import_module('toolkit.found.e')\n"
+    )
+    (root / "found" / "e.py").write_text("def f():\n    from toolkit import found\n")
+    graph = import_graph(root)
+    assert graph["toolkit.found"] == {"toolkit.found.e"} and graph["toolkit.found.e"] == {"toolkit.found"}
+    assert cycles(graph) == [{"toolkit.found", "toolkit.found.e"}]
