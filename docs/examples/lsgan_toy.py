@@ -1,6 +1,6 @@
 """The ``lsgan-toy`` family: a least-squares GAN (Mao et al. 2017) with MLPs, the worked example of
 docs/architecture.md. Copied into toolkit/families/, this one file is a new model of the CLI, the dashboard,
-the report and the bench (tests/test_architecture_doc.py does exactly that)."""
+the report and the bench (tests/project/test_architecture_doc.py does exactly that)."""
 
 from dataclasses import dataclass
 
