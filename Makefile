@@ -55,6 +55,6 @@ mutation: setup
 	OMP_NUM_THREADS=1 TOOLKIT_THREADS=1 TOOLKIT_QUICK=1 $(PY) -m mutmut run --max-children $(TEST_WORKERS) >/dev/null
 	$(PY) scripts/mutation_score.py
 
-# strip outputs before committing notebooks (tests/test_packaging.py enforces it)
+# strip outputs before committing notebooks (tests/project/test_packaging.py enforces it)
 clean-notebooks: setup
 	$(PY) scripts/strip_notebooks.py lessons/*.ipynb

@@ -151,16 +151,10 @@ def start_form(root: Path, runs: list) -> list:
             )
             st.error(own_problem)
         lrs = [5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3]
-        lr_g = st.select_slider("Generator learning rate", lrs, value=preset.lr_g)
-        lr_d = st.select_slider("Discriminator learning rate", lrs, value=preset.lr_d)
-        settings = {
-            "model": model,
-            "data": data,
-            "steps": steps,
-            "batch_size": batch,
-            "lr_g": lr_g,
-            "lr_d": lr_d,
-        }
+        settings = {"model": model, "data": data, "steps": steps, "batch_size": batch}
+        for rate, label in (("lr_g", "Generator learning rate"), ("lr_d", "Discriminator learning rate")):
+            if hasattr(preset, rate):  # a family may name its rates otherwise (then it trains at its own)
+                settings[rate] = st.select_slider(label, lrs, value=getattr(preset, rate))
         if resolution != "default":
             settings["resolution"] = resolution
         if hasattr(preset, "loss"):  # the gan family's choices; other families bring their own objective

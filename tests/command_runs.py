@@ -1,5 +1,6 @@
 """Tiny trained runs of every kind the commands around training use (a few seconds in all), and the user's
-own files for them, shared by the command battery (test_reliability.py) and the fault injection tests."""
+own files for them, shared by the command battery (tests/integration/test_reliability.py) and the fault
+injection tests."""
 
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """Reference solutions for lesson 10 (CycleGAN). ``toolkit.exercises.show_solution("10_cyclegan", name)``
-prints one; ``tests/test_exercises_cyclegan.py`` checks each against its grader."""
+prints one; ``tests/exercises/test_cyclegan.py`` checks each against its grader."""
 
 import torch
 

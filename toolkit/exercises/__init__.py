@@ -7,9 +7,9 @@ with one sentence saying what is wrong. ``grade`` prints the verdict; a stub not
 attempted", which is not an error, so a lesson runs top to bottom before the exercises are done.
 
 The reference solutions live outside the notebooks, in ``lessons/solutions/`` (``show_solution`` prints
-one on request). ``tests/test_exercises.py`` runs every check on its reference solution and on plausible
-wrong answers, which each check must reject: among them the toolkit's own function and the lesson's by-hand
-cell. A check refuses the first with :func:`refuses` (the toolkit's function, or the torch one, raises
+one on request). ``tests/exercises/test_exercises.py`` runs every check on its reference solution and on
+plausible wrong answers, which each check must reject: among them the toolkit's own function and the lesson's
+by-hand cell. A check refuses the first with :func:`refuses` (the toolkit's function, or the torch one, raises
 :class:`WrongAnswer` while the learner's function runs); the second it rejects because each exercise asks for
 something the lesson did not just show.
 
@@ -102,7 +102,8 @@ def forbidden(*answers, hint: str):
 def refuses(*answers, hint: str):
     """Decorator for a check: every call of the learner's function runs under ``forbidden(*answers,
     hint=hint)``, while the check itself may still use the toolkit's function for the expected values.
-    The check keeps both as ``check.refused`` and ``check.hint`` (``tests/test_exercises.py`` reads them)."""
+    The check keeps both as ``check.refused`` and ``check.hint`` (``tests/exercises/test_exercises.py`` reads
+    them)."""
 
     import torch.nn.functional as F
 

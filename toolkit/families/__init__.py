@@ -1,4 +1,4 @@
-"""Training recipes, one module per family, found by model name.
+"""Training recipes, one module per family, found by its file name.
 
 ================  ==============================================================================
 family            models
@@ -13,13 +13,17 @@ family            models
 
 ``family_for("wgan-gp")`` is the family class that trains that model; ``MODELS`` lists every model
 with a one-line description; ``config_for("wgan-gp", steps=500)`` builds a model's config (the family's
-defaults, the model's preset, then the settings given). Adding a family: write its module (see
-docs/architecture.md), then add it to ``FAMILIES`` below; the training loop, the command line, the
-dashboard, the report and the bench pick it up from here and from what its class declares (its charts,
-grid caption, data, bench cases: ``toolkit/families/base.py``).
+defaults, the model's preset, then the settings given). Adding a family is one new file here (see
+docs/architecture.md): a ``Family`` subclass with its ``name`` and ``models``. ``discover_families`` below
+finds it; the training loop, the command line, the dashboard, the report and the bench pick it up from
+``FAMILIES`` and from what its class declares (its charts, grid caption, data, bench cases:
+``toolkit/families/base.py``).
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from ..config import build_config
 from ..errors import ToolkitError
@@ -31,9 +35,49 @@ from .pix2pix import Pix2PixConfig, Pix2PixFamily
 from .srgan import SRGANConfig, SRGANFamily
 from .stylegan import StyleGANConfig, StyleGANFamily
 
-FAMILIES: dict[str, type[Family]] = {
-    f.name: f for f in (GANFamily, PGGANFamily, Pix2PixFamily, CycleGANFamily, SRGANFamily, StyleGANFamily)
-}
+# The modules here that hold parts of families (a base class, a config, shared measurements) and no family
+# of their own; every other module is one family's file.
+PARTS = ("base", "gan_config", "measurements", "translation")
+
+
+def families_in(module) -> list[type[Family]]:
+    """The families a module defines: its own ``Family`` subclasses that name their ``models``."""
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Family)
+        and value.__module__ == module.__name__
+        and "models" in vars(value)
+    ]
+
+
+def discover_families(package_path=__path__, package=__name__) -> dict[str, type[Family]]:
+    """Every family of this folder by name, in the order of the lessons that teach them (``Family.lesson``;
+    a family of no lesson comes last). Imports each module (the .py files here, by name); a one-line error
+    when a module defines no family, or two declare the same model or family name."""
+    found: dict[str, type[Family]] = {}
+    file_of: dict[str, str] = {}  # model or family name -> the file that declares it
+    for module_info in pkgutil.iter_modules(package_path):
+        if module_info.name in PARTS:
+            continue
+        file = f"{package.replace('.', '/')}/{module_info.name}.py"
+        families = families_in(importlib.import_module(f"{package}.{module_info.name}"))
+        if not families:
+            raise ToolkitError(
+                f"{file} defines no family: give it a Family subclass with name and models "
+                f"(or, for a module of shared parts, add its name to PARTS in toolkit/families/__init__.py)"
+            )
+        for family in families:
+            for name in (f"family {family.name!r}", *(f"model {m!r}" for m in family.models)):
+                if name in file_of:
+                    raise ToolkitError(f"{name} is declared twice, in {file_of[name]} and {file}: rename one")
+                file_of[name] = file
+            found[family.name] = family
+    return dict(sorted(found.items(), key=lambda item: (item[1].lesson is None, item[1].lesson or 0)))
+
+
+FAMILIES: dict[str, type[Family]] = discover_families()
 MODELS: dict[str, str] = {m: d for f in FAMILIES.values() for m, d in f.models.items()}
 
 

@@ -9,7 +9,8 @@ That is all the loop knows: no "G", no "D", no noise, no labels.
 A family declares, as class attributes:
 
 * ``name``, ``Config`` (a :class:`~toolkit.config.RunConfig` subclass with its defaults), ``models``
-  (model names it trains, with one-line descriptions) and ``presets`` (per-model settings);
+  (model names it trains, with one-line descriptions), ``presets`` (per-model settings) and ``lesson`` (the
+  lesson that teaches it: ``--help`` and the start form list the models in the lessons' order);
 * ``ema_nets``: the nets the loop keeps an exponential moving average of (used for samples);
 * ``steerable``: settings the dashboard may change while the run trains; ``resumable``: settings that
   may change on resume; ``progress_bar``: the logged values the progress bar shows;
@@ -93,6 +94,7 @@ class Family(ABC):
     name: ClassVar[str]
     Config: ClassVar[type]
     models: ClassVar[dict[str, str]]
+    lesson: ClassVar[int | None] = None  # the lesson that teaches it: model lists follow the lessons' order
     presets: ClassVar[dict[str, dict]] = {}
     ema_nets: ClassVar[tuple[str, ...]] = ()
     steerable: ClassVar[tuple[str, ...]] = ()

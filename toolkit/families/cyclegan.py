@@ -70,6 +70,7 @@ class CycleGANConfig(TranslationConfig):
 
 class CycleGANFamily(TranslationFamily):
     name = "cyclegan"
+    lesson = 10
     Config = CycleGANConfig
     models = {
         "cyclegan": "CycleGAN (Zhu et al. 2017): unpaired A <-> B translation, two ResNet Gs, two "

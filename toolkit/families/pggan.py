@@ -124,6 +124,7 @@ class PGGANConfig(MeasuredConfig):
 
 class PGGANFamily(Family):
     name = "pggan"
+    lesson = 8
     Config = PGGANConfig
     models = {
         "pggan": "PGGAN (Karras et al. 2018): G and D grow 4x4 -> the data's size, each new resolution "

@@ -60,6 +60,7 @@ class Pix2PixConfig(TranslationConfig):
 
 class Pix2PixFamily(TranslationFamily):
     name = "pix2pix"
+    lesson = 9
     Config = Pix2PixConfig
     models = {
         "pix2pix": "pix2pix (Isola et al. 2017): paired A -> B translation, U-Net G + PatchGAN D, L1 + GAN"

@@ -109,6 +109,7 @@ class SRGANConfig(RunConfig):
 
 class SRGANFamily(TranslationFamily):
     name = "srgan"
+    lesson = 11
     Config = SRGANConfig
     models = {
         "srresnet": "SRResNet (Ledig et al. 2017): super-resolution by a pixel loss (best PSNR, blurry)",

@@ -100,6 +100,7 @@ class StyleGANConfig(RunConfig):
 
 class StyleGANFamily(Family):
     name = "stylegan"
+    lesson = 14
     Config = StyleGANConfig
     models = {
         "stylegan": "StyleGAN2 (Karras et al. 2020), small: mapping network, modulated convolutions, noise, "

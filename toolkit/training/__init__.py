@@ -7,8 +7,8 @@ is ``config_for`` for its models.
 
 from ..config import RunConfig
 from ..families import config_for
-from ..families.gan import PRESETS as MODEL_PRESETS
-from ..families.gan import GANConfig as TrainConfig
+from ..families.gan_config import PRESETS as MODEL_PRESETS
+from ..families.gan_config import GANConfig as TrainConfig
 from .callbacks import Callback
 from .ema import EMA
 from .interval import TrainingDiverged
