@@ -2,7 +2,7 @@
 
     python -m toolkit.metrics.train_feature_net [--epochs 4] [--out toolkit/metrics/weights/fmnist_cnn.pt]
 
-Seeded; about 5 minutes on 2 CPU cores. Prints the test-set accuracy (tests/test_feature_net.py
+Seeded; about 5 minutes on 2 CPU cores. Prints the test-set accuracy (tests/metrics/test_extractors.py
 asserts >= 90% for the shipped weights).
 """
 
