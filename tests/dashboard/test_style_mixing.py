@@ -10,11 +10,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from .test_app import APP, tiny_run  # noqa: E402
 
 from toolkit.families import config_for  # noqa: E402
 from toolkit.families.base import STYLE_MIXING_VIEW  # noqa: E402
 from toolkit.training import Trainer  # noqa: E402
+
+from .test_app import APP, tiny_run  # noqa: E402
 
 TINY_STYLEGAN = dict(
     width=4, z_dim=8, w_dim=8, mapping_layers=2, batch_size=8, grid_size=4, threads=1, seed=0
