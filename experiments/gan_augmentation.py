@@ -1,16 +1,18 @@
 """Do a conditional GAN's images help a classifier on rare classes? (lesson 13; seed document 000.)
 
     python experiments/gan_augmentation.py --out results/gan_augmentation \
-        [--seeds 0 1 2 --gan-steps 400 --clf-steps 100 --others 400]
+        [--seeds 0 1 2 --gan-steps 1000 --clf-steps 2000 --others 600]
 
-The defaults are sized for about 30 minutes on one contended CPU thread (what results/ holds); a GPU or a
-quiet machine can afford e.g. ``--gan-steps 2000 --clf-steps 400 --others 1000``.
+The defaults are lesson 13's own full mode (600 images of every common class, 1000 GAN steps of batch 64);
+a GPU or a quiet machine can afford e.g. ``--gan-steps 2000 --others 1000``.
 
 For each seed: Fashion-MNIST's training set made imbalanced (``--rare`` classes cut to ``--keep`` images each,
 every other class reduced to ``--others`` images, both seeded by the seed: a different rare sample per seed);
 a class-conditional GAN (``cgan``, concat-conditioned G, projection D) trained on that imbalanced set only,
-written to ``runs/gan_augmentation/seed<S>``; then the same small CNN (``toolkit.classifier``) trained the
-same number of steps on seven training sets and scored on the untouched 10,000-image test set:
+written to ``runs/gan_augmentation/seed<S>``; then the same small CNN (``toolkit.classifier``) trained with
+the same protocol on seven training sets (at most ``--clf-steps``, stopped early on the class-balanced loss of
+a real validation split, a fifth of each class held out before the GAN trained) and scored on the untouched
+10,000-image test set:
 
 * ``baseline``: the imbalanced set as it is;
 * ``classic``: + random flips and 2-pixel shifts;
@@ -22,7 +24,10 @@ same number of steps on seven training sets and scored on the untouched 10,000-i
 * ``generated_clf``: the best third by the ``oversample`` classifier's p(intended class | image).
 
 Also the label fidelity of the generated rare images (the share the independent fmnist-cnn network names
-as the intended class). Everything runs in this process on one CPU thread, one step after another.
+as the intended class), the Classification Accuracy Score (Ravuri & Vinyals 2019: a classifier trained on
+generated images of every class only, scored per class on the real test set) and the domain gap (the
+accuracy of a classifier telling real rare-class images from generated ones on held-out images).
+Everything runs in this process on one CPU thread, one step after another.
 Writes ``summary.json``, ``table.md``, ``commands.txt``, ``confusion_<method>.png`` (summed over seeds) and
 ``generated_seed<S>.png`` into ``--out``.
 """
@@ -72,6 +77,20 @@ def run_seed(seed: int, args, train, test, log) -> dict:
     imb = train.subset(idx, name="fashion-mnist-imbalanced")
     counts = torch.bincount(imb.labels, minlength=10).tolist()
     log(f"seed {seed}: imbalanced training set {len(imb)} images, per class {counts}")
+    # a real validation split held out of the imbalanced set (a fifth of each class, seeded) before anything
+    # trains: the GAN never sees it; every classifier stops early on its class-balanced loss (same protocol)
+    g = torch.Generator().manual_seed(seed)
+    val_idx = torch.cat(
+        [
+            m[torch.randperm(len(m), generator=g)][: len(m) // 5]
+            for m in (torch.nonzero(imb.labels == c).view(-1) for c in range(10))
+        ]
+    )
+    is_val = torch.zeros(len(imb), dtype=torch.bool)
+    is_val[val_idx] = True
+    val = (imb.x[is_val], imb.labels[is_val])
+    imb = imb.subset(torch.nonzero(~is_val).view(-1))
+    log(f"seed {seed}: {len(val[0])} images held out for validation, {len(imb)} to train on")
 
     run_dir = Path(args.runs) / f"seed{seed}"
     config = config_for(
@@ -94,9 +113,20 @@ def run_seed(seed: int, args, train, test, log) -> dict:
     gan_seconds = time.perf_counter() - start
     log(f"seed {seed}: GAN trained in {gan_seconds:.0f} s")
 
-    def fit(x, y, **kw):
+    def fit(x, y, num_classes=10, val_set=val, **kw):
         t = time.perf_counter()
-        net = train_classifier(x, y, 10, steps=args.clf_steps, batch_size=128, seed=seed, **kw)
+        net = train_classifier(
+            x,
+            y,
+            num_classes,
+            steps=args.clf_steps,
+            batch_size=128,
+            seed=seed,
+            val=val_set,
+            eval_every=args.eval_every,
+            patience=args.patience,
+            **kw,
+        )
         return net, time.perf_counter() - t
 
     nets, results = {}, {}
@@ -107,7 +137,11 @@ def run_seed(seed: int, args, train, test, log) -> dict:
         ("oversample", {"balance": "oversample"}),
     ]:
         nets[method], secs = fit(imb.x, imb.labels, **kw)
-        results[method] = {**scores(nets[method], test.x, test.labels, names), "train_seconds": secs}
+        results[method] = {
+            **scores(nets[method], test.x, test.labels, names),
+            "train_seconds": secs,
+            "best_step": nets[method].early_stopping["best_step"],
+        }
         r = results[method]
         log(f"seed {seed}: {method} acc {r['accuracy']:.4f} f1 {r['macro_f1']:.4f}")
 
@@ -132,13 +166,56 @@ def run_seed(seed: int, args, train, test, log) -> dict:
             order = torch.cat([torch.nonzero(gen_labels == c).view(-1)[:16] for c in rare])
             save_grid(gen.x[order], Path(args.out) / f"generated_seed{seed}.png", nrow=16, scale=2)
         net, secs = fit(torch.cat([imb.x, gen.x]), torch.cat([imb.labels, gen_labels]))
-        results[method] = {**scores(net, test.x, test.labels, names), "train_seconds": secs}
+        results[method] = {
+            **scores(net, test.x, test.labels, names),
+            "train_seconds": secs,
+            "best_step": net.early_stopping["best_step"],
+        }
         r = results[method]
         log(
             f"seed {seed}: {method} acc {r['accuracy']:.4f} f1 {r['macro_f1']:.4f} "
             f"fidelity {fidelity[method]}"
         )
-    return {"counts": counts, "gan_seconds": gan_seconds, "fidelity": fidelity, "methods": results}
+    # Classification Accuracy Score (Ravuri & Vinyals 2019): a classifier trained on generated images only
+    # (every class, as many as the largest real class), stopped early on the real validation split, scored
+    # on the real test set; its per-class recall says how much of each real class the generated ones cover
+    from toolkit.augment_dataset import generate_classes, load_conditional
+
+    G, _, gan_config = load_conditional(run_dir)
+    per_class = max(counts)
+    gen_x, gen_y, _ = generate_classes(G, gan_config["z_dim"], list(range(10)), per_class, seed=seed + 100)
+    cas_net, _ = fit(gen_x, gen_y)
+    cas = scores(cas_net, test.x, test.labels, names)
+    log(
+        f"seed {seed}: CAS accuracy {cas['accuracy']:.4f}, "
+        f"rare recall {[cas['recall'][names[c]] for c in rare]}"
+    )
+
+    # the domain gap: can a classifier tell real rare-class images from generated ones? Trained on the real
+    # training images of the rare classes against as many generated ones (stopped early on held-out ones),
+    # scored on real test images of those classes against fresh generated ones: 0.5 = no gap, 1.0 = apart
+    def real_vs_generated(real, fake_seed):
+        fake, _, _ = generate_classes(
+            G, gan_config["z_dim"], rare, len(real) // len(rare) + 1, seed=fake_seed
+        )
+        fake = fake[: len(real)]
+        return torch.cat([real, fake]), torch.cat([torch.zeros(len(real)), torch.ones(len(fake))]).long()
+
+    is_rare = torch.isin(imb.labels, torch.tensor(rare))
+    gap_train = real_vs_generated(imb.x[is_rare], seed + 200)
+    gap_val = real_vs_generated(val[0][torch.isin(val[1], torch.tensor(rare))], seed + 300)
+    gap_test = real_vs_generated(test.x[torch.isin(test.labels, torch.tensor(rare))], seed + 400)
+    gap_net, _ = fit(*gap_train, num_classes=2, val_set=gap_val, balance="oversample")
+    gap = scores(gap_net, *gap_test, ["real", "generated"])
+    log(f"seed {seed}: real vs generated ({', '.join(args.rare)}): accuracy {gap['accuracy']:.4f}")
+    return {
+        "counts": counts,
+        "gan_seconds": gan_seconds,
+        "fidelity": fidelity,
+        "methods": results,
+        "cas": {"accuracy": cas["accuracy"], "recall": cas["recall"]},
+        "domain_gap": {"accuracy": gap["accuracy"], "recall": gap["recall"]},
+    }
 
 
 def summarize(summary: dict, out: Path, command: list[str]) -> None:
@@ -170,6 +247,14 @@ def summarize(summary: dict, out: Path, command: list[str]) -> None:
         for m in ("generated", "generated_d", "generated_clf")
     }
     summary["fidelity"] = fid
+    per_seed = [summary["per_seed"][str(sd)] for sd in seeds]
+    summary["cas"] = {
+        "accuracy": mean_std([p["cas"]["accuracy"] for p in per_seed]),
+        "recall": {c: mean_std([p["cas"]["recall"][c] for p in per_seed]) for c in summary["class_names"]},
+    }
+    summary["domain_gap"] = {"accuracy": mean_std([p["domain_gap"]["accuracy"] for p in per_seed])}
+    for method in METHODS:
+        agg[method]["best_step"] = [p["methods"][method]["best_step"] for p in per_seed]
 
     def ms(d, scale=1.0, digits=3):
         return f"{d['mean'] * scale:.{digits}f} ± {d['std'] * scale:.{digits}f}"
@@ -178,8 +263,11 @@ def summarize(summary: dict, out: Path, command: list[str]) -> None:
         f"Fashion-MNIST made imbalanced: {', '.join(rare)} cut to {s['keep']} training images each, "
         f"every other class reduced to {s['others']} (seeded per seed). cGAN (concat G, projection D, "
         f"augment {s['augment']}) trained {s['gan_steps']} steps of batch 64 on that set only; "
-        f"{s['per_class']} generated images per rare class added. SmallCNN classifier, {s['clf_steps']} "
-        "steps of batch 128 for every method; untouched test set (10,000 images, 1,000 per class). "
+        f"{s['per_class']} generated images per rare class added. SmallCNN classifier, batch 128, for "
+        f"every method at most {s['clf_steps']} steps, stopped early ({s['patience']} checks every "
+        f"{s['eval_every']} steps without a lower class-balanced loss on a real validation split: a fifth of "
+        "each class, held out before the GAN trained; the best weights kept); untouched test set (10,000 "
+        "images, 1,000 per class). "
         f"Mean ± standard deviation over seeds {', '.join(map(str, seeds))}; one CPU thread "
         f"({summary['machine']}, torch {summary['torch']}), {summary['total_seconds'] / 60:.0f} min in all.",
         "",
@@ -201,6 +289,18 @@ def summarize(summary: dict, out: Path, command: list[str]) -> None:
     ]
     for m, d in fid.items():
         lines.append(f"| {METHODS[m]} | " + " | ".join(ms(d[c]) for c in rare) + " |")
+    cas = summary["cas"]
+    lines += [
+        "",
+        "Classification Accuracy Score (Ravuri & Vinyals 2019): a classifier trained on generated images "
+        f"only (all classes), tested on the real test set: accuracy {ms(cas['accuracy'])}; recall "
+        + ", ".join(f"{c} {ms(cas['recall'][c])}" for c in rare)
+        + ". Real vs generated (rare classes; 0.5 = indistinguishable): accuracy "
+        + ms(summary["domain_gap"]["accuracy"])
+        + ". Early-stopping step of each method, per seed: "
+        + "; ".join(f"{m} {a['best_step']}" for m, a in agg.items())
+        + ".",
+    ]
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     (out / "table.md").write_text("\n".join(lines) + "\n")
     (out / "commands.txt").write_text(
@@ -223,8 +323,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--rare", nargs="+", default=["Dress", "Coat"])
     p.add_argument("--keep", type=int, default=40, help="training images kept of each rare class")
-    p.add_argument("--others", type=int, default=400, help="training images kept of every other class")
-    p.add_argument("--gan-steps", type=int, default=400)
+    p.add_argument("--others", type=int, default=600, help="training images kept of every other class")
+    p.add_argument("--gan-steps", type=int, default=1000)
     p.add_argument("--augment", default="none", help="what the GAN's D sees (none, ada, diffaugment)")
     p.add_argument(
         "--per-class",
@@ -233,7 +333,11 @@ def main() -> None:
         help="generated images per rare class (default: "
         "--others minus --keep, so the rare classes are filled up)",
     )
-    p.add_argument("--clf-steps", type=int, default=100, help="classifier steps of batch 128 (every method)")
+    p.add_argument(
+        "--clf-steps", type=int, default=2000, help="most classifier steps of batch 128 (every method)"
+    )
+    p.add_argument("--eval-every", type=int, default=50, help="classifier steps between validation checks")
+    p.add_argument("--patience", type=int, default=5, help="validation checks without a new best, then stop")
     args = p.parse_args()
     if args.per_class is None:
         args.per_class = args.others - args.keep
@@ -259,6 +363,8 @@ def main() -> None:
             "augment": args.augment,
             "per_class": args.per_class,
             "clf_steps": args.clf_steps,
+            "eval_every": args.eval_every,
+            "patience": args.patience,
             "model": "cgan",
             "g_condition": "concat",
         },
