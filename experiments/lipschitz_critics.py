@@ -1,0 +1,201 @@
+"""Two ways to keep the critic Lipschitz, at the same CPU time: WGAN-GP against SN-GAN (lesson 05).
+
+    python experiments/lipschitz_critics.py --out results/lipschitz_critics \
+        [--budget 120 --evals 3 --seeds 0 1 2]
+
+Three arms, each a ``gan``-family preset on Fashion-MNIST (32x32), DCGAN architecture at ``--width``:
+
+* ``wgan-gp``: Wasserstein loss, gradient penalty 10, 5 critic steps, Adam(2e-4, 0, 0.9)
+  (Gulrajani et al. 2017, Algorithm 1, with the toolkit's 2e-4);
+* ``sngan``: hinge loss, spectral norm on every layer of D, 5 D steps, Adam(2e-4, 0, 0.9)
+  (Miyato et al. 2018, the setting of their hinge-loss experiments);
+* ``sngan-ndis1``: the same with one D step per G step, the cheaper setting most ports use.
+
+Every run trains for ``--budget`` seconds of *CPU time* of its own process (one torch thread; the clock is
+``time.process_time``, so other work on the machine does not shorten a run); every ``budget / evals``
+seconds the clock stops and FID[fmnist-cnn] is scored on 2,000 generated images (the EMA generator) against
+the 10,000 test images. At the end: FID, precision and recall on 5,000 generated images. Writes
+``summary.json`` (every evaluation), ``table.md`` and ``commands.txt`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from toolkit.files import atomic_write_text
+
+ARMS = {
+    "wgan-gp": ("wgan-gp", {}),
+    "sngan": ("sngan", {}),
+    "sngan-ndis1": ("sngan", {"n_critic": 1}),
+}
+
+
+def run_one(arm: str, seed: int, args, real) -> dict:
+    from toolkit.metrics.evaluate import generated_features, score
+    from toolkit.metrics.prdc import precision_recall
+    from toolkit.training import Trainer, config_for
+
+    model, extra = ARMS[arm]
+    config = config_for(
+        model,
+        data="fashion-mnist",
+        resolution=32,
+        width=args.width,
+        batch_size=64,
+        steps=10**7,
+        log_every=25,
+        sample_every=0,
+        checkpoint_every=0,
+        seed=seed,
+        threads=1,
+        device="cpu",
+        precision="fp32",
+        **extra,
+    )
+    trainer = Trainer(config, progress=False)
+    trainer.clock = time.process_time  # CPU seconds of this process: fair on a shared machine
+    extractor = args.extractor
+    evaluations, every = [], args.budget / args.evals
+    while trainer.elapsed < args.budget:
+        next_eval = (len(evaluations) + 1) * every
+        while trainer.elapsed < next_eval:
+            trainer.fit(until=trainer.step + 10)  # the clock runs only inside fit
+        fake = generated_features(trainer.generator, config.z_dim, extractor, 2000, seed=0)
+        evaluations.append(
+            {
+                "seconds": round(trainer.elapsed, 1),
+                "step": trainer.step,
+                "fid": score(real, fake, extractor.name, with_prdc=False)["fid"],
+            }
+        )
+        print(arm, seed, evaluations[-1], flush=True)
+    fake = generated_features(trainer.generator, config.z_dim, extractor, 5000, seed=1)
+    precision, recall = precision_recall(real, fake, 3, real_radii=args.real_radii)
+    return {
+        "evaluations": evaluations,
+        "final": {
+            "fid": score(real, fake, extractor.name, with_prdc=False)["fid"],
+            "precision": precision,
+            "recall": recall,
+        },
+        "steps": trainer.step,
+    }
+
+
+def verdict(a: list[float], b: list[float]) -> str:
+    """Lower FID for a than for b: held (every seed's a below every seed's b), did not hold (every a above
+    every b), within noise (the seeds' ranges overlap)."""
+    if max(a) < min(b):
+        return "held"
+    if min(a) > max(b):
+        return "did not hold"
+    return "within noise"
+
+
+def summarize(results: dict, args, out: Path, minutes: float) -> None:
+    def ms(values, digits=2):
+        return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+    per_arm = {
+        arm: {
+            key: [results[arm][str(s)]["final"][key] for s in args.seeds]
+            for key in ("fid", "precision", "recall")
+        }
+        | {"steps": [results[arm][str(s)]["steps"] for s in args.seeds]}
+        for arm in ARMS
+    }
+    fid = {arm: per_arm[arm]["fid"] for arm in ARMS}
+    verdicts = {
+        "sngan below wgan-gp": verdict(fid["sngan"], fid["wgan-gp"]),
+        "sngan-ndis1 below wgan-gp": verdict(fid["sngan-ndis1"], fid["wgan-gp"]),
+        "sngan-ndis1 below sngan": verdict(fid["sngan-ndis1"], fid["sngan"]),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "settings": {
+            "budget_cpu_seconds": args.budget,
+            "evals": args.evals,
+            "width": args.width,
+            "seeds": args.seeds,
+            "resolution": 32,
+            "batch_size": 64,
+        },
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "runs": results,
+        "final": per_arm,
+        "verdicts": verdicts,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    lines = [
+        f"Fashion-MNIST 32x32, DCGAN width {args.width}, batch 64, {args.budget:.0f} CPU seconds of training "
+        f"per run (one thread; {summary['machine']}, torch {torch.__version__}); seeds "
+        f"{', '.join(map(str, args.seeds))}, mean ± std. FID[fmnist-cnn], precision and recall (k = 3): "
+        f"5,000 generated (EMA G) vs 10,000 test images. {minutes:.0f} min in all.",
+        "",
+        "| arm | D steps per G step | G steps reached | final FID | precision | recall |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for arm, (model, extra) in ARMS.items():
+        p = per_arm[arm]
+        n_dis = extra.get("n_critic", 5)
+        lines.append(
+            f"| {arm} | {n_dis} | {ms(p['steps'], 0)} | {ms(p['fid'])} | {ms(p['precision'], 3)} "
+            f"| {ms(p['recall'], 3)} |"
+        )
+    lines += [
+        "",
+        "Lower final FID at the same CPU time, over the seeds (held / did not hold / within noise):",
+        "",
+    ]
+    lines += [f"- {claim}: **{v}**" for claim, v in verdicts.items()]
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    (out / "commands.txt").write_text(
+        " ".join(["python", "experiments/lipschitz_critics.py", *sys.argv[1:]]) + "\n"
+    )
+    print("\n".join(lines))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="results/lipschitz_critics")
+    p.add_argument("--budget", type=float, default=120.0, help="CPU seconds of training per run")
+    p.add_argument("--evals", type=int, default=3, help="FID evaluations along each run")
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = p.parse_args()
+    if len(args.seeds) < 2:
+        sys.exit("--seeds: give at least two seeds (the table reports mean ± std and verdicts over seeds)")
+    from toolkit.metrics.evaluate import real_features
+    from toolkit.metrics.extractors import load_extractor
+    from toolkit.metrics.prdc import kth_neighbour_radius
+
+    torch.set_num_threads(1)
+    start = time.time()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    args.extractor = load_extractor("fmnist-cnn", "cpu")
+    real = real_features("fashion-mnist", args.extractor, 10_000)
+    args.real_radii = kth_neighbour_radius(torch.from_numpy(real), 3)  # once: every run is scored against it
+    results = {arm: {} for arm in ARMS}
+    for seed in args.seeds:
+        for arm in ARMS:
+            results[arm][str(seed)] = run_one(arm, seed, args, real)
+            # every finished run on disk at once: a crash or a removed folder later loses no finished run
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out / "runs_so_far.json", json.dumps(results, indent=1) + "\n")
+    summarize(results, args, out, (time.time() - start) / 60)
+    (out / "runs_so_far.json").unlink()  # summary.json holds them all now
+
+
+if __name__ == "__main__":
+    main()
