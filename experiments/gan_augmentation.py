@@ -66,7 +66,7 @@ def mean_std(values: list[float]) -> dict:
 def run_seed(seed: int, args, train, test, log) -> dict:
     from toolkit.augment_dataset import augment_dataset
     from toolkit.classifier import scores, train_classifier
-    from toolkit.data import imbalanced_subset, load_dataset
+    from toolkit.data import imbalanced_subset, load_dataset, per_class_holdout
     from toolkit.metrics.fmnist_cnn import load_fmnist_cnn
     from toolkit.training import Trainer, config_for
     from toolkit.viz import save_grid
@@ -79,15 +79,7 @@ def run_seed(seed: int, args, train, test, log) -> dict:
     log(f"seed {seed}: imbalanced training set {len(imb)} images, per class {counts}")
     # a real validation split held out of the imbalanced set (a fifth of each class, seeded) before anything
     # trains: the GAN never sees it; every classifier stops early on its class-balanced loss (same protocol)
-    g = torch.Generator().manual_seed(seed)
-    val_idx = torch.cat(
-        [
-            m[torch.randperm(len(m), generator=g)][: len(m) // 5]
-            for m in (torch.nonzero(imb.labels == c).view(-1) for c in range(10))
-        ]
-    )
-    is_val = torch.zeros(len(imb), dtype=torch.bool)
-    is_val[val_idx] = True
+    is_val = per_class_holdout(imb.labels, one_in=5, seed=seed)
     val = (imb.x[is_val], imb.labels[is_val])
     imb = imb.subset(torch.nonzero(~is_val).view(-1))
     log(f"seed {seed}: {len(val[0])} images held out for validation, {len(imb)} to train on")

@@ -556,3 +556,21 @@ def test_the_other_names_and_a_folders_settings(tmp_path):
 def test_more_labels_than_samples_is_a_one_line_error():
     with pytest.raises(ToolkitError, match=r"^t: 3 samples but 2 labels$"):
         TensorData("t", torch.zeros(3, 1), torch.zeros(2, dtype=torch.long))
+
+
+def test_per_class_holdout_is_one_seeded_shuffle_per_class_in_class_order():
+    """Lesson 13's validation split (and results/gan_augmentation's): one generator seeded with the seed,
+    each class's members shuffled in class order, the first len // one_in of each held out."""
+    from toolkit.data import per_class_holdout
+
+    labels = torch.tensor([3, 0, 1, 0, 2, 1, 0, 3, 2, 0, 1, 3, 0, 2, 0, 1] * 5)
+    g = torch.Generator().manual_seed(7)
+    expected = torch.zeros(len(labels), dtype=torch.bool)
+    for c in range(4):
+        members = torch.nonzero(labels == c).view(-1)
+        expected[members[torch.randperm(len(members), generator=g)[: len(members) // 5]]] = True
+    held_out = per_class_holdout(labels, one_in=5, seed=7)
+    assert torch.equal(held_out, expected)
+    assert torch.bincount(labels[held_out]).tolist() == [6, 4, 3, 3]
+    with pytest.raises(ToolkitError, match="one_in must be >= 2"):
+        per_class_holdout(labels, one_in=1)

@@ -24,7 +24,7 @@ from .base import BatchSampler, TensorData, check_memory
 from .fashion_mnist import CLASS_NAMES as FASHION_MNIST_CLASSES
 from .fashion_mnist import load_fashion_mnist, require_fashion_mnist
 from .folder import load_image_folder
-from .subsets import balanced_subset, imbalanced_subset
+from .subsets import balanced_subset, imbalanced_subset, per_class_holdout
 from .toy import ModeQuality, mixture_means, mode_quality, sample_mixture
 
 DATASETS = {
@@ -112,6 +112,7 @@ __all__ = [
     "ModeQuality",
     "balanced_subset",
     "imbalanced_subset",
+    "per_class_holdout",
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",

@@ -75,3 +75,17 @@ def imbalanced_subset(
             members = members[:others]
         chosen.append(members)
     return torch.sort(torch.cat(chosen)).values
+
+
+def per_class_holdout(labels: torch.Tensor, one_in: int = 5, seed: int = 0) -> torch.Tensor:
+    """A boolean mask holding out ``len(members) // one_in`` seeded samples of every class (a validation split
+    with the data's class proportions). One generator seeded with ``seed`` shuffles the classes in order."""
+    labels = torch.as_tensor(labels)
+    if one_in < 2:
+        raise ToolkitError(f"one_in must be >= 2 (hold out one in every one_in samples), got {one_in}")
+    g = torch.Generator().manual_seed(seed)
+    held_out = torch.zeros(len(labels), dtype=torch.bool)
+    for cls in torch.unique(labels).tolist():
+        members = torch.nonzero(labels == cls).view(-1)
+        held_out[members[torch.randperm(len(members), generator=g)[: len(members) // one_in]]] = True
+    return held_out
