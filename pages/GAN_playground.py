@@ -41,15 +41,24 @@ if st.session_state.get("pg_key") != game_key or "pg" not in st.session_state:
 pg: Playground = st.session_state["pg"]
 pg.set_rates(lr_g, lr_d)
 
+
+def set_playing(playing: bool) -> None:
+    st.session_state["pg_playing"] = playing
+
+
+def reset() -> None:
+    st.session_state["pg"] = Playground(settings)
+    st.session_state["pg_playing"] = False
+
+
+# Callbacks run before the page is drawn again, so Play and Pause are drawn with the state the click set
+# (an `if st.button(...)` body would run after both buttons were drawn with the old state).
 c1, c2, c3, c4 = st.columns(4)
-if c1.button("Play", disabled=st.session_state["pg_playing"]):
-    st.session_state["pg_playing"] = True
-if c2.button("Pause", disabled=not st.session_state["pg_playing"]):
-    st.session_state["pg_playing"] = False
+c1.button("Play", disabled=st.session_state["pg_playing"], on_click=set_playing, args=(True,))
+c2.button("Pause", disabled=not st.session_state["pg_playing"], on_click=set_playing, args=(False,))
 step_once = c3.button("Step")
-if c4.button("Reset"):
-    st.session_state["pg"] = pg = Playground(settings)
-    st.session_state["pg_playing"] = False
+c4.button("Reset", on_click=reset)
+pg = st.session_state["pg"]
 if step_once:
     pg.train(per_frame)
 

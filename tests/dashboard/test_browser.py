@@ -142,6 +142,12 @@ def test_start_a_run_on_your_folder_and_watch_it_live_in_chromium(tmp_path):
             jobs.stop_job(run)
 
 
+# the Play and Pause buttons' states, e.g. ["Play:on", "Pause:off"], compared with the list passed in
+BUTTONS_JS = """want => JSON.stringify([...document.querySelectorAll('button')]
+    .filter(b => ['Play', 'Pause'].includes(b.innerText.trim()))
+    .map(b => b.innerText.trim() + (b.disabled ? ':off' : ':on'))) == JSON.stringify(want)"""
+
+
 def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
     browser_or_skip()
     with dashboard_page(tmp_path) as (page, errors):
@@ -162,8 +168,19 @@ def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
             timeout=120_000,
         )
         page.get_by_role("button", name="Pause").click()
-        assert page.locator(".js-plotly-plot").count() >= 2  # the board and the curves
+        # the buttons follow the click at once: Play on, Pause off (they were drawn one state behind,
+        # so a paused game showed Play greyed out), the step counter stops and both charts stay drawn
+        page.wait_for_function(BUTTONS_JS, arg=["Play:on", "Pause:off"], timeout=30_000)
+        step = page.get_by_test_id("stMetricValue").first.inner_text()
+        time.sleep(3)
+        assert page.get_by_test_id("stMetricValue").first.inner_text() == step
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
         page.screenshot(path=str(tmp_path / "playground.png"))
+        # Reset starts a new game: step 0, the curves gone until Play
+        page.get_by_role("button", name="Reset", exact=True).click()
+        page.get_by_text("Press Play (or Step) to train.").wait_for(timeout=30_000)
+        assert page.get_by_test_id("stMetricValue").first.inner_text() == "0"
+        page.wait_for_function(BUTTONS_JS, arg=["Play:on", "Pause:off"], timeout=30_000)
     assert not [e for e in errors if "page error" in e], errors
 
 
