@@ -90,6 +90,26 @@ def run_controls(run: Run, config: dict, state: str, root: Path) -> None:
     if state in ("running", "paused") and cols[2].button("Stop"):
         jobs.stop_job(run.dir)
         st.rerun()
+    # first below the buttons, whatever the job's state: an expander the user opened keeps its place (and
+    # stays open) when the job stops and the expanders below it change
+    with st.expander("Export a report"):
+        st.caption(
+            "the run as one HTML file (settings, curves, sample grids, scores, events) that opens anywhere"
+        )
+        if st.button("Prepare the report", key="prepare_report"):
+            from toolkit.report import run_report
+
+            st.session_state["report_html"] = (str(run.dir), run_report(run.dir).encode())
+        prepared = st.session_state.get("report_html")
+        if prepared and prepared[0] == str(run.dir):
+            st.download_button(
+                "Download report.html",
+                prepared[1],
+                file_name=f"{run.dir.name}.html",
+                mime="text/html",
+                key="dl",
+            )
+
     if state in ("stopped", "finished", "crashed", "diverged") and run.checkpoint_path():
         with st.expander("Continue this run"):
             k1, k2, k3 = st.columns(3)
@@ -114,24 +134,6 @@ def run_controls(run: Run, config: dict, state: str, root: Path) -> None:
 
     if state not in ("running", "paused"):
         delete_or_rename(run.dir, root)
-
-    with st.expander("Export a report"):
-        st.caption(
-            "the run as one HTML file (settings, curves, sample grids, scores, events) that opens anywhere"
-        )
-        if st.button("Prepare the report", key="prepare_report"):
-            from toolkit.report import run_report
-
-            st.session_state["report_html"] = (str(run.dir), run_report(run.dir).encode())
-        prepared = st.session_state.get("report_html")
-        if prepared and prepared[0] == str(run.dir):
-            st.download_button(
-                "Download report.html",
-                prepared[1],
-                file_name=f"{run.dir.name}.html",
-                mime="text/html",
-                key="dl",
-            )
 
     if state in ("running", "paused"):
         with st.expander("Steer the running job"):

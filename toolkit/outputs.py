@@ -206,8 +206,15 @@ class Staging:
             pid = int(m["pid"]) if m and m["name"] == self.out.name else os.getpid()
             if pid != os.getpid() and not _alive(pid):
                 shutil.rmtree(old, ignore_errors=True)
-        self.root.mkdir()
-        return self
+        # A stop landing here, after the folder is made but before the with block's body begins, would skip
+        # __exit__ and leave the folder behind: catch it here, remove the folder, and stop
+        try:
+            self.root.mkdir()
+            stop_point()
+            return self
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     def path(self, target: str | Path) -> Path:
         """Where ``target`` (``out`` or a path inside it) is written for now (its folder exists)."""

@@ -240,10 +240,14 @@ def test_own_photos_with_a_corrupt_file_pause_steer_stop_and_a_coloured_report(t
                 page.get_by_text("sent: applied at the job's next logging step").wait_for(timeout=30_000)
                 assert wait_for(lambda: any(e["event"] == "changed" for e in Run(run).events()), 120)
                 _body_has(page, f"lr G {Run(run).config()['lr_g']:g}", timeout=30_000)  # no reload
+                # opened while the job runs, the report's expander stays open when the job stops (the
+                # expanders that follow the job's state come after it)
+                page.get_by_text("Export a report").click()
+                page.get_by_role("button", name="Prepare the report").wait_for(timeout=30_000)
                 page.get_by_role("button", name="Stop").click()
                 _body_has(page, "job: stopped", timeout=120_000)
-                page.get_by_text("Export a report").click()
-                page.get_by_role("button", name="Prepare the report").click()
+                _body_has(page, "Continue this run", timeout=60_000)
+                page.get_by_role("button", name="Prepare the report").click(timeout=5_000)
                 with page.expect_download(timeout=120_000) as download:
                     page.get_by_role("button", name="Download report.html").click()
                 html = Path(download.value.path()).read_text()

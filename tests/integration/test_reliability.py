@@ -809,3 +809,19 @@ def test_project_directions_and_edit_refuse_bad_input_in_one_line_and_write_noth
     assert not (runs["dcgan"] / "directions").exists() or not list(
         (runs["dcgan"] / "directions").glob("*.pt")
     )
+
+
+def test_a_stop_as_the_staging_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    """Ctrl-C landing just after the hidden folder is made, before the with block's body (so before __exit__
+    could run): the folder goes and the stop goes on. Seen in CI: a signal sent the moment the folder appeared
+    left it behind."""
+    import signal
+
+    from toolkit.outputs import STOPS, Staging, Stopped
+
+    monkeypatch.setattr("toolkit.outputs.STOPS", [signal.SIGINT])  # a signal already received
+    with pytest.raises(Stopped):
+        with Staging(tmp_path / "out"):
+            raise AssertionError("the body must not run after a stop")
+    assert not list(tmp_path.iterdir()), list(tmp_path.iterdir())
+    assert STOPS == []  # the real list untouched
