@@ -135,7 +135,7 @@ def summarize(results: dict, args, out: Path, minutes: float) -> None:
         "final": per_arm,
         "verdicts": verdicts,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     lines = [
         f"Fashion-MNIST 32x32, DCGAN width {args.width}, batch 64, {args.budget:.0f} CPU seconds of training "
         f"per run (one thread; {summary['machine']}, torch {torch.__version__}); seeds "
@@ -158,9 +158,9 @@ def summarize(results: dict, args, out: Path, minutes: float) -> None:
         "",
     ]
     lines += [f"- {claim}: **{v}**" for claim, v in verdicts.items()]
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    (out / "commands.txt").write_text(
-        " ".join(["python", "experiments/lipschitz_critics.py", *sys.argv[1:]]) + "\n"
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    atomic_write_text(
+        out / "commands.txt", " ".join(["python", "experiments/lipschitz_critics.py", *sys.argv[1:]]) + "\n"
     )
     print("\n".join(lines))
 
