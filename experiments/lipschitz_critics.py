@@ -1,7 +1,10 @@
 """Two ways to keep the critic Lipschitz, at the same CPU time: WGAN-GP against SN-GAN (lesson 05).
 
     python experiments/lipschitz_critics.py --out results/lipschitz_critics \
-        [--budget 120 --evals 3 --seeds 0 1 2]
+        [--budget 120 --evals 3 --seeds 0 1 2 --jobs 1]
+
+``--jobs 2`` on a two-core machine runs two at once; stopped and started again with the same settings, it
+reads back the runs already finished (``runs_so_far.json``) and trains only the rest.
 
 Three arms, each a ``gan``-family preset on Fashion-MNIST (32x32), DCGAN architecture at ``--width``:
 
