@@ -12,7 +12,8 @@ Three arms, each a ``gan``-family preset on Fashion-MNIST (32x32), DCGAN archite
   (Gulrajani et al. 2017, Algorithm 1, with the toolkit's 2e-4);
 * ``sngan``: hinge loss, spectral norm on every layer of D, 5 D steps, Adam(2e-4, 0, 0.9)
   (Miyato et al. 2018, the setting of their hinge-loss experiments);
-* ``sngan-ndis1``: the same with one D step per G step, the cheaper setting most ports use.
+* ``sngan-ndis1``: the same with one D step per G step: the n_dis of the paper's standard-CNN experiments
+  (which used Adam betas (0.5, 0.999) there; the preset's (0, 0.9) is kept, so only n_dis differs).
 
 Every run trains for ``--budget`` seconds of *CPU time* of its own process (one torch thread; the clock is
 ``time.process_time``, so other work on the machine does not shorten a run); every ``budget / evals``
