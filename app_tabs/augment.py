@@ -13,7 +13,7 @@ from toolkit.errors import ToolkitError
 from toolkit.families import family_for
 from toolkit.runs import Run
 
-from .reading import real_images
+from .reading import real_images, real_images_source
 
 
 @st.cache_resource(max_entries=2)
@@ -51,5 +51,5 @@ def augment_tab(run: Run, config: dict) -> None:
                 seen = out[0] if isinstance(out, tuple) else out
                 st.image(
                     viz.grid_png(torch.cat([x, seen.clamp(-1, 1)]), nrow=16, scale=3),
-                    caption=f"real training images (top) and what D sees (bottom): {what}",
+                    caption=f"{real_images_source(config)} (top) and what D sees (bottom): {what}",
                 )

@@ -17,7 +17,7 @@ from toolkit.errors import ToolkitError
 from toolkit.files import atomic_write
 from toolkit.runs import DIRECTIONS, Run, direction_path
 
-from .reading import real_images
+from .reading import real_images, real_images_source
 
 UPLOADS = "edit"  # the folder of the run directory where uploaded images are kept
 SEARCH_SAMPLES = 500  # latents scored when the tab finds a direction (the command line: --n, 2000)
@@ -100,7 +100,10 @@ def edit_tab(run: Run, config: dict) -> None:
         except (ToolkitError, OSError, KeyError) as err:
             st.info(f"The run's images cannot be shown ({err}); upload your own instead.")
             return
-        target, where = x[index], f"training image {index}"
+        target = x[index]
+        where = f"training image {index}"
+        if config.get("data_passed_in"):
+            where = f"image {index} of the {real_images_source(config)}"
     else:
         upload = st.file_uploader("Your image (png, jpg)", type=["png", "jpg", "jpeg"], key="edit_upload")
         if upload is not None:

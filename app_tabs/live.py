@@ -16,7 +16,7 @@ from toolkit.errors import ToolkitError
 from toolkit.generate import load_generator
 from toolkit.runs import METRICS, Run
 
-from .reading import class_rows, grid_image, job_signature, metrics_tail, real_images
+from .reading import class_rows, grid_image, job_signature, metrics_tail, real_images, real_images_source
 
 
 @st.fragment(run_every=2)
@@ -42,6 +42,7 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
     found = run_alarms(list(tail.recent), live_config.get("augment", "none"))
     ckpt = run.checkpoint_path()
     family = family_of_run(live_config)  # its declarations: charts, the grids' caption, the collapse check
+    collapsed = None
     if (
         ckpt is not None
         and live_config.get("kind") == "images"
@@ -55,7 +56,9 @@ def live_view(run: Run, config: dict, state: str, seen: tuple):
         if collapsed is not None:
             found.append(collapsed)
     for a in found:
-        st.warning(f"**{a.kind}**: {a.message}. Try: {a.advice}.", icon="⚠️")
+        # the collapse check compares G's samples with real images: say which, when they are not the run's own
+        compared = f" (compared with {real_images_source(live_config)})" if a is collapsed else ""
+        st.warning(f"**{a.kind}**: {a.message}{compared}. Try: {a.advice}.", icon="⚠️")
     charts = [(t, k) for t, k in charts_of_run(live_config) if any(key in tail.columns for key in k)]
     left, right = st.columns([3, 2])
     with left:

@@ -68,6 +68,20 @@ def real_images(data: str, resolution, limit, seed, n: int = 16):
     return load_dataset(data, resolution=resolution, limit=limit, seed=seed).x[:n]
 
 
+def real_images_source(config: dict) -> str:
+    """Where the tabs' real images come from, in words. A run trained on data passed in from Python (e.g.
+    lesson 13's imbalanced subset) records only a fingerprint of it, so the tabs read the whole named set
+    instead, and say so."""
+    if not config.get("data_passed_in"):
+        return "real training images"
+    from toolkit.data.fingerprint import describe_passed_in_data
+
+    return (
+        f"real images from all of {config.get('data')} (this run trained on "
+        f"{describe_passed_in_data(config)}, which the dashboard cannot read back)"
+    )
+
+
 def class_rows(run_config: dict) -> list[str]:
     """A conditional run's class names (its grids have one row per class), else []."""
     from toolkit.models import CONDITIONAL

@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from toolkit.files import atomic_write_text
+
 METHODS = {
     "paper": ("ACGAN as in the paper: D's class loss on reals and fakes", {}),
     "reals_only": ("D's class loss on reals only (G's class loss unchanged)", {"aux_on_fakes": False}),
@@ -172,7 +174,7 @@ def main(argv=None) -> None:
             summary["runs"][f"{method}/seed{seed}"] = curve
     summary["seconds"] = round(time.time() - t0, 1)
     summary["machine"] = f"{platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread"
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=1))
 
     lines = [
         f"ACGAN on all of Fashion-MNIST, {args.steps} steps, batch 64, width {args.width}, "
@@ -216,8 +218,8 @@ def main(argv=None) -> None:
         "",
         f"Produced by `python {' '.join(sys.argv)}` on {summary['machine']} in {summary['seconds']} s.",
     ]
-    (args.out / "table.md").write_text("\n".join(lines) + "\n")
-    (args.out / "commands.txt").write_text(f"python {' '.join(sys.argv)}\n")
+    atomic_write_text(args.out / "table.md", "\n".join(lines) + "\n")
+    atomic_write_text(args.out / "commands.txt", f"python {' '.join(sys.argv)}\n")
     print("\n".join(lines))
 
 

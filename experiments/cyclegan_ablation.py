@@ -35,6 +35,8 @@ from pathlib import Path
 
 import torch
 
+from toolkit.files import atomic_write_text
+
 METHODS = {"cycle": None, "no_cycle": 0.0}  # cycle_weight (None: the default, 10)
 NETS = Path("runs") / "cyclegan_ablation"
 THRESHOLD = -0.5  # a pixel belongs to the silhouette above this value (images in [-1, 1], background -1)
@@ -233,13 +235,13 @@ def main(argv=None) -> None:
         "classifier_on_real_test": real,
         "runs": runs,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    (out / "table.md").write_text(table(summary))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+    atomic_write_text(out / "table.md", table(summary))
     command = "python experiments/cyclegan_ablation.py " + shlex.join(
         argv if argv is not None else sys.argv[1:]
     )
     if not args.evaluate_only:
-        (out / "commands.txt").write_text(command.strip() + "\n")
+        atomic_write_text(out / "commands.txt", command.strip() + "\n")
     print(table(summary))
 
 

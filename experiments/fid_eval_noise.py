@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from toolkit import jobs
+from toolkit.files import atomic_write_text
 from toolkit.runs import Run
 
 TRAIN = dict(limit=200, augment="none", seed=1, width=16, log_every=50, eval_every=500, eval_n=5000)
@@ -56,7 +57,7 @@ def main() -> None:
     commands += [evaluate(d, s) for d in (early, run) for s in SAMPLE_SEEDS]
     out.mkdir(parents=True, exist_ok=True)
     shown = [" ".join(c if c[0] == "copy" else c[1:]) for c in commands]  # "-m toolkit ..." as run by python
-    (out / "commands.txt").write_text("".join(line + "\n" for line in shown))
+    atomic_write_text(out / "commands.txt", "".join(line + "\n" for line in shown))
     for c in [] if args.score_only else commands:
         if c[0] == "copy":
             shutil.copytree(c[1], c[2], dirs_exist_ok=True)
@@ -76,7 +77,7 @@ def main() -> None:
         "sd_over_sample_seeds": {str(k): statistics.stdev(v) for k, v in fid.items()},
         "rise": rise,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     lines = [
         "One 200-image baseline run (lesson 06's n200-none-s1 command), its generator at two steps, "
         f"FID[fmnist-cnn] of 5,000 samples vs the 10,000 test images at sample seeds {list(SAMPLE_SEEDS)}.",
@@ -91,7 +92,7 @@ def main() -> None:
         f"Produced by `python experiments/fid_eval_noise.py --out {out}` on CPU (one thread); commands in "
         "commands.txt.",
     ]
-    (out / "table.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -1,7 +1,10 @@
 """Two ways to keep the critic Lipschitz, at the same CPU time: WGAN-GP against SN-GAN (lesson 05).
 
     python experiments/lipschitz_critics.py --out results/lipschitz_critics \
-        [--budget 120 --evals 3 --seeds 0 1 2]
+        [--budget 120 --evals 3 --seeds 0 1 2 --jobs 1]
+
+``--jobs 2`` on a two-core machine runs two at once; stopped and started again with the same settings, it
+reads back the runs already finished (``runs_so_far.json``) and trains only the rest.
 
 Three arms, each a ``gan``-family preset on Fashion-MNIST (32x32), DCGAN architecture at ``--width``:
 
@@ -9,7 +12,8 @@ Three arms, each a ``gan``-family preset on Fashion-MNIST (32x32), DCGAN archite
   (Gulrajani et al. 2017, Algorithm 1, with the toolkit's 2e-4);
 * ``sngan``: hinge loss, spectral norm on every layer of D, 5 D steps, Adam(2e-4, 0, 0.9)
   (Miyato et al. 2018, the setting of their hinge-loss experiments);
-* ``sngan-ndis1``: the same with one D step per G step, the cheaper setting most ports use.
+* ``sngan-ndis1``: the same with one D step per G step: the n_dis of the paper's standard-CNN experiments
+  (which used Adam betas (0.5, 0.999) there; the preset's (0, 0.9) is kept, so only n_dis differs).
 
 Every run trains for ``--budget`` seconds of *CPU time* of its own process (one torch thread; the clock is
 ``time.process_time``, so other work on the machine does not shorten a run); every ``budget / evals``
@@ -26,6 +30,8 @@ import platform
 import statistics
 import sys
 import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
@@ -135,12 +141,13 @@ def summarize(results: dict, args, out: Path, minutes: float) -> None:
         "final": per_arm,
         "verdicts": verdicts,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     lines = [
         f"Fashion-MNIST 32x32, DCGAN width {args.width}, batch 64, {args.budget:.0f} CPU seconds of training "
         f"per run (one thread; {summary['machine']}, torch {torch.__version__}); seeds "
         f"{', '.join(map(str, args.seeds))}, mean ± std. FID[fmnist-cnn], precision and recall (k = 3): "
-        f"5,000 generated (EMA G) vs 10,000 test images. {minutes:.0f} min in all.",
+        f"5,000 generated (EMA G) vs 10,000 test images. {minutes:.0f} min with {args.jobs} run(s) at once"
+        + (f", after {args.resumed} runs read back from an interrupted invocation." if args.resumed else "."),
         "",
         "| arm | D steps per G step | G steps reached | final FID | precision | recall |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -158,11 +165,47 @@ def summarize(results: dict, args, out: Path, minutes: float) -> None:
         "",
     ]
     lines += [f"- {claim}: **{v}**" for claim, v in verdicts.items()]
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    (out / "commands.txt").write_text(
-        " ".join(["python", "experiments/lipschitz_critics.py", *sys.argv[1:]]) + "\n"
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    atomic_write_text(
+        out / "commands.txt", " ".join(["python", "experiments/lipschitz_critics.py", *sys.argv[1:]]) + "\n"
     )
     print("\n".join(lines))
+
+
+def finished_runs(so_far: Path, settings: dict, seeds: list[int]) -> dict:
+    """{arm: {seed: run}} of the runs an interrupted invocation finished (``runs_so_far.json``), for the seeds
+    asked for; empty when there is none. Runs made with other settings are refused, never mixed in."""
+    results = {arm: {} for arm in ARMS}
+    if so_far.exists():
+        saved = json.loads(so_far.read_text())
+        if saved.get("settings") != settings:
+            sys.exit(
+                f"{so_far} holds runs with other settings ({saved.get('settings')}): move it away, or rerun "
+                "with those settings"
+            )
+        for arm, runs in saved["runs"].items():
+            results[arm].update({seed: run for seed, run in runs.items() if int(seed) in seeds})
+    return results
+
+
+def worker_setup(width: float, budget: float, evals: int) -> None:
+    """One worker process: one torch thread, the feature network and the real images' features, once."""
+    from toolkit.metrics.evaluate import real_features
+    from toolkit.metrics.extractors import load_extractor
+    from toolkit.metrics.prdc import kth_neighbour_radius
+
+    global WORKER
+    torch.set_num_threads(1)
+    args = argparse.Namespace(width=width, budget=budget, evals=evals)
+    args.extractor = load_extractor("fmnist-cnn", "cpu")
+    real = real_features("fashion-mnist", args.extractor, 10_000)
+    args.real_radii = kth_neighbour_radius(torch.from_numpy(real), 3)  # once: every run is scored against it
+    WORKER = (args, real)
+
+
+def worker_run(arm: str, seed: int) -> tuple[str, int, dict]:
+    args, real = WORKER
+    return arm, seed, run_one(arm, seed, args, real)
 
 
 def main() -> None:
@@ -172,29 +215,41 @@ def main() -> None:
     p.add_argument("--evals", type=int, default=3, help="FID evaluations along each run")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs at once, one process and one torch thread each (at most one per CPU core)",
+    )
     args = p.parse_args()
     if len(args.seeds) < 2:
         sys.exit("--seeds: give at least two seeds (the table reports mean ± std and verdicts over seeds)")
-    from toolkit.metrics.evaluate import real_features
-    from toolkit.metrics.extractors import load_extractor
-    from toolkit.metrics.prdc import kth_neighbour_radius
-
-    torch.set_num_threads(1)
+    if args.jobs < 1:
+        sys.exit(f"--jobs: give at least 1, got {args.jobs}")
     start = time.time()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    args.extractor = load_extractor("fmnist-cnn", "cpu")
-    real = real_features("fashion-mnist", args.extractor, 10_000)
-    args.real_radii = kth_neighbour_radius(torch.from_numpy(real), 3)  # once: every run is scored against it
-    results = {arm: {} for arm in ARMS}
-    for seed in args.seeds:
-        for arm in ARMS:
-            results[arm][str(seed)] = run_one(arm, seed, args, real)
+    # finished runs of an interrupted invocation with the same settings are kept, not trained again
+    settings = {"budget": args.budget, "evals": args.evals, "width": args.width}
+    so_far = out / "runs_so_far.json"
+    results = finished_runs(so_far, settings, args.seeds)
+    args.resumed = sum(map(len, results.values()))
+    if args.resumed:
+        print(f"resuming: {args.resumed} finished runs read from {so_far}", flush=True)
+    todo = [(arm, seed) for seed in args.seeds for arm in ARMS if str(seed) not in results[arm]]
+    with ProcessPoolExecutor(
+        args.jobs,
+        get_context("spawn"),
+        initializer=worker_setup,
+        initargs=(args.width, args.budget, args.evals),
+    ) as pool:
+        for arm, seed, run in map(Future.result, as_completed(pool.submit(worker_run, *t) for t in todo)):
+            results[arm][str(seed)] = run
             # every finished run on disk at once: a crash or a removed folder later loses no finished run
             out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out / "runs_so_far.json", json.dumps(results, indent=1) + "\n")
+            atomic_write_text(so_far, json.dumps({"settings": settings, "runs": results}, indent=1) + "\n")
     summarize(results, args, out, (time.time() - start) / 60)
-    (out / "runs_so_far.json").unlink()  # summary.json holds them all now
+    so_far.unlink(missing_ok=True)  # summary.json holds them all now
 
 
 if __name__ == "__main__":

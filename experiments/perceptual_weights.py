@@ -33,6 +33,8 @@ from pathlib import Path
 
 import torch
 
+from toolkit.files import atomic_write_text
+
 CONTENT_WEIGHTS = (0.0, 1.0, 1e2, 1e3, 1e4, 1e5, 1e6)
 STYLE_WEIGHT = 1e5  # lesson 12, section 5, for fmnist-cnn
 NETWORK_STYLE_WEIGHTS = (10.0, 1e5)  # lesson 12 section 6's, and section 5's
@@ -172,12 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     summary["seconds"] = round(time.perf_counter() - start)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / "table.md").write_text(table(summary))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "table.md", table(summary))
     command = "python " + " ".join(
         shlex.quote(a) for a in [sys.argv[0], *(argv if argv is not None else sys.argv[1:])]
     )
-    (out / "commands.txt").write_text(command + "\n")
+    atomic_write_text(out / "commands.txt", command + "\n")
     print(table(summary))
     return 0
 

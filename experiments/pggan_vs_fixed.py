@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from toolkit.files import atomic_write_text
+
 METHODS = {"progressive": 4, "fixed": 32}  # start resolution
 
 
@@ -110,7 +112,7 @@ def summarize(results: dict[str, list[dict]], settings_: dict, out: Path, comman
         "speedup_at_the_end": levels[-1]["speedup"],
         "speedup_best": max(r["speedup"] for r in levels),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     lines = [
         f"PGGAN on Fashion-MNIST 32x32, width {settings_['width']}, batch 64, "
         f"{settings_['budget_seconds']:.0f} s of training per run on one CPU thread ({summary['machine']}, "
@@ -134,8 +136,10 @@ def summarize(results: dict[str, list[dict]], settings_: dict, out: Path, comman
         f"| {r['speedup']:.2f}x |"
         for r in levels
     ]
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    (out / "commands.txt").write_text(" ".join(["python", "experiments/pggan_vs_fixed.py", *command]) + "\n")
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    atomic_write_text(
+        out / "commands.txt", " ".join(["python", "experiments/pggan_vs_fixed.py", *command]) + "\n"
+    )
     print("\n".join(lines))
 
 

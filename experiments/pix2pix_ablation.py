@@ -32,6 +32,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from toolkit.files import atomic_write_text
+
 METHODS = {
     "l1_only": ("L1 only (no D)", {"gan_weight": 0.0}),
     "l1_gan": ("L1 + GAN (pix2pix, lambda 100)", {}),
@@ -107,10 +109,10 @@ def summarize(summary: dict, out: Path, command: list[str]) -> None:
             f"| {r['label']} | {r['l1']:.4f} | {r['hf']:.4f} ({r['hf_ratio']:.2f}) | {r['fid']:.2f} "
             f"| {r['train_seconds']:.0f} |"
         )
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    (out / "commands.txt").write_text(
-        " ".join(["python", "experiments/pix2pix_ablation.py", *command]) + "\n"
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    atomic_write_text(
+        out / "commands.txt", " ".join(["python", "experiments/pix2pix_ablation.py", *command]) + "\n"
     )
     print("\n".join(lines))
 

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from toolkit import jobs
+from toolkit.files import atomic_write_text
 
 METHODS = ("none", "ada", "diffaugment", "diffusion")
 
@@ -256,8 +257,8 @@ def finish(out: Path, summary: dict, lines: list[str], args) -> None:
         f"Produced by `python experiments/run.py {' '.join(sys.argv[1:])}` on {device}, "
         f"torch {torch.__version__}; the single commands are in commands.txt.",
     ]
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary))
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary))
     print("\n".join(lines))
 
 

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import torch
 
+from toolkit.files import atomic_write_text
+
 COLUMNS = ("bicubic", "srresnet_mse", "srresnet_l1", "srresnet_content", "srgan")
 LABELS = {
     "bicubic": "bicubic (no network)",
@@ -285,11 +287,11 @@ def main() -> None:
         "seconds": round(time.time() - start),
         "sets": sets,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / "table.md").write_text(table(summary))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(out / "table.md", table(summary))
     lines = ["python experiments/srgan_comparison.py " + shlex.join(sys.argv[1:]), "", "# each run alone:"]
     lines += [c for s in sets.values() for c in s["commands"].values()]
-    (out / "commands.txt").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "commands.txt", "\n".join(lines) + "\n")
     print(table(summary))
 
 

@@ -46,6 +46,8 @@ from pathlib import Path
 
 import torch
 
+from toolkit.files import atomic_write_text
+
 SETS = {
     "own": "G's own samples",
     "test": "Fashion-MNIST test images",
@@ -219,7 +221,7 @@ def save_quick_generator(run_dir: Path, out: Path) -> None:
         "config": state["config"],
     }
     (out / "generator" / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (out / "generator" / CONFIG).write_text((run_dir / CONFIG).read_text())
+    atomic_write_text(out / "generator" / CONFIG, (run_dir / CONFIG).read_text())
     save_checkpoint(out / "generator" / LAST_CHECKPOINT, slim)
 
 
@@ -376,7 +378,7 @@ def summarize(summary: dict, out: Path) -> list[str]:
         + " | ".join(ms(aggregate["total_variation"][sc], 3) for sc in aggregate["shares"])
         + " |"
     )
-    (out / "table.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
     return lines
 
 
@@ -435,14 +437,15 @@ def main() -> None:
         summary["per_seed"][str(seed)] = run_seed(seed, args, log, real_shares, classifier, backbone)
         summary["cpu_seconds"] = cpu_seconds() - start
         lines = summarize(summary, out)
-        (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / "commands.txt").write_text(
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write_text(
+        out / "commands.txt",
         "OMP_NUM_THREADS=1 nice -n 10 python experiments/using_a_gan.py " + " ".join(sys.argv[1:]) + "\n"
         "# a seed's DCGAN alone, with the command line:\n"
         "# python -m toolkit train --model dcgan --data fashion-mnist "
         f"--width {args.width} --steps {args.gan_steps} --seed 0 --run-dir runs/using_a_gan/seed0\n"
         "# generator/ holds that seed-0 run's config.json and its nets' weights (EMA generator), for "
-        "lesson 15's quick mode\n"
+        "lesson 15's quick mode\n",
     )
     print("\n".join(lines))
 

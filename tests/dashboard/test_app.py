@@ -229,6 +229,35 @@ def test_ada_run_shows_what_d_sees_and_its_target(tmp_path, monkeypatch):
     assert p > 0 and any(f"ADA at p = {p:.2f} at the checkpoint of step 8" in c for c in captions), captions
 
 
+def test_a_run_on_data_passed_in_says_its_real_images_are_from_the_whole_named_set(tmp_path, monkeypatch):
+    """config.json keeps only a fingerprint of data passed in from Python, so the tabs show the named set's
+    images: the caption says so and names what the run trained on, not "its training images"."""
+    from toolkit.data import load_dataset
+
+    digits = load_dataset("digits", resolution=32)
+    subset = digits.subset(torch.arange(40), name="digits-first-40")
+    cfg = TrainConfig(
+        data="digits",
+        steps=4,
+        batch_size=8,
+        log_every=2,
+        sample_every=4,
+        checkpoint_every=4,
+        z_dim=8,
+        width=8,
+        threads=1,
+        augment="ada",
+    )
+    Trainer(cfg, data=subset, run_dir=tmp_path / "subset", progress=False).fit()
+    at = app(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    captions = [i.proto.imgs[0].caption for i in at.get("image")]
+    said = [c for c in captions if "what D sees" in c]
+    assert said and said[0].startswith("real images from all of digits (this run trained on 40 samples"), (
+        captions
+    )
+
+
 def test_conditional_run_offers_classes_and_class_interpolation(tmp_path, monkeypatch):
     tiny_run(tmp_path / "cgan", model="cgan")
     at = app(tmp_path, monkeypatch)

@@ -41,7 +41,7 @@ def test_the_table_reads_every_arm_and_seed_and_states_the_verdicts(tmp_path, mo
         for arm, values in fids.items()
     }
     monkeypatch.setattr(critics.sys, "argv", ["lipschitz_critics.py", "--budget", "60"])
-    args = Namespace(budget=60.0, evals=1, width=16, seeds=[0, 1, 2])
+    args = Namespace(budget=60.0, evals=1, width=16, seeds=[0, 1, 2], jobs=2, resumed=0)
     critics.summarize(results, args, tmp_path, minutes=3.0)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["verdicts"] == {
@@ -56,3 +56,19 @@ def test_the_table_reads_every_arm_and_seed_and_states_the_verdicts(tmp_path, mo
     assert (tmp_path / "commands.txt").read_text().strip() == (
         "python experiments/lipschitz_critics.py --budget 60"
     )
+
+
+def test_an_interrupted_invocations_runs_are_read_back_only_with_the_same_settings(tmp_path):
+    settings = {"budget": 300.0, "evals": 3, "width": 16}
+    done = {
+        "wgan-gp": {"0": {"steps": 540}, "2": {"steps": 530}},
+        "sngan": {},
+        "sngan-ndis1": {"0": {"steps": 9}},
+    }
+    so_far = tmp_path / "runs_so_far.json"
+    assert critics.finished_runs(so_far, settings, [0, 1]) == {arm: {} for arm in critics.ARMS}  # none yet
+    so_far.write_text(json.dumps({"settings": settings, "runs": done}))
+    back = critics.finished_runs(so_far, settings, [0, 1])  # seed 2 was not asked for
+    assert back == {"wgan-gp": {"0": {"steps": 540}}, "sngan": {}, "sngan-ndis1": {"0": {"steps": 9}}}
+    with pytest.raises(SystemExit, match="other settings"):
+        critics.finished_runs(so_far, {**settings, "budget": 120.0}, [0, 1])
