@@ -12,12 +12,15 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from pathlib import Path
 
 
 def module_of(mutant: str) -> str:
     """``toolkit.augment.xǁAdaptiveAugmentǁforward__mutmut_3`` -> ``toolkit/augment.py``."""
     dotted = re.split(r"\.x[_ǁ]", mutant, maxsplit=1)[0]
-    return dotted.replace(".", "/") + ".py"
+    path = dotted.replace(".", "/")
+    # a package's own code (toolkit.families.x_discover_families -> toolkit/families/__init__.py)
+    return f"{path}/__init__.py" if Path(path, "__init__.py").exists() else f"{path}.py"
 
 
 def main() -> int:

@@ -574,3 +574,9 @@ def test_per_class_holdout_is_one_seeded_shuffle_per_class_in_class_order():
     assert torch.bincount(labels[held_out]).tolist() == [6, 4, 3, 3]
     with pytest.raises(ToolkitError, match="one_in must be >= 2"):
         per_class_holdout(labels, one_in=1)
+    # the defaults are lesson 13's: a fifth of each class, seed 0; one in two is the smallest split
+    assert torch.equal(per_class_holdout(labels), per_class_holdout(labels, one_in=5, seed=0))
+    assert not torch.equal(per_class_holdout(labels), per_class_holdout(labels, one_in=5, seed=1))
+    assert not torch.equal(per_class_holdout(labels), per_class_holdout(labels, one_in=6, seed=0))
+    halves = torch.bincount(labels[per_class_holdout(labels, one_in=2)]).tolist()
+    assert halves == [n // 2 for n in torch.bincount(labels).tolist()] == [15, 10, 7, 7]

@@ -260,6 +260,18 @@ def test_a_file_that_does_not_decode_is_named_with_the_reason(tmp_path):
     assert message.startswith(f"1 of 2 images in {tmp_path} (50%) do not decode, half or more: check the")
     assert f"The first: cannot read image bad.png in {tmp_path} (" in message
     assert "Error: " in message and message.endswith("); remove or replace it")
+    assert "(OSError: Truncated File Read)" in message  # the decoder's own words, not only its exception's name
+
+
+def test_an_image_too_large_to_decode_safely_is_named_with_the_limit(tmp_path, monkeypatch):
+    _save(tmp_path / "big.png", np.zeros((40, 40), np.uint8))
+    monkeypatch.setattr(
+        Image, "MAX_IMAGE_PIXELS", 100
+    )  # 1,600 pixels is over twice the limit: Pillow refuses
+    with pytest.raises(ToolkitError) as error:
+        load_image_folder(tmp_path, resolution=4)
+    assert "image big.png in" in str(error.value)
+    assert "is too large to load safely (over 100 pixels); shrink it or remove it" in str(error.value)
 
 
 def test_the_default_resolution_is_64(tmp_path):
@@ -292,6 +304,9 @@ def test_mac_metadata_and_other_files_are_skipped_and_counted(tmp_path):
     (tmp_path / "readme.md").write_text("x")
     data = load_image_folder(tmp_path, resolution=4)
     assert len(data) == 1 and data.info["skipped"] == 2
+    _save(tmp_path / "__MACOSX" / "b.png", np.zeros((4, 4), np.uint8))  # a real image there: still skipped
+    assert len(load_image_folder(tmp_path, resolution=4)) == 1
+    (tmp_path / "__MACOSX" / "b.png").unlink()
     zipped = _zip(tmp_path / "z.zip", ["set/a.png", "set/a.txt", "set/b.png", "set/c.png"])
     data = load_image_folder(zipped, resolution=4)
     assert len(data) == 3 and data.info["skipped"] == 1  # a skipped file does not end the listing

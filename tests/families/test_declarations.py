@@ -221,3 +221,30 @@ def test_a_model_declared_twice_or_a_file_without_a_family_is_one_line(tmp_path,
         discover_families(*empty)
     assert str(error.value).startswith("empty/helpers.py defines no family: give it a Family subclass")
     assert "\n" not in str(error.value) and "PARTS" in str(error.value)
+
+
+def test_the_lessons_order_parts_skipped_and_a_nested_packages_paths(tmp_path, monkeypatch):
+    """Families sort by their lesson, whatever their file names; a module of shared parts (PARTS) is skipped,
+    not the end of the search; a module of a nested package is named by its path in an error."""
+    from toolkit.errors import ToolkitError
+    from toolkit.families import discover_families
+
+    found = discover_families(
+        *a_folder_of_families(
+            tmp_path,
+            monkeypatch,
+            "by_lesson",
+            aaa=FAMILY_FILE.format(cls="Late", name="late", models='"late": "x"') + "    lesson = 12\n",
+            base="HELPER = 1\n",  # named in PARTS: a module of shared parts, sorted before the next file
+            zzz=FAMILY_FILE.format(cls="Early", name="early", models='"early": "y"') + "    lesson = 2\n",
+        )
+    )
+    assert list(found) == ["early", "late"]
+
+    outer = tmp_path / "outer_pkg"
+    outer.mkdir()
+    (outer / "__init__.py").write_text("")
+    folder, _ = a_folder_of_families(outer, monkeypatch, "inner", helpers="def helper():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ToolkitError, match=r"^outer_pkg/inner/helpers\.py defines no family"):
+        discover_families(folder, "outer_pkg.inner")
