@@ -260,7 +260,7 @@ def test_a_file_that_does_not_decode_is_named_with_the_reason(tmp_path):
     assert message.startswith(f"1 of 2 images in {tmp_path} (50%) do not decode, half or more: check the")
     assert f"The first: cannot read image bad.png in {tmp_path} (" in message
     assert "Error: " in message and message.endswith("); remove or replace it")
-    assert "(OSError: Truncated File Read)" in message  # the decoder's own words, not only its exception's name
+    assert "(OSError: Truncated File Read)" in message  # the decoder's words, not only the exception's name
 
 
 def test_an_image_too_large_to_decode_safely_is_named_with_the_limit(tmp_path, monkeypatch):
