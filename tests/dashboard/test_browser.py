@@ -171,6 +171,7 @@ def test_the_playground_page_trains_and_draws_in_chromium(tmp_path):
         # the buttons follow the click at once: Play on, Pause off (they were drawn one state behind,
         # so a paused game showed Play greyed out), the step counter stops and both charts stay drawn
         page.wait_for_function(BUTTONS_JS, arg=["Play:on", "Pause:off"], timeout=30_000)
+        time.sleep(3)  # a frame already training when Pause was clicked still lands
         step = page.get_by_test_id("stMetricValue").first.inner_text()
         time.sleep(3)
         assert page.get_by_test_id("stMetricValue").first.inner_text() == step
