@@ -1,0 +1,13 @@
+"""Tests of the experiment scripts in experiments/ (scripts, not a package: loaded by file path)."""
+
+import importlib.util
+from pathlib import Path
+
+
+def load_experiment(name: str):
+    """experiments/<name>.py as a module."""
+    path = Path(__file__).resolve().parents[2] / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,17 +1,13 @@
 """experiments/gan_augmentation.py: the domain gap's data set (real images labelled 0, as many generated ones
 of the rare classes labelled 1) and the table's mean and spread."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
-path = Path(__file__).resolve().parents[2] / "experiments" / "gan_augmentation.py"
-spec = importlib.util.spec_from_file_location("gan_augmentation", path)
-gan_augmentation = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gan_augmentation)
+from . import load_experiment
+
+gan_augmentation = load_experiment("gan_augmentation")
 
 
 class PaintsItsClass(nn.Module):

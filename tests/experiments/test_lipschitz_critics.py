@@ -1,17 +1,14 @@
 """experiments/lipschitz_critics.py: its verdict rule (held / did not hold / within noise) and the table it
 writes from the runs' results (arms, steps reached, final scores, verdicts)."""
 
-import importlib.util
 import json
 from argparse import Namespace
-from pathlib import Path
 
 import pytest
 
-path = Path(__file__).resolve().parents[2] / "experiments" / "lipschitz_critics.py"
-spec = importlib.util.spec_from_file_location("lipschitz_critics", path)
-critics = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(critics)
+from . import load_experiment
+
+critics = load_experiment("lipschitz_critics")
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,10 @@
 """The verdict rule of experiments/stylegan_measurements.py: held / did not hold / within noise."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-path = Path(__file__).resolve().parents[2] / "experiments" / "stylegan_measurements.py"
-spec = importlib.util.spec_from_file_location("stylegan_measurements", path)
-measurements = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(measurements)
+from . import load_experiment
+
+measurements = load_experiment("stylegan_measurements")
 
 
 @pytest.mark.parametrize(
