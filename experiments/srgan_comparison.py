@@ -59,9 +59,29 @@ LABELS = {
 
 def methods(args, data: str, runs: Path) -> dict[str, list[str]]:
     """Each trained method's flags for ``python -m toolkit train`` (after --run-dir)."""
-    net = ["--blocks", str(args.blocks), "--width", str(args.width), "--batch-size", "16", "--seed", "0"]
+    net = [
+        "--blocks",
+        str(args.blocks),
+        "--width",
+        str(args.width),
+        "--batch-size",
+        "16",
+        "--seed",
+        str(args.seed),
+    ]
     if data == "photos":
-        net = ["--blocks", "4", "--width", "16", "--batch-size", "8", "--seed", "0", "--resolution", "128"]
+        net = [
+            "--blocks",
+            "4",
+            "--width",
+            "16",
+            "--batch-size",
+            "8",
+            "--seed",
+            str(args.seed),
+            "--resolution",
+            "128",
+        ]
     common = ["--data", data, "--device", "cpu", "--log-every", "50", "--sample-every", "0", *net]
     pre = ["--steps", str(args.steps), "--lr-g", str(args.lr), "--lr-decay", "0.5"]
     init = ["--init-from", str(runs / "srresnet_mse"), "--steps", str(args.gan_steps)]
@@ -216,7 +236,8 @@ def table(summary: dict) -> str:
     fm = summary["sets"]["fashion-mnist"]
     lines = [
         f"Fashion-MNIST 7x7 -> 28x28 (x4), SRResNet {s['blocks']} blocks x {s['width']} channels "
-        f"(paper 16 x 64), SRGAN D width {s['d_width']} (paper 64), batch 16, seed 0, one CPU thread "
+        f"(paper 16 x 64), SRGAN D width {s['d_width']} (paper 64), batch 16, seed {s.get('seed', 0)}, "
+        f"one CPU thread "
         f"({summary['machine']}, torch {summary['torch']}). SRResNets: {s['steps']} steps at lr {s['lr']:g} "
         f"(linear decay over the last half); content-only and SRGAN: {s['gan_steps']} more steps from "
         f"SRResNet-MSE at the paper's 1e-4. Scored on {fm['n_test']} held-out test images. perceptual: "
@@ -266,6 +287,9 @@ def main() -> None:
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--d-width", type=int, default=32)
     p.add_argument("--n-test", type=int, default=5000, help="test images scored (at most 5000: FID floor)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of every trained network (the test set is fixed)"
+    )
     p.add_argument("--photos", action="store_true", help="also photographs 32 -> 128 (a 4 x 16 SRResNet)")
     args = p.parse_args()
     out = Path(args.out)
