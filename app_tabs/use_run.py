@@ -19,6 +19,19 @@ from .reading import class_rows, readable_here
 SAMPLE_COUNTS = [500, 1000, 2000, 5000]  # generated images scored by Evaluate (the real side: twice as many)
 
 
+def _ask(key: str, run: Run) -> None:
+    """A button's on_click: record the request, for this run, in session state. ``st.button``'s return
+    value is True only in the one script run the click starts; if another rerun (the live tab refreshes
+    every 2 s) interrupts that run before it reaches the button, the click is lost. A recorded request waits
+    for the next run that draws the button."""
+    st.session_state[f"{key}_asked"] = str(run.dir)
+
+
+def asked(key: str, run: Run) -> bool:
+    """Whether the button ``key`` was clicked for this run since the request was last taken (and take it)."""
+    return st.session_state.pop(f"{key}_asked", None) == str(run.dir)
+
+
 def evaluate_box(run: Run, config: dict) -> None:
     from toolkit.cli.eval import evaluate_run
     from toolkit.metrics.evaluate import format_scores
@@ -33,7 +46,8 @@ def evaluate_box(run: Run, config: dict) -> None:
         "machine, else pixels8 (python -m toolkit eval picks the same)",
     )
     n = st.select_slider("Generated images", SAMPLE_COUNTS, value=1000, key="eval_n")
-    if st.button("Evaluate", key="evaluate"):
+    st.button("Evaluate", key="evaluate", on_click=_ask, args=("evaluate", run))
+    if asked("evaluate", run):
         notes: list[str] = []
         try:
             with st.spinner(f"scoring {n} generated images against {2 * n} real ones..."):
@@ -65,7 +79,8 @@ def download_box(run: Run, config: dict) -> None:
         "one PNG grid"
     )
     wanted = (str(run.dir), int(n), int(seed), pick, as_zip)
-    if st.button("Make the samples", key="make_samples"):
+    st.button("Make the samples", key="make_samples", on_click=_ask, args=("make_samples", run))
+    if asked("make_samples", run):
         try:
             with st.spinner(f"generating {n} images..."):
                 st.session_state["samples"] = (
@@ -114,7 +129,14 @@ def augment_box(run: Run, config: dict, root: Path) -> None:
             problem = str(err)
     if problem:
         st.error(problem)
-    if st.button("Write the images", key="augment_write", disabled=problem is not None):
+    st.button(
+        "Write the images",
+        key="augment_write",
+        disabled=problem is not None,
+        on_click=_ask,
+        args=("augment_write", run),
+    )
+    if asked("augment_write", run) and problem is None:
         try:
             with st.spinner(f"generating {per_class} images of each of {len(classes)} classes..."):
                 counts = augment_dataset(run.dir, list(classes), int(per_class), out, how)

@@ -27,20 +27,19 @@ training row), ``table.md`` (mean ± sd over seeds, and each claim's verdict), `
 ``samples_<run>.png`` (the EMA generator's grid at the last step of each arm's first seed) into
 ``--out``; run directories go to ``--out/runs`` (not committed).
 
-Verdicts over the seeds: a difference *held* when it has the claimed sign on every seed and its mean is
-more than twice its standard error (sd / sqrt(seeds), the sd of the per-seed differences), *did not hold*
-when the same is true in the other direction, and is *within noise* otherwise.
+Verdicts over the seeds (``toolkit.verdicts.paired_verdict``): a difference *held* when it has the claimed
+sign on every seed and its mean is more than twice its standard error (sd / sqrt(seeds), the sd of the
+per-seed differences), *did not hold* when the same is true in the other direction, and is *within noise*
+otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -51,6 +50,8 @@ import torch
 from torch import nn
 
 from toolkit.files import atomic_write_text
+from toolkit.verdicts import mean_sd
+from toolkit.verdicts import paired_verdict as verdict
 
 N_REAL = 10_000  # Fashion-MNIST test images, the real side of every score
 K = 3  # neighbours for precision and recall (Kynkäänniemi et al. 2019)
@@ -195,30 +196,6 @@ def measure_all(args, out: Path) -> dict:
             }
             atomic_write_text(path, json.dumps(results[run_dir.name], indent=1) + "\n")
     return results
-
-
-def verdict(differences: list[float]) -> dict:
-    """A claim "this difference is > 0" over seeds: held / did not hold / within noise (see the module
-    text); with one seed there is no spread, and the verdict says so."""
-    mean = statistics.mean(differences)
-    if len(differences) < 2:
-        return {"mean": mean, "sd": None, "verdict": "one seed: no verdict"}
-    sd = statistics.stdev(differences)
-    margin = 2 * sd / math.sqrt(len(differences))
-    same_sign = all(d > 0 for d in differences) or all(d < 0 for d in differences)
-    if same_sign and mean > margin:
-        word = "held"
-    elif same_sign and mean < -margin:
-        word = "did not hold"
-    else:
-        word = "within noise"
-    return {"mean": mean, "sd": sd, "verdict": word}
-
-
-def mean_sd(values: list[float], digits: int = 2) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
 def runs_of(results: dict, mixing: float) -> list[dict]:

@@ -700,3 +700,25 @@ def test_a_finished_run_evaluates_downloads_samples_and_augments_a_dataset_from_
     assert sorted(p.name for p in (tmp_path / "more").iterdir()) == ["3", "5", "augment.json"]
     assert all(len(list((tmp_path / "more" / c).glob("gen_*.png"))) == 4 for c in ("3", "5"))
     assert any(s.value.startswith("wrote 4 of 3, 4 of 5 into") for s in at.success)
+
+
+def test_a_click_whose_own_rerun_was_interrupted_is_still_honoured(tmp_path, monkeypatch):
+    """The buttons record their request in session state (on_click) instead of reading st.button's value,
+    which is True only in the run the click started: a rerun that interrupts that run (the live tab
+    refreshes every 2 s) lost the click under CI's load. A recorded request is taken by the next run, once,
+    and only for the run it was made for."""
+    run = tiny_run(tmp_path / "cg", model="cgan")
+    at = app(tmp_path, monkeypatch)
+    at.select_slider(key="eval_n").set_value(500).run()
+    at.session_state["evaluate_asked"] = str(tmp_path / "other-run")  # made for another run: ignored
+    at.run()
+    assert not (run / "evaluations.jsonl").exists() and "evaluate_asked" not in at.session_state
+    at.session_state["evaluate_asked"] = str(run)  # the callback ran; the run it started did not finish
+    at.run()  # a plain rerun, no click
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len((run / "evaluations.jsonl").read_text().splitlines()) == 1
+    at.run()  # taken once: no second evaluation
+    assert len((run / "evaluations.jsonl").read_text().splitlines()) == 1
+    at.session_state["make_samples_asked"] = str(run)
+    at.run()
+    assert at.session_state["samples"][0][0] == str(run)

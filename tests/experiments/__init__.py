@@ -1,6 +1,7 @@
 """Tests of the experiment scripts in experiments/ (scripts, not a package: loaded by file path)."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 
@@ -9,5 +10,6 @@ def load_experiment(name: str):
     path = Path(__file__).resolve().parents[2] / "experiments" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
