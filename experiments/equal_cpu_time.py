@@ -72,12 +72,17 @@ def config_of(arm: str, seed: int, limit: int | None):
 
 
 def run_one(arm: str, seed: int, args, real) -> dict:
-    """One run: train for ``args.budget`` CPU seconds, FID every ``budget / evals``, final scores."""
+    """One run of ``arm``: see :func:`train_and_score`."""
+    return train_and_score(config_of(arm, seed, args.limit), f"{arm} {seed}", args, real)
+
+
+def train_and_score(config, label: str, args, real) -> dict:
+    """Train ``config`` for ``args.budget`` CPU seconds, FID every ``budget / evals``, then final scores
+    (also the loop of ``lipschitz_critics.py``)."""
     from toolkit.metrics.evaluate import generated_features, score
     from toolkit.metrics.prdc import precision_recall
     from toolkit.training import Trainer
 
-    config = config_of(arm, seed, args.limit)
     trainer = Trainer(config, progress=False)
     trainer.clock = time.process_time  # CPU seconds of this process: fair on a shared machine
     extractor = args.extractor
@@ -94,7 +99,7 @@ def run_one(arm: str, seed: int, args, real) -> dict:
                 "fid": score(real, fake, extractor.name, with_prdc=False)["fid"],
             }
         )
-        print(arm, seed, evaluations[-1], flush=True)
+        print(label, evaluations[-1], flush=True)
     fake = generated_features(trainer.generator, config.z_dim, extractor, 5000, seed=1)
     precision, recall = precision_recall(real, fake, 3, real_radii=args.real_radii)
     return {

@@ -35,6 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import torch
+from equal_cpu_time import train_and_score  # the same loop (experiments/ is on the path)
 
 from toolkit.files import atomic_write_text
 
@@ -46,9 +47,7 @@ ARMS = {
 
 
 def run_one(arm: str, seed: int, args, real) -> dict:
-    from toolkit.metrics.evaluate import generated_features, score
-    from toolkit.metrics.prdc import precision_recall
-    from toolkit.training import Trainer, config_for
+    from toolkit.training import config_for
 
     model, extra = ARMS[arm]
     config = config_for(
@@ -67,34 +66,7 @@ def run_one(arm: str, seed: int, args, real) -> dict:
         precision="fp32",
         **extra,
     )
-    trainer = Trainer(config, progress=False)
-    trainer.clock = time.process_time  # CPU seconds of this process: fair on a shared machine
-    extractor = args.extractor
-    evaluations, every = [], args.budget / args.evals
-    while trainer.elapsed < args.budget:
-        next_eval = (len(evaluations) + 1) * every
-        while trainer.elapsed < next_eval:
-            trainer.fit(until=trainer.step + 10)  # the clock runs only inside fit
-        fake = generated_features(trainer.generator, config.z_dim, extractor, 2000, seed=0)
-        evaluations.append(
-            {
-                "seconds": round(trainer.elapsed, 1),
-                "step": trainer.step,
-                "fid": score(real, fake, extractor.name, with_prdc=False)["fid"],
-            }
-        )
-        print(arm, seed, evaluations[-1], flush=True)
-    fake = generated_features(trainer.generator, config.z_dim, extractor, 5000, seed=1)
-    precision, recall = precision_recall(real, fake, 3, real_radii=args.real_radii)
-    return {
-        "evaluations": evaluations,
-        "final": {
-            "fid": score(real, fake, extractor.name, with_prdc=False)["fid"],
-            "precision": precision,
-            "recall": recall,
-        },
-        "steps": trainer.step,
-    }
+    return train_and_score(config, f"{arm} {seed}", args, real)
 
 
 def verdict(a: list[float], b: list[float]) -> str:
